@@ -1,0 +1,106 @@
+"""``Function``: one primitive op, with its forward and backward side by side.
+
+A subclass writes ``forward(ctx, *arrays, **params) -> array`` and
+``backward(ctx, grad) -> array | tuple[array | None, ...]`` on raw arrays. ``ctx`` is the
+instance itself: it is the graph node, keeping the op's name, its input tensors and whatever
+forward saved for backward (in ``ctx.saved``, freed after backward unless ``retain_graph``).
+
+Backward returns one gradient per input, shaped like the *output* broadcast allows; the
+engine un-broadcasts them, so no op deals with broadcast shapes itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deepgrad.autograd.grad_mode import state as _grad_state
+
+
+class Function:
+    """Base class of every differentiable primitive (see the module docstring)."""
+
+    #: Tuple of arrays saved by forward for backward; set to ``None`` once freed.
+    saved = ()
+    inputs = ()
+    needs_input_grad = ()
+    #: True once backward has run without ``retain_graph``: the saved arrays are gone.
+    freed = False
+
+    @classmethod
+    def op_name(cls) -> str:
+        return cls.__name__
+
+    def forward(ctx, *arrays, **params):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(ctx).__name__} must define forward")
+
+    def backward(ctx, grad):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(ctx).__name__} has no backward: it is not differentiable")
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params) -> Tensor:
+        """Run forward on the inputs' arrays and, if any input needs a gradient, record a node."""
+        ctx = cls()
+        record = False
+        if _grad_state.enabled:
+            needs = tuple([t.requires_grad for t in inputs])
+            if True in needs:
+                record = True
+                ctx.needs_input_grad = needs
+        try:
+            out = ctx.forward(*[t._data for t in inputs], **params)
+        except ValueError as err:
+            raise _explain(cls, inputs, err) from err
+        if type(out) is not np.ndarray:
+            out = np.asarray(out) if isinstance(out, np.generic) else out
+        t = _new(Tensor)
+        t._data = out
+        t.grad = None
+        t._retain = False
+        if record:
+            ctx.inputs = inputs
+            t._ctx = ctx
+            t.requires_grad = True
+        else:
+            t._ctx = None
+            t.requires_grad = False
+        return t
+
+    def __repr__(self) -> str:
+        return f"<{self.op_name()}Backward>"
+
+    @property
+    def name(self) -> str:
+        return self.op_name()
+
+    def free(self) -> None:
+        self.saved = None
+        self.freed = True
+
+
+def _explain(cls, inputs, err: ValueError) -> Exception:
+    """Turn NumPy's broadcasting ValueError into one that names the op and both shapes."""
+    msg = str(err)
+    if "broadcast" not in msg:
+        return err
+    shapes = [tuple(t._data.shape) for t in inputs]
+    detail = ""
+    if len(shapes) == 2:
+        a, b = shapes
+        for i in range(1, max(len(a), len(b)) + 1):
+            da = a[-i] if i <= len(a) else 1
+            db = b[-i] if i <= len(b) else 1
+            if da != db and da != 1 and db != 1:
+                detail = (
+                    f" Counting from the right, dimension -{i} is {da} in the first and {db} in"
+                    " the second; broadcasting needs them equal or one of them to be 1."
+                )
+                break
+    return ValueError(
+        f"{cls.op_name()}: shapes {' and '.join(map(str, shapes))} cannot be broadcast "
+        f"together.{detail} Check the shapes, or use reshape/unsqueeze to line them up."
+    )
+
+
+from deepgrad.tensor import Tensor  # noqa: E402 - Tensor's module imports the ops, which import us
+
+_new = object.__new__

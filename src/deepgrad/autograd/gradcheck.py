@@ -1,0 +1,131 @@
+"""Gradient checking: compare back-propagation with central differences, in float64.
+
+    df/dx_i  ~=  (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)
+
+``gradcheck`` returns a report, not just a bool, so a learner sees *how far* an analytic
+gradient is from the numerical one and for which input.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from deepgrad.autograd.grad_mode import enable_grad, no_grad
+
+
+@dataclass
+class InputReport:
+    """How well the analytic gradient of one input matches central differences."""
+
+    index: int
+    shape: tuple
+    max_abs_error: float
+    max_rel_error: float
+    passed: bool
+
+
+@dataclass
+class GradcheckReport:
+    """Per-input errors; truthy when every input passed."""
+
+    inputs: list = field(default_factory=list)
+    eps: float = 1e-6
+    atol: float = 1e-5
+    rtol: float = 1e-3
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.inputs)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        lines = [f"gradcheck (float64, eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g})"]
+        lines.append(f"{'input':>5}  {'shape':<16}{'max abs err':>12}{'max rel err':>13}  result")
+        for r in self.inputs:
+            lines.append(
+                f"{r.index:>5}  {str(r.shape):<16}{r.max_abs_error:>12.3e}{r.max_rel_error:>13.3e}"
+                f"  {'ok' if r.passed else 'FAIL'}"
+            )
+        return "\n".join(lines)
+
+
+def _numerical_grad(f, inputs, i, eps, upstream) -> np.ndarray:
+    x = inputs[i]._data
+    grad = np.zeros_like(x)
+    flat, gflat = x.reshape(-1), grad.reshape(-1)
+    for j in range(flat.size):
+        orig = flat[j]
+        flat[j] = orig + eps
+        plus = f()
+        flat[j] = orig - eps
+        minus = f()
+        flat[j] = orig
+        gflat[j] = np.sum(upstream * (plus - minus)) / (2 * eps)
+    return grad
+
+
+def gradcheck(
+    fn,
+    inputs,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = False,
+) -> GradcheckReport:
+    """Check ``fn``'s gradients with respect to every floating input that requires grad.
+
+    ``fn`` takes the tensors in ``inputs`` and returns a tensor (any shape; a non-scalar output
+    is contracted with a fixed random upstream gradient). Inputs are converted to float64 copies
+    first (with a warning if they were not float64), because float32 central differences are too
+    noisy to judge a gradient.
+    """
+    from deepgrad.tensor import Tensor, _wrap
+
+    if isinstance(inputs, Tensor):
+        inputs = (inputs,)
+    converted = False
+    xs = []
+    for t in inputs:
+        if isinstance(t, Tensor) and t._data.dtype.kind == "f":
+            converted |= t._data.dtype != np.float64
+            xs.append(_wrap(t._data.astype(np.float64), t.requires_grad))
+        else:
+            xs.append(t)
+    if converted:
+        warnings.warn("gradcheck converted its inputs to float64 copies", stacklevel=2)
+    with enable_grad():
+        out = fn(*xs)
+    upstream = np.random.default_rng(0).standard_normal(out.shape)
+    with enable_grad():
+        out.backward(_wrap(upstream.astype(out._data.dtype)))
+
+    def value():
+        with no_grad():
+            return fn(*xs)._data.astype(np.float64)
+
+    report = GradcheckReport(eps=eps, atol=atol, rtol=rtol)
+    for i, x in enumerate(xs):
+        if not (isinstance(x, Tensor) and x.requires_grad):
+            continue
+        numeric = _numerical_grad(value, xs, i, eps, upstream)
+        analytic = x.grad._data if x.grad is not None else np.zeros_like(x._data)
+        err = np.abs(analytic - numeric)
+        rel = err / np.maximum(np.abs(numeric), 1e-12)
+        passed = bool(np.all(err <= atol + rtol * np.abs(numeric)))
+        report.inputs.append(
+            InputReport(
+                i,
+                tuple(x.shape),
+                float(err.max(initial=0)),
+                float(np.where(err > atol, rel, 0).max(initial=0)),
+                passed,
+            )
+        )
+    if raise_exception and not report.passed:
+        raise AssertionError(str(report))
+    return report

@@ -1,0 +1,170 @@
+"""Tensor factories with PyTorch's names, signatures and default dtypes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deepgrad import dtypes
+from deepgrad.random import rng
+from deepgrad.tensor import Tensor, _as_array, _check_grad_dtype, _shape_arg, _wrap
+
+
+def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
+    _check_grad_dtype(arr, requires_grad)
+    return _wrap(arr, requires_grad)
+
+
+def _float_dtype(dtype) -> np.dtype:
+    return dtypes.to_numpy_dtype(dtype) if dtype is not None else dtypes.get_default_dtype().np
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data``.
+
+    dtypes follow PyTorch: Python floats become float32 (the default dtype), integers int64,
+    bools bool; a NumPy array keeps its dtype (float64 stays float64).
+    """
+    arr = _as_array(data, dtype)
+    if arr is data or (isinstance(data, Tensor) and arr is data._data):
+        arr = arr.copy()
+    return _finish(arr, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Like ``tensor`` but shares memory with a NumPy array or tensor when it can."""
+    if isinstance(data, Tensor) and dtype is None:
+        return data
+    return _wrap(_as_array(data, dtype))
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (changes to one show in the other)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects an np.ndarray, got {type(array).__name__}")
+    dtypes.from_numpy_dtype(array.dtype)
+    return _wrap(array)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.zeros(_shape_arg(size), _float_dtype(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.ones(_shape_arg(size), _float_dtype(dtype)), requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.empty(_shape_arg(size), _float_dtype(dtype)), requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = _as_array(fill_value).dtype  # full((2,), 7) is int64, full((2,), 7.) float32
+    return _finish(
+        np.full(_shape_arg((size,)), fill_value, dtypes.to_numpy_dtype(dtype)), requires_grad
+    )
+
+
+def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Values from ``start`` up to ``end`` (excluded); int64 if all arguments are ints."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if ints else dtypes.get_default_dtype().np
+    return _finish(np.arange(start, end, step, dtype=dtypes.to_numpy_dtype(dtype)), requires_grad)
+
+
+def linspace(start, end, steps: int, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad)
+
+
+def _like(t: Tensor, dtype):
+    return t._data.shape, (dtypes.to_numpy_dtype(dtype) if dtype is not None else t._data.dtype)
+
+
+def zeros_like(input: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    shape, dt = _like(input, dtype)
+    return _finish(np.zeros(shape, dt), requires_grad)
+
+
+def ones_like(input: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    shape, dt = _like(input, dtype)
+    return _finish(np.ones(shape, dt), requires_grad)
+
+
+def empty_like(input: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    shape, dt = _like(input, dtype)
+    return _finish(np.empty(shape, dt), requires_grad)
+
+
+def full_like(input: Tensor, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    shape, dt = _like(input, dtype)
+    return _finish(np.full(shape, fill_value, dt), requires_grad)
+
+
+# ---------------------------------------------------------------------- random
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Uniform samples on [0, 1)."""
+    dt = _float_dtype(dtype)
+    arr = rng(generator).random(_shape_arg(size), dtype=dt if dt != np.float16 else np.float32)
+    return _finish(arr.astype(dt, copy=False), requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Standard normal samples."""
+    dt = _float_dtype(dtype)
+    arr = rng(generator).standard_normal(
+        _shape_arg(size), dtype=dt if dt != np.float16 else np.float32
+    )
+    return _finish(arr.astype(dt, copy=False), requires_grad)
+
+
+def randint(low, high=None, size=None, generator=None, dtype=None, device=None) -> Tensor:
+    """Integers on [low, high); ``randint(high, size)`` and ``randint(low, high, size)`` work."""
+    if size is None:
+        low, high, size = 0, low, high
+    if high is None:
+        raise TypeError("randint() needs high and size, e.g. randint(0, 10, (3,))")
+    dt = dtypes.to_numpy_dtype(dtype) if dtype is not None else np.int64
+    return _wrap(rng(generator).integers(low, high, _shape_arg((size,)), dtype=np.int64).astype(dt))
+
+
+def randperm(n: int, generator=None, dtype=None, device=None) -> Tensor:
+    dt = dtypes.to_numpy_dtype(dtype) if dtype is not None else np.int64
+    return _wrap(rng(generator).permutation(n).astype(dt))
+
+
+def normal(mean=0.0, std=1.0, size=None, generator=None, dtype=None, requires_grad=False):
+    """Normal samples: ``normal(mean, std, size)`` with numbers, or tensors of means/stds."""
+    m = mean._data if isinstance(mean, Tensor) else mean
+    s = std._data if isinstance(std, Tensor) else std
+    shape = (
+        _shape_arg((size,)) if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
+    )
+    if dtype is None and isinstance(mean, Tensor):
+        dtype = mean.dtype
+    arr = rng(generator).normal(m, s, shape).astype(_float_dtype(dtype))
+    return _finish(arr, requires_grad)
+
+
+def rand_like(input: Tensor, dtype=None, generator=None, requires_grad=False) -> Tensor:
+    return rand(
+        input.shape, dtype=dtype or input.dtype, generator=generator, requires_grad=requires_grad
+    )
+
+
+def randn_like(input: Tensor, dtype=None, generator=None, requires_grad=False) -> Tensor:
+    return randn(
+        input.shape, dtype=dtype or input.dtype, generator=generator, requires_grad=requires_grad
+    )
+
+
+def randint_like(input: Tensor, low=0, high=None, dtype=None, generator=None) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, input.shape, generator=generator, dtype=dtype or input.dtype)

@@ -1,0 +1,264 @@
+"""Elementwise primitives and their derivatives, read like a table of derivatives.
+
+Gradients follow PyTorch's conventions at the kinks: relu'(0) = 0, |x|'(0) = 0, clamp passes
+the gradient where min <= x <= max, and maximum/minimum split it evenly on ties.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deepgrad.autograd.function import Function
+from deepgrad.backend import array_module
+
+
+class Add(Function):
+    def forward(ctx, a, b):
+        return a + b
+
+    def backward(ctx, g):  # d(a+b) = da + db: the add gate distributes the gradient
+        return g, g
+
+
+class Sub(Function):
+    def forward(ctx, a, b):
+        return a - b
+
+    def backward(ctx, g):
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    def forward(ctx, a, b):
+        ctx.saved = (a, b)
+        return a * b
+
+    def backward(ctx, g):  # the mul gate swaps its inputs
+        a, b = ctx.saved
+        need_a, need_b = ctx.needs_input_grad
+        return (g * b if need_a else None), (g * a if need_b else None)
+
+
+class Div(Function):
+    def forward(ctx, a, b):
+        ctx.saved = (a, b)
+        return a / b
+
+    def backward(ctx, g):  # d(a/b) = da/b - a db/b^2
+        a, b = ctx.saved
+        need_a, need_b = ctx.needs_input_grad
+        return (g / b if need_a else None), (-g * a / (b * b) if need_b else None)
+
+
+class Neg(Function):
+    def forward(ctx, a):
+        return -a
+
+    def backward(ctx, g):
+        return -g
+
+
+class PowScalar(Function):
+    """x ** p for a constant exponent p."""
+
+    def forward(ctx, a, exponent):
+        ctx.saved = (a,)
+        ctx.exponent = exponent
+        return a**exponent
+
+    def backward(ctx, g):  # d x^p = p x^(p-1); PyTorch gives 0 for p == 0, even at x == 0
+        (a,) = ctx.saved
+        p = ctx.exponent
+        if p == 0:
+            return g * 0
+        if p == 2:
+            return g * (2 * a)
+        return g * (p * a ** (p - 1))
+
+
+class Pow(Function):
+    """a ** b with both operands tensors."""
+
+    def forward(ctx, a, b):
+        out = a**b
+        ctx.saved = (a, b, out)
+        return out
+
+    def backward(ctx, g):
+        a, b, out = ctx.saved
+        xp = array_module(a)
+        need_a, need_b = ctx.needs_input_grad
+        ga = gb = None
+        if need_a:  # b a^(b-1), zero where b == 0 (as PyTorch)
+            ga = xp.where(b == 0, 0, g * b * a ** (b - 1))
+        if need_b:  # a^b log a, zero where a == 0 and b >= 0 (as PyTorch)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = xp.where((a == 0) & (b >= 0), 0, g * out * xp.log(a))
+        return ga, gb
+
+
+class Exp(Function):
+    def forward(ctx, a):
+        out = array_module(a).exp(a)
+        ctx.saved = (out,)
+        return out
+
+    def backward(ctx, g):  # d e^x = e^x
+        (out,) = ctx.saved
+        return g * out
+
+
+class Log(Function):
+    def forward(ctx, a):
+        ctx.saved = (a,)
+        return array_module(a).log(a)
+
+    def backward(ctx, g):  # d log x = 1/x
+        (a,) = ctx.saved
+        return g / a
+
+
+class Sqrt(Function):
+    def forward(ctx, a):
+        out = array_module(a).sqrt(a)
+        ctx.saved = (out,)
+        return out
+
+    def backward(ctx, g):  # d sqrt(x) = 1 / (2 sqrt(x))
+        (out,) = ctx.saved
+        return g / (2 * out)
+
+
+class Abs(Function):
+    def forward(ctx, a):
+        ctx.saved = (a,)
+        return array_module(a).abs(a)
+
+    def backward(ctx, g):  # d|x| = sign(x), 0 at 0
+        (a,) = ctx.saved
+        return g * array_module(a).sign(a)
+
+
+class Sin(Function):
+    def forward(ctx, a):
+        ctx.saved = (a,)
+        return array_module(a).sin(a)
+
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return g * array_module(a).cos(a)
+
+
+class Cos(Function):
+    def forward(ctx, a):
+        ctx.saved = (a,)
+        return array_module(a).cos(a)
+
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return -g * array_module(a).sin(a)
+
+
+class Tanh(Function):
+    def forward(ctx, a):
+        out = array_module(a).tanh(a)
+        ctx.saved = (out,)
+        return out
+
+    def backward(ctx, g):  # d tanh = 1 - tanh^2
+        (out,) = ctx.saved
+        return g * (1 - out * out)
+
+
+def sigmoid_array(a):
+    """Logistic function that never overflows: exp is only taken of non-positive numbers."""
+    xp = array_module(a)
+    e = xp.exp(-xp.abs(a))
+    return xp.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Sigmoid(Function):
+    def forward(ctx, a):
+        out = sigmoid_array(a)
+        ctx.saved = (out,)
+        return out
+
+    def backward(ctx, g):  # d sigma = sigma (1 - sigma)
+        (out,) = ctx.saved
+        return g * (out * (1 - out))
+
+
+class ReLU(Function):
+    def forward(ctx, a):
+        out = array_module(a).maximum(a, 0)
+        ctx.saved = (out,)
+        return out
+
+    def backward(ctx, g):  # the gradient passes where the output is positive: a mask multiply
+        (out,) = ctx.saved
+        return g * (out > 0)
+
+
+class Clamp(Function):
+    def forward(ctx, a, min=None, max=None):
+        ctx.saved = (a,)
+        ctx.bounds = (min, max)
+        return array_module(a).clip(a, min, max)
+
+    def backward(ctx, g):  # passes where min <= x <= max (inclusive, as PyTorch)
+        (a,) = ctx.saved
+        lo, hi = ctx.bounds
+        mask = True
+        if lo is not None:
+            mask = a >= lo
+        if hi is not None:
+            mask = mask & (a <= hi)
+        return g * mask
+
+
+class Maximum(Function):
+    def forward(ctx, a, b):
+        ctx.saved = (a, b)
+        return array_module(a).maximum(a, b)
+
+    def backward(ctx, g):  # the max gate routes the gradient to the larger input; ties split
+        a, b = ctx.saved
+        xp = array_module(a)
+        need_a, need_b = ctx.needs_input_grad
+        half = g * xp.where(a == b, 0.5, 1.0).astype(g.dtype, copy=False)
+        return (half * (a >= b) if need_a else None), (half * (b >= a) if need_b else None)
+
+
+class Minimum(Function):
+    def forward(ctx, a, b):
+        ctx.saved = (a, b)
+        return array_module(a).minimum(a, b)
+
+    def backward(ctx, g):
+        a, b = ctx.saved
+        xp = array_module(a)
+        need_a, need_b = ctx.needs_input_grad
+        half = g * xp.where(a == b, 0.5, 1.0).astype(g.dtype, copy=False)
+        return (half * (a <= b) if need_a else None), (half * (b <= a) if need_b else None)
+
+
+class Where(Function):
+    def forward(ctx, cond, a, b):
+        ctx.saved = (cond,)
+        return array_module(a).where(cond, a, b)
+
+    def backward(ctx, g):
+        (cond,) = ctx.saved
+        _, need_a, need_b = ctx.needs_input_grad
+        return None, (g * cond if need_a else None), (g * ~cond if need_b else None)
+
+
+class Cast(Function):
+    """Change dtype; the gradient is cast back to the input's dtype."""
+
+    def forward(ctx, a, dtype):
+        ctx.in_dtype = a.dtype
+        return a.astype(dtype)
+
+    def backward(ctx, g):
+        return g.astype(ctx.in_dtype)

@@ -1,0 +1,81 @@
+"""Matrix products: ``matmul`` (1-D, 2-D, batched with broadcasting) and the fused ``linear``."""
+
+from __future__ import annotations
+
+from deepgrad.autograd.function import Function
+
+
+def _swap(x):
+    return x.swapaxes(-1, -2)
+
+
+class MatMul(Function):
+    def forward(ctx, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(
+                f"matmul: both arguments need at least 1 dimension, got shapes {a.shape} and "
+                f"{b.shape}; use * to multiply by a scalar."
+            )
+        k_a = a.shape[-1]
+        k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+        if k_a != k_b:
+            where_b = "its only dimension" if b.ndim == 1 else f"dimension {b.ndim - 2}"
+            raise ValueError(
+                f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied: "
+                f"the last dimension of the first ({k_a}) must equal {where_b} of the second "
+                f"({k_b}). Did you mean to transpose one of them (x.T or x.transpose(-1, -2))?"
+            )
+        ctx.saved = (a, b)
+        return a @ b
+
+    def backward(ctx, g):
+        a, b = ctx.saved
+        need_a, need_b = ctx.needs_input_grad
+        # Promote 1-D operands to matrices as matmul does, then drop the added axes again.
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        if a.ndim == 1:
+            g = g[..., None, :] if b.ndim > 1 else g[..., None]
+        if b.ndim == 1:
+            g = g[..., None]
+        ga = gb = None
+        if need_a:
+            ga = g @ _swap(b2)
+            if a.ndim == 1:
+                ga = ga.reshape(-1, a.shape[0]).sum(0) if ga.ndim > 2 else ga[0]
+        if need_b:
+            gb = _swap(a2) @ g
+            if b.ndim == 1:
+                gb = gb[..., 0]
+                gb = gb.reshape(-1, b.shape[0]).sum(0) if gb.ndim > 1 else gb
+        return ga, gb
+
+
+class Linear(Function):
+    """y = x W^T + b in one op, with one backward: dx = g W, dW = g^T x, db = sum(g)."""
+
+    def forward(ctx, x, weight, bias=None):
+        if x.shape[-1] != weight.shape[1]:
+            raise ValueError(
+                f"linear: input has {x.shape[-1]} features (shape {tuple(x.shape)}) but the "
+                f"weight expects {weight.shape[1]} (weight shape {tuple(weight.shape)})."
+            )
+        ctx.saved = (x, weight)
+        out = x @ weight.T
+        if bias is not None:
+            out += bias
+        return out
+
+    def backward(ctx, g):
+        x, w = ctx.saved
+        need = ctx.needs_input_grad
+        gx = g @ w if need[0] else None
+        gw = gb = None
+        if need[1]:
+            if g.ndim == 2:
+                gw = g.T @ x
+            else:
+                gw = g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])
+        if len(need) > 2 and need[2]:
+            gb = g.sum(axis=tuple(range(g.ndim - 1)))
+        return gx, gw, gb

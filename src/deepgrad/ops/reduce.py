@@ -1,0 +1,158 @@
+"""Reductions: sum, mean, var, max/min, logsumexp, and the softmax family.
+
+``dim`` is normalised by the Tensor layer to a tuple of non-negative axes (or ``None`` for
+all). Backward expands the upstream gradient back over the reduced axes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deepgrad.autograd.function import Function
+from deepgrad.backend import array_module
+
+
+def _expand(g, in_shape, axes, keepdim):
+    """Broadcast a reduced gradient back to the input shape (a view; copied only if stored)."""
+    xp = array_module(g)
+    if not keepdim and axes is not None:
+        g = g.reshape([1 if i in axes else n for i, n in enumerate(in_shape)])
+    return xp.broadcast_to(g, in_shape)
+
+
+class Sum(Function):
+    def forward(ctx, a, axes=None, keepdim=False):
+        ctx.shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
+        return a.sum(axis=axes, keepdims=keepdim)
+
+    def backward(ctx, g):  # every input contributed once: copy the gradient to each
+        return _expand(g, ctx.shape, ctx.axes, ctx.keepdim)
+
+
+class Mean(Function):
+    def forward(ctx, a, axes=None, keepdim=False):
+        ctx.shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
+        out = a.mean(axis=axes, keepdims=keepdim)
+        ctx.count = a.size // max(out.size, 1) if a.size else 0
+        return out
+
+    def backward(ctx, g):
+        return _expand(g / ctx.count, ctx.shape, ctx.axes, ctx.keepdim)
+
+
+class Var(Function):
+    """Variance with Bessel's ``correction`` (1 by default, as in PyTorch)."""
+
+    def forward(ctx, a, axes=None, keepdim=False, correction=1):
+        mean = a.mean(axis=axes, keepdims=True)
+        centred = a - mean
+        n = a.size // max(mean.size, 1)
+        ctx.saved = (centred,)
+        ctx.axes, ctx.keepdim, ctx.denom = axes, keepdim, max(n - correction, 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (centred * centred).sum(axis=axes, keepdims=keepdim) / ctx.denom
+
+    def backward(ctx, g):  # d var = 2 (x - mean) / (n - correction)
+        (centred,) = ctx.saved
+        g = _expand(g, centred.shape, ctx.axes, ctx.keepdim)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g * centred * (2 / ctx.denom) if ctx.denom else g * centred * np.inf
+
+
+class MaxAll(Function):
+    """max() or min() over every element; ties share the gradient evenly (as PyTorch)."""
+
+    def forward(ctx, a, largest=True):
+        out = a.max() if largest else a.min()
+        ctx.saved = (a, out)
+        return out
+
+    def backward(ctx, g):
+        a, out = ctx.saved
+        mask = a == out
+        return mask * (g / mask.sum()).astype(a.dtype, copy=False)
+
+
+class AMax(Function):
+    """amax/amin over ``axes``: ties share the gradient evenly (as PyTorch)."""
+
+    def forward(ctx, a, axes, keepdim=False, largest=True):
+        out = a.max(axis=axes, keepdims=True) if largest else a.min(axis=axes, keepdims=True)
+        ctx.saved = (a, out)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return out if keepdim else out.reshape([n for i, n in enumerate(a.shape) if i not in axes])
+
+    def backward(ctx, g):
+        a, out = ctx.saved  # out kept its reduced axes
+        if not ctx.keepdim:
+            g = g.reshape(out.shape)
+        mask = a == out
+        return mask * (g / mask.sum(axis=ctx.axes, keepdims=True))
+
+
+class MaxDim(Function):
+    """max(dim)/min(dim): values and indices; the gradient goes to the returned index."""
+
+    def forward(ctx, a, axis, keepdim=False, largest=True):
+        xp = array_module(a)
+        idx = xp.argmax(a, axis=axis) if largest else xp.argmin(a, axis=axis)
+        idx = xp.expand_dims(idx, axis)
+        out = xp.take_along_axis(a, idx, axis=axis)
+        ctx.shape, ctx.axis, ctx.keepdim = a.shape, axis, keepdim
+        ctx.indices = idx if keepdim else idx.squeeze(axis)
+        ctx.saved = (idx,)
+        return out if keepdim else out.squeeze(axis)
+
+    def backward(ctx, g):
+        (idx,) = ctx.saved
+        xp = array_module(g)
+        if not ctx.keepdim:
+            g = xp.expand_dims(g, ctx.axis)
+        grad = xp.zeros(ctx.shape, dtype=g.dtype)
+        xp.put_along_axis(grad, idx, g, axis=ctx.axis)
+        return grad
+
+
+class LogSumExp(Function):
+    def forward(ctx, a, axes, keepdim=False):
+        xp = array_module(a)
+        m = a.max(axis=axes, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)  # all -inf rows stay -inf instead of nan
+        s = xp.log(xp.exp(a - m).sum(axis=axes, keepdims=True)) + m
+        ctx.saved = (a, s)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return s if keepdim else s.reshape([n for i, n in enumerate(a.shape) if i not in axes])
+
+    def backward(ctx, g):  # d logsumexp = softmax
+        a, s = ctx.saved
+        if not ctx.keepdim:
+            g = g.reshape(s.shape)
+        return g * array_module(a).exp(a - s)
+
+
+class Softmax(Function):
+    def forward(ctx, a, axis):
+        xp = array_module(a)
+        e = xp.exp(a - a.max(axis=axis, keepdims=True))
+        out = e / e.sum(axis=axis, keepdims=True)
+        ctx.saved = (out,)
+        ctx.axis = axis
+        return out
+
+    def backward(ctx, g):  # J^T g = y * (g - sum(g * y))
+        (y,) = ctx.saved
+        return y * (g - (g * y).sum(axis=ctx.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    def forward(ctx, a, axis):
+        xp = array_module(a)
+        shifted = a - a.max(axis=axis, keepdims=True)
+        out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+        ctx.saved = (out,)
+        ctx.axis = axis
+        return out
+
+    def backward(ctx, g):  # g - softmax * sum(g)
+        (out,) = ctx.saved
+        return g - array_module(out).exp(out) * g.sum(axis=ctx.axis, keepdims=True)

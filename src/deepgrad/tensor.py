@@ -1,0 +1,1018 @@
+"""``Tensor``: a NumPy array plus what autograd needs (``requires_grad``, ``grad``, its graph node).
+
+The class is a thin PyTorch-shaped face: every differentiable method delegates to a primitive
+``Function`` in ``deepgrad.ops`` or composes a few of them. Binary operators apply PyTorch's
+type promotion (a float32 tensor times a Python float stays float32; an int64 tensor plus a
+float32 tensor is float32), which NumPy alone would not do.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+
+import numpy as np
+
+from deepgrad import dtypes
+from deepgrad.autograd.grad_mode import state as _grad_state
+
+_new = object.__new__
+_ndarray = np.ndarray
+_int_types = (int, np.integer)
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def _wrap(array, requires_grad: bool = False) -> Tensor:
+    """A leaf tensor around ``array`` (no copy, no checks): the internal fast constructor."""
+    t = _new(Tensor)
+    t._data = array
+    t.grad = None
+    t._ctx = None
+    t._retain = False
+    t.requires_grad = requires_grad
+    return t
+
+
+def _as_array(data, dtype=None) -> np.ndarray:
+    """NumPy array for ``data`` with PyTorch's dtype inference (Python floats -> float32)."""
+    if isinstance(data, Tensor):
+        arr = data._data
+    elif isinstance(data, _ndarray):
+        arr = data
+    else:
+        arr = np.asarray(_unwrap_nested(data))
+        if dtype is None:
+            if arr.dtype.kind == "f":
+                arr = arr.astype(dtypes.get_default_dtype().np)
+            elif arr.dtype.kind in "iu":
+                arr = arr.astype(np.int64)
+            elif arr.dtype.kind not in "b":
+                raise TypeError(
+                    f"can't build a tensor from {type(data).__name__} data of NumPy kind "
+                    f"{arr.dtype}; pass numbers, nested lists of numbers, or an ndarray"
+                )
+    if dtype is not None:
+        arr = arr.astype(dtypes.to_numpy_dtype(dtype), copy=False)
+    dtypes.from_numpy_dtype(arr.dtype)  # rejects unsupported dtypes with a clear message
+    return arr
+
+
+def _unwrap_nested(data):
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, (list, tuple)) and any(isinstance(x, (Tensor, list, tuple)) for x in data):
+        return [_unwrap_nested(x) for x in data]
+    return data
+
+
+def _check_grad_dtype(array, requires_grad) -> None:
+    if requires_grad and array.dtype.kind != "f":
+        raise RuntimeError(
+            f"Only floating-point tensors can require gradients, but this one is "
+            f"{dtypes.from_numpy_dtype(array.dtype)}. Integers and booleans change in steps, so "
+            "there is no derivative to follow. Convert first, e.g. x.float().requires_grad_()."
+        )
+
+
+def _axes(dim, ndim: int):
+    """Normalise ``dim`` (int, tuple or None) to a tuple of non-negative axes, or None."""
+    if dim is None:
+        return None
+    if isinstance(dim, _int_types):
+        dim = (dim,)
+    out = []
+    for d in dim:
+        lo, hi = (-ndim, ndim - 1) if ndim else (-1, 0)
+        if not lo <= d <= hi:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {d})"
+            )
+        out.append(d % ndim if ndim else 0)
+    return tuple(out)
+
+
+def _category(dt) -> int:
+    return 2 if dt.kind == "f" else (0 if dt.kind == "b" else 1)
+
+
+def _result_dtype(a: np.ndarray, b: np.ndarray):
+    """PyTorch's promotion of two operands: higher category (bool < int < float) wins; within a
+    category a dimensioned tensor wins over a 0-d one; otherwise the wider type wins."""
+    ca, cb = _category(a.dtype), _category(b.dtype)
+    if ca != cb:
+        return a.dtype if ca > cb else b.dtype
+    da, db = a.ndim > 0, b.ndim > 0
+    if da != db:
+        return a.dtype if da else b.dtype
+    return np.promote_types(a.dtype, b.dtype)
+
+
+class Tensor:
+    """A multi-dimensional array that can record the operations applied to it.
+
+    Create one with ``deepgrad.tensor(data, requires_grad=...)``. ``Tensor(data)`` also works
+    and, like ``torch.Tensor``, always gives float32.
+    """
+
+    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_retain", "__weakref__")
+    __array_priority__ = 1000
+    __array_ufunc__ = None  # `ndarray + tensor` defers to Tensor.__radd__ instead of NumPy
+
+    def __init__(self, data=(), dtype=None, requires_grad: bool = False) -> None:
+        arr = _as_array(data, dtype or dtypes.get_default_dtype())
+        if arr is data or (isinstance(data, Tensor) and arr is data._data):
+            arr = arr.copy()
+        _check_grad_dtype(arr, requires_grad)
+        self._data = arr
+        self.grad = None
+        self._ctx = None
+        self._retain = False
+        self.requires_grad = requires_grad
+
+    # ---------------------------------------------------------------- basic attributes
+    @property
+    def data(self) -> Tensor:
+        """The same storage as a tensor that records no graph (PyTorch's ``.data``)."""
+        return _wrap(self._data)
+
+    @data.setter
+    def data(self, value) -> None:
+        self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
+
+    @property
+    def shape(self) -> tuple:
+        return self._data.shape
+
+    @property
+    def dtype(self) -> dtypes.dtype:
+        return dtypes.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        """The graph node (op) that produced this tensor, or None for a leaf."""
+        return self._ctx
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802
+        return self.transpose(-2, -1)
+
+    def size(self, dim: int | None = None):
+        return self._data.shape if dim is None else self._data.shape[dim]
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    def numel(self) -> int:
+        return self._data.size
+
+    def nelement(self) -> int:
+        return self._data.size
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def item(self):
+        if self._data.size != 1:
+            raise ValueError(
+                f"item() needs a tensor with exactly one element, this one has shape "
+                f"{tuple(self.shape)} ({self._data.size} elements); reduce it first (e.g. .sum())"
+            )
+        return self._data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array, sharing memory (as PyTorch's ``.numpy()``)."""
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on a tensor that requires grad. Use tensor.detach().numpy()."
+            )
+        return self._data
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        return self._data if dtype is None else self._data.astype(dtype)
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of a tensor with {self._data.size} values is ambiguous; use "
+                ".any() or .all()"
+            )
+        return bool(self._data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub":
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
+    def __repr__(self) -> str:
+        from deepgrad._format import format_tensor
+
+        return format_tensor(self)
+
+    __str__ = __repr__
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # ---------------------------------------------------------------- autograd
+    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+        """Back-propagate from this tensor, accumulating d self / d leaf into each leaf's .grad."""
+        from deepgrad.autograd import engine
+
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() called on a tensor that does not require grad and has no grad_fn: "
+                "none of its inputs had requires_grad=True, or it was computed under no_grad()."
+            )
+        if gradient is None:
+            if self._data.size != 1:
+                raise RuntimeError(
+                    f"backward() can only create the gradient implicitly for a scalar output, "
+                    f"but this tensor has shape {tuple(self.shape)}. Reduce it first "
+                    f"(loss = out.sum() or out.mean()), or pass the upstream gradient: "
+                    f"out.backward(gradient=deepgrad.ones_like(out))."
+                )
+            grad = np.ones_like(self._data)
+        else:
+            grad = _as_array(gradient, self._data.dtype)
+            if grad.shape != self._data.shape:
+                raise RuntimeError(
+                    f"backward(): gradient has shape {tuple(grad.shape)} but the tensor has "
+                    f"shape {tuple(self.shape)}; they must match."
+                )
+        engine.backward(self, grad, retain_graph=retain_graph)
+
+    def detach(self) -> Tensor:
+        return _wrap(self._data)
+
+    def detach_(self) -> Tensor:
+        self._ctx = None
+        self.requires_grad = False
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if self._ctx is not None and not requires_grad:
+            raise RuntimeError(
+                "you can only change requires_grad of leaf tensors; use .detach() instead"
+            )
+        _check_grad_dtype(self._data, requires_grad)
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward (as PyTorch)."""
+        if self._ctx is not None:
+            self._retain = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retain
+
+    # ---------------------------------------------------------------- conversion
+    def to(self, *args, **kwargs) -> Tensor:
+        """``to(dtype)``, ``to("cpu")`` or ``to(other_tensor)``; only the CPU exists."""
+        dtype = kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str) or type(a).__name__ == "device":
+                _check_device(a)
+            elif a is not None:
+                dtype = a
+        if "device" in kwargs:
+            _check_device(kwargs["device"])
+        if dtype is None:
+            return self
+        target = dtypes.to_numpy_dtype(dtype)
+        if target == self._data.dtype:
+            return self
+        if self.requires_grad and target.kind == "f":
+            return _E.Cast.apply(self, dtype=target)
+        return _wrap(self._data.astype(target))
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"deepgrad.{type(self).__name__}"
+        return self.to(dtype)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+    def float(self) -> Tensor:
+        return self.to(np.float32)
+
+    def double(self) -> Tensor:
+        return self.to(np.float64)
+
+    def half(self) -> Tensor:
+        return self.to(np.float16)
+
+    def long(self) -> Tensor:
+        return self.to(np.int64)
+
+    def int(self) -> Tensor:
+        return self.to(np.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(np.bool_)
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def cuda(self, *args, **kwargs) -> Tensor:
+        _check_device("cuda")
+        return self  # pragma: no cover
+
+    def clone(self) -> Tensor:
+        if self.requires_grad and _grad_state.enabled:
+            return _E.Mul.apply(self, _wrap(np.ones((), self._data.dtype)))
+        return _wrap(self._data.copy())
+
+    def contiguous(self) -> Tensor:
+        return self
+
+    def is_contiguous(self) -> bool:
+        return True
+
+    # ---------------------------------------------------------------- arithmetic
+    def _other(self, other) -> Tensor:
+        """Turn a Python or NumPy scalar into a 0-d tensor of the right dtype for ``self``."""
+        if isinstance(other, Tensor):
+            return other
+        dt = self._data.dtype
+        if isinstance(other, (float, np.floating)) and dt.kind != "f":
+            dt = dtypes.get_default_dtype().np
+        elif (
+            isinstance(other, (int, np.integer)) and not isinstance(other, bool) and dt.kind == "b"
+        ):
+            dt = np.dtype(np.int64)
+        elif isinstance(other, _ndarray):
+            return _wrap(other)
+        elif not isinstance(other, (builtins.bool, int, float, np.generic)):
+            raise TypeError(
+                f"unsupported operand: tensor and {type(other).__name__}; expected a tensor or a "
+                "number"
+            )
+        return _wrap(np.asarray(other, dtype=dt))
+
+    def _binary(self, fn, other, reverse=False) -> Tensor:
+        other = self._other(other)
+        a, b = (other, self) if reverse else (self, other)
+        if a._data.dtype is not b._data.dtype and a._data.dtype != b._data.dtype:
+            dt = _result_dtype(a._data, b._data)
+            a, b = a.to(dt), b.to(dt)
+        return fn.apply(a, b)
+
+    def __add__(self, other):
+        return self._binary(_E.Add, other)
+
+    def __radd__(self, other):
+        return self._binary(_E.Add, other, True)
+
+    def __sub__(self, other):
+        return self._binary(_E.Sub, other)
+
+    def __rsub__(self, other):
+        return self._binary(_E.Sub, other, True)
+
+    def __mul__(self, other):
+        return self._binary(_E.Mul, other)
+
+    def __rmul__(self, other):
+        return self._binary(_E.Mul, other, True)
+
+    def __truediv__(self, other):
+        if self._data.dtype.kind != "f" and not (
+            isinstance(other, Tensor) and other._data.dtype.kind == "f"
+        ):
+            return self.float()._binary(_E.Div, other)  # int / int is true division, in float
+        return self._binary(_E.Div, other)
+
+    def __rtruediv__(self, other):
+        if self._data.dtype.kind != "f":
+            return self.float()._binary(_E.Div, other, True)
+        return self._binary(_E.Div, other, True)
+
+    def __floordiv__(self, other):
+        other = self._other(other)
+        return _wrap(self._data // other._data)
+
+    def __mod__(self, other):
+        other = self._other(other)
+        return _wrap(self._data % other._data)
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, Tensor):
+            return self._binary(_E.Pow, exponent)
+        if self._data.dtype.kind != "f" and isinstance(exponent, float):
+            return self.float() ** exponent
+        return _E.PowScalar.apply(self, exponent=exponent)
+
+    def __rpow__(self, base):
+        return self._binary(_E.Pow, base, True)
+
+    def __neg__(self):
+        return _E.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _E.Abs.apply(self)
+
+    def __matmul__(self, other):
+        return self.matmul(other)
+
+    def __rmatmul__(self, other):
+        return self._other(other).matmul(self)
+
+    # In-place operators change the array itself when no graph is being recorded through this
+    # tensor (parameter updates under no_grad); otherwise they fall back to the out-of-place op,
+    # which is what Python's ``x += y`` means for a tensor inside a computation.
+    def _inplace(self, name: str, op, other) -> Tensor:
+        if _grad_state.enabled and self.requires_grad:
+            if self._ctx is None:
+                raise RuntimeError(
+                    f"a leaf tensor that requires grad is being used in an in-place operation "
+                    f"({name}). Wrap parameter updates in `with deepgrad.no_grad():`."
+                )
+            return None
+        other = other._data if isinstance(other, Tensor) else other
+        op(self._data, other, out=self._data, casting="unsafe")
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace("+=", np.add, other) or self + other
+
+    def __isub__(self, other):
+        return self._inplace("-=", np.subtract, other) or self - other
+
+    def __imul__(self, other):
+        return self._inplace("*=", np.multiply, other) or self * other
+
+    def __itruediv__(self, other):
+        return self._inplace("/=", np.divide, other) or self / other
+
+    def _inplace_method(self, name: str, op, other) -> Tensor:
+        result = self._inplace(name, op, other)
+        if result is None:
+            raise RuntimeError(
+                f"{name}() would change a tensor that is part of a recorded graph; deepgrad "
+                f"does not record in-place ops. Write it out of place (x = x + y), or run it "
+                f"under `with deepgrad.no_grad():`."
+            )
+        return result
+
+    def add_(self, other, alpha=1) -> Tensor:
+        return self._inplace_method("add_", np.add, other if alpha == 1 else other * alpha)
+
+    def sub_(self, other, alpha=1) -> Tensor:
+        return self._inplace_method("sub_", np.subtract, other if alpha == 1 else other * alpha)
+
+    def mul_(self, other) -> Tensor:
+        return self._inplace_method("mul_", np.multiply, other)
+
+    def div_(self, other) -> Tensor:
+        return self._inplace_method("div_", np.divide, other)
+
+    def clamp_(self, min=None, max=None) -> Tensor:
+        self._inplace_method("clamp_", np.add, 0)
+        np.clip(self._data, min, max, out=self._data)
+        return self
+
+    def zero_(self) -> Tensor:
+        self._inplace_method("zero_", np.multiply, 0)
+        self._data[...] = 0
+        return self
+
+    def fill_(self, value) -> Tensor:
+        self._inplace_method("fill_", np.add, 0)
+        self._data[...] = value._data if isinstance(value, Tensor) else value
+        return self
+
+    def copy_(self, src) -> Tensor:
+        self._inplace_method("copy_", np.add, 0)
+        src = src._data if isinstance(src, Tensor) else np.asarray(src)
+        try:
+            np.copyto(self._data, np.broadcast_to(src, self._data.shape), casting="unsafe")
+        except ValueError:
+            raise RuntimeError(
+                f"copy_: source of shape {tuple(np.shape(src))} can't be copied into a tensor of "
+                f"shape {tuple(self.shape)}"
+            ) from None
+        return self
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
+        from deepgrad.random import rng
+
+        return self.copy_(rng(generator).uniform(a, b, self._data.shape))
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
+        from deepgrad.random import rng
+
+        return self.copy_(rng(generator).normal(mean, std, self._data.shape))
+
+    def __setitem__(self, key, value) -> None:
+        if _grad_state.enabled and self.requires_grad:
+            raise RuntimeError(
+                "item assignment (x[...] = v) on a tensor that requires grad isn't recorded by "
+                "deepgrad; build the values out of place (e.g. with deepgrad.where) or assign "
+                "under `with deepgrad.no_grad():`."
+            )
+        self._data[_index_key(key)[0]] = value._data if isinstance(value, Tensor) else value
+
+    # ---------------------------------------------------------------- comparisons (no grad)
+    def _compare(self, op, other) -> Tensor:
+        other = other._data if isinstance(other, Tensor) else other
+        return _wrap(op(self._data, other))
+
+    def __eq__(self, other):  # noqa: D105
+        return self._compare(np.equal, other)
+
+    def __ne__(self, other):
+        return self._compare(np.not_equal, other)
+
+    def __lt__(self, other):
+        return self._compare(np.less, other)
+
+    def __le__(self, other):
+        return self._compare(np.less_equal, other)
+
+    def __gt__(self, other):
+        return self._compare(np.greater, other)
+
+    def __ge__(self, other):
+        return self._compare(np.greater_equal, other)
+
+    def __and__(self, other):
+        return self._compare(np.bitwise_and, other)
+
+    def __or__(self, other):
+        return self._compare(np.bitwise_or, other)
+
+    def __xor__(self, other):
+        return self._compare(np.bitwise_xor, other)
+
+    def __invert__(self):
+        return _wrap(~self._data)
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    def equal(self, other) -> bool:
+        return self.shape == other.shape and bool(np.array_equal(self._data, other._data))
+
+    def allclose(self, other, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
+        return bool(np.allclose(self._data, _as_array(other), rtol, atol, equal_nan))
+
+    def isnan(self) -> Tensor:
+        return _wrap(np.isnan(self._data))
+
+    def isinf(self) -> Tensor:
+        return _wrap(np.isinf(self._data))
+
+    def isfinite(self) -> Tensor:
+        return _wrap(np.isfinite(self._data))
+
+    def all(self, dim=None, keepdim=False) -> Tensor:
+        return _wrap(np.asarray(self._data.all(axis=_axes(dim, self.ndim), keepdims=keepdim)))
+
+    def any(self, dim=None, keepdim=False) -> Tensor:
+        return _wrap(np.asarray(self._data.any(axis=_axes(dim, self.ndim), keepdims=keepdim)))
+
+    def sign(self) -> Tensor:
+        return _wrap(np.sign(self._data))
+
+    def floor(self) -> Tensor:
+        return _wrap(np.floor(self._data))
+
+    def ceil(self) -> Tensor:
+        return _wrap(np.ceil(self._data))
+
+    def round(self) -> Tensor:
+        return _wrap(np.round(self._data))
+
+    # ---------------------------------------------------------------- elementwise math
+    def exp(self) -> Tensor:
+        return _E.Exp.apply(self._floating())
+
+    def log(self) -> Tensor:
+        return _E.Log.apply(self._floating())
+
+    def sqrt(self) -> Tensor:
+        return _E.Sqrt.apply(self._floating())
+
+    def rsqrt(self) -> Tensor:
+        return 1 / self.sqrt()
+
+    def sin(self) -> Tensor:
+        return _E.Sin.apply(self._floating())
+
+    def cos(self) -> Tensor:
+        return _E.Cos.apply(self._floating())
+
+    def abs(self) -> Tensor:
+        return _E.Abs.apply(self)
+
+    def neg(self) -> Tensor:
+        return _E.Neg.apply(self)
+
+    def square(self) -> Tensor:
+        return _E.PowScalar.apply(self, exponent=2)
+
+    def pow(self, exponent) -> Tensor:
+        return self**exponent
+
+    def reciprocal(self) -> Tensor:
+        return 1 / self
+
+    def tanh(self) -> Tensor:
+        return _E.Tanh.apply(self._floating())
+
+    def sigmoid(self) -> Tensor:
+        return _E.Sigmoid.apply(self._floating())
+
+    def relu(self) -> Tensor:
+        return _E.ReLU.apply(self)
+
+    def clamp(self, min=None, max=None) -> Tensor:
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            out = self
+            if min is not None:
+                out = out.maximum(self._other(min))
+            if max is not None:
+                out = out.minimum(self._other(max))
+            return out
+        return _E.Clamp.apply(self, min=min, max=max)
+
+    clip = clamp
+
+    def maximum(self, other) -> Tensor:
+        return self._binary(_E.Maximum, other)
+
+    def minimum(self, other) -> Tensor:
+        return self._binary(_E.Minimum, other)
+
+    def masked_fill(self, mask, value) -> Tensor:
+        return where(mask, self._other(value), self)
+
+    def add(self, other, alpha=1) -> Tensor:
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other, alpha=1) -> Tensor:
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, other) -> Tensor:
+        return self * other
+
+    def div(self, other) -> Tensor:
+        return self / other
+
+    def _floating(self) -> Tensor:
+        return self if self._data.dtype.kind == "f" else self.float()
+
+    # ---------------------------------------------------------------- reductions
+    def sum(self, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        if x._data.dtype.kind == "b":
+            x = x.long()
+        return _R.Sum.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim)
+
+    def mean(self, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        if x._data.dtype.kind != "f":
+            raise RuntimeError(
+                f"mean(): could not infer output dtype. Input dtype must be either a floating "
+                f"point or complex dtype. Got: {x.dtype}. Use .float() first (for accuracy: "
+                f"(pred == y).float().mean())."
+            )
+        return _R.Mean.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+        if isinstance(dim, builtins.bool):  # var(False): the old positional `unbiased`
+            dim, unbiased = None, dim
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        return _R.Var.apply(
+            self._floating(), axes=_axes(dim, self.ndim), keepdim=keepdim, correction=correction
+        )
+
+    def std(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def _extreme(self, dim, keepdim, largest: bool):
+        if dim is None:
+            return _R.MaxAll.apply(self, largest=largest)
+        if isinstance(dim, Tensor):
+            return self.maximum(dim) if largest else self.minimum(dim)
+        (axis,) = _axes(dim, self.ndim)
+        values = _R.MaxDim.apply(self, axis=axis, keepdim=keepdim, largest=largest)
+        ctx = values._ctx
+        indices = ctx.indices if ctx is not None else _arg(self._data, axis, keepdim, largest)
+        return values_indices(values, _wrap(indices))
+
+    def max(self, dim=None, keepdim: bool = False):
+        """max() of all elements; max(dim) -> (values, indices); max(other) elementwise."""
+        return self._extreme(dim, keepdim, True)
+
+    def min(self, dim=None, keepdim: bool = False):
+        return self._extreme(dim, keepdim, False)
+
+    def amax(self, dim=(), keepdim: bool = False) -> Tensor:
+        axes = _axes(dim, self.ndim) or tuple(range(self.ndim))
+        return _R.AMax.apply(self, axes=axes, keepdim=keepdim, largest=True)
+
+    def amin(self, dim=(), keepdim: bool = False) -> Tensor:
+        axes = _axes(dim, self.ndim) or tuple(range(self.ndim))
+        return _R.AMax.apply(self, axes=axes, keepdim=keepdim, largest=False)
+
+    def argmax(self, dim=None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return _wrap(np.asarray(self._data.argmax()))
+        return _wrap(_arg(self._data, _axes(dim, self.ndim)[0], keepdim, True))
+
+    def argmin(self, dim=None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return _wrap(np.asarray(self._data.argmin()))
+        return _wrap(_arg(self._data, _axes(dim, self.ndim)[0], keepdim, False))
+
+    def logsumexp(self, dim, keepdim: bool = False) -> Tensor:
+        return _R.LogSumExp.apply(self._floating(), axes=_axes(dim, self.ndim), keepdim=keepdim)
+
+    def softmax(self, dim: int, dtype=None) -> Tensor:
+        x = self._floating() if dtype is None else self.to(dtype)
+        return _R.Softmax.apply(x, axis=_axes(dim, self.ndim)[0])
+
+    def log_softmax(self, dim: int, dtype=None) -> Tensor:
+        x = self._floating() if dtype is None else self.to(dtype)
+        return _R.LogSoftmax.apply(x, axis=_axes(dim, self.ndim)[0])
+
+    def norm(self, p=2, dim=None, keepdim: bool = False) -> Tensor:
+        if p in (2, "fro"):
+            return (self * self).sum(dim, keepdim).sqrt()
+        if p == 1:
+            return self.abs().sum(dim, keepdim)
+        if p == float("inf"):
+            return self.abs().amax(dim if dim is not None else (), keepdim)
+        return (self.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
+
+    # ---------------------------------------------------------------- shape
+    def reshape(self, *shape) -> Tensor:
+        shape = _shape_arg(shape)
+        try:
+            return _S.Reshape.apply(self, shape=shape)
+        except ValueError:
+            raise RuntimeError(
+                f"shape {shape} is invalid for input of size {self._data.size} (shape "
+                f"{tuple(self.shape)})"
+            ) from None
+
+    view = reshape
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return self.reshape(other.shape)
+
+    reshape_as = view_as
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        if self.ndim == 0:
+            return self.reshape(1)
+        s, e = _axes((start_dim, end_dim), self.ndim)
+        shape = self.shape[:s] + (-1,) + self.shape[e + 1 :]
+        return self.reshape(shape) if s < e else self
+
+    def unflatten(self, dim: int, sizes) -> Tensor:
+        (d,) = _axes(dim, self.ndim)
+        return self.reshape(self.shape[:d] + tuple(sizes) + self.shape[d + 1 :])
+
+    def squeeze(self, dim=None) -> Tensor:
+        if dim is None:
+            shape = tuple(n for n in self.shape if n != 1)
+        else:
+            axes = _axes(dim, self.ndim)
+            shape = tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1))
+        return self.reshape(shape) if shape != self.shape else self
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        (d,) = _axes(dim, self.ndim + 1)
+        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+
+    def permute(self, *dims) -> Tensor:
+        dims = _axes(_shape_arg(dims), self.ndim)
+        if len(dims) != self.ndim or sorted(dims) != list(range(self.ndim)):
+            raise RuntimeError(
+                f"permute: dims {dims} must be a permutation of 0..{self.ndim - 1} for a tensor "
+                f"of shape {tuple(self.shape)}"
+            )
+        return _S.Permute.apply(self, dims=dims)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        dims = list(range(self.ndim))
+        a, b = _axes((dim0, dim1), self.ndim)
+        dims[a], dims[b] = dims[b], dims[a]
+        return _S.Permute.apply(self, dims=tuple(dims))
+
+    swapaxes = transpose
+
+    def t(self) -> Tensor:
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, got {self.ndim}")
+        return self.transpose(0, 1) if self.ndim == 2 else self
+
+    def expand(self, *sizes) -> Tensor:
+        sizes = _shape_arg(sizes)
+        lead = len(sizes) - self.ndim
+        shape = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+        return _S.Expand.apply(self, shape=shape)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return self.expand(other.shape)
+
+    def repeat(self, *sizes) -> Tensor:
+        sizes = _shape_arg(sizes)
+        x = self.reshape((1,) * (len(sizes) - self.ndim) + self.shape)
+        # repeat = expand over a new axis before each dimension, then merge the pairs
+        inter = []
+        for r, n in zip(sizes, x.shape):
+            inter += [r, n]
+        y = x.reshape(tuple(v for n in x.shape for v in (1, n))).expand(inter)
+        return y.reshape(tuple(r * n for r, n in zip(sizes, x.shape)))
+
+    def __getitem__(self, key) -> Tensor:
+        key, advanced = _index_key(key)
+        if not self.requires_grad or not _grad_state.enabled:
+            return _wrap(self._data[key])
+        return _S.Index.apply(self, key=key, advanced=advanced)
+
+    def chunk(self, chunks: int, dim: int = 0):
+        n = self.shape[dim]
+        step = -(-n // chunks)
+        return self.split(step, dim)
+
+    def split(self, split_size, dim: int = 0):
+        (d,) = _axes(dim, self.ndim)
+        n = self.shape[d]
+        sizes = (
+            [split_size] * (n // split_size) + ([n % split_size] if n % split_size else [])
+            if isinstance(split_size, int)
+            else list(split_size)
+        )
+        out, start = [], 0
+        for s in sizes:
+            idx = (slice(None),) * d + (slice(start, start + s),)
+            out.append(self[idx])
+            start += s
+        return tuple(out)
+
+    def unbind(self, dim: int = 0):
+        return tuple(self.select(dim, i) for i in range(self.shape[dim]))
+
+    def select(self, dim: int, index: int) -> Tensor:
+        (d,) = _axes(dim, self.ndim)
+        return self[(slice(None),) * d + (index,)]
+
+    # ---------------------------------------------------------------- linear algebra
+    def matmul(self, other) -> Tensor:
+        other = self._other(other)
+        a, b = self, other
+        if a._data.dtype != b._data.dtype:
+            dt = _result_dtype(a._data, b._data)
+            a, b = a.to(dt), b.to(dt)
+        return _L.MatMul.apply(a, b)
+
+    def mm(self, other) -> Tensor:
+        if self.ndim != 2 or other.ndim != 2:
+            raise RuntimeError(
+                f"mm: both arguments must be 2-D matrices, got shapes {tuple(self.shape)} and "
+                f"{tuple(other.shape)}; use matmul for other ranks"
+            )
+        return self.matmul(other)
+
+    def bmm(self, other) -> Tensor:
+        if self.ndim != 3 or other.ndim != 3:
+            raise RuntimeError(
+                f"bmm: both arguments must be 3-D batches of matrices, got shapes "
+                f"{tuple(self.shape)} and {tuple(other.shape)}"
+            )
+        return self.matmul(other)
+
+    def dot(self, other) -> Tensor:
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError("dot: 1D tensors expected; use matmul for matrices")
+        return self.matmul(other)
+
+    mv = matmul
+
+
+def _arg(a: np.ndarray, axis: int, keepdim: bool, largest: bool) -> np.ndarray:
+    idx = a.argmax(axis=axis) if largest else a.argmin(axis=axis)
+    return np.expand_dims(idx, axis) if keepdim else idx
+
+
+def _check_device(device) -> None:
+    name = str(device)
+    if not (name == "cpu" or name.startswith("cpu:")):
+        raise RuntimeError(
+            f"deepgrad runs on the CPU only for now; device {name!r} is not available. "
+            "Use 'cpu' (code written as .to(device) works unchanged with device='cpu')."
+        )
+
+
+def _shape_arg(shape) -> tuple:
+    """Accept both reshape(2, 3) and reshape((2, 3))."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(builtins.int(s) for s in shape)
+
+
+def _index_key(key):
+    """Convert tensors, lists and ranges in an index to arrays; say if it is advanced indexing."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    out = []
+    advanced = False
+    for k in key:
+        if isinstance(k, Tensor):
+            k = k._data
+        elif isinstance(k, (list, range)):
+            k = np.asarray(k)
+            if k.dtype.kind == "f":
+                raise IndexError("tensors used as indices must be long, int or bool tensors")
+        if isinstance(k, _ndarray):
+            if k.dtype.kind == "b":
+                advanced = advanced or k.ndim > 0
+            elif k.dtype.kind in "iu":
+                advanced = advanced or k.ndim > 0
+                if k.ndim == 0:
+                    k = builtins.int(k)
+            else:
+                raise IndexError("tensors used as indices must be long, int or bool tensors")
+        out.append(k)
+    return (tuple(out) if len(out) != 1 else out[0]), advanced
+
+
+def where(condition, input=None, other=None) -> Tensor:
+    """Elements of ``input`` where ``condition`` holds, else of ``other``."""
+    if input is None and other is None:
+        return tuple(_wrap(i) for i in np.nonzero(condition._data))
+    cond = condition if isinstance(condition, Tensor) else _wrap(np.asarray(condition))
+    if not isinstance(input, Tensor):
+        if not isinstance(other, Tensor):
+            other = _wrap(np.asarray(other, dtype=dtypes.get_default_dtype().np))
+        input = other._other(input)
+    other = input._other(other)
+    if input._data.dtype != other._data.dtype:
+        dt = _result_dtype(input._data, other._data)
+        input, other = input.to(dt), other.to(dt)
+    return _E.Where.apply(cond.bool(), input, other)
+
+
+# The ops import ``Function``, whose module imports this one; Tensor must exist before they load.
+from deepgrad.ops import elementwise as _E  # noqa: E402
+from deepgrad.ops import linalg as _L  # noqa: E402
+from deepgrad.ops import reduce as _R  # noqa: E402
+from deepgrad.ops import shape as _S  # noqa: E402

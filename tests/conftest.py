@@ -1,0 +1,51 @@
+"""Shared test helpers: PyTorch is the oracle."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import deepgrad
+
+torch.set_num_threads(1)  # the suite runs under xdist on 2 cores; keep each worker to one
+os.environ.setdefault("DEEPGRAD_SMOKE", "1")
+
+
+def to_torch(x, requires_grad=None) -> torch.Tensor:
+    """A torch tensor with the same values and dtype as a deepgrad tensor or array."""
+    arr = np.array(x._data if isinstance(x, deepgrad.Tensor) else x)
+    t = torch.from_numpy(arr)
+    if requires_grad if requires_grad is not None else getattr(x, "requires_grad", False):
+        t.requires_grad_(True)
+    return t
+
+
+def to_np(x) -> np.ndarray:
+    if isinstance(x, deepgrad.Tensor):
+        return x._data
+    if isinstance(x, torch.Tensor):
+        return x.detach().numpy()
+    return np.asarray(x)
+
+
+def assert_close(actual, expected, rtol=None, atol=None, check_dtype=True) -> None:
+    """Compare values (and dtypes) of deepgrad/torch/NumPy tensors; float32 gets looser limits."""
+    a, e = to_np(actual), to_np(expected)
+    if check_dtype:
+        assert a.dtype == e.dtype, f"dtype {a.dtype} != expected {e.dtype}"
+    assert a.shape == e.shape, f"shape {a.shape} != expected {e.shape}"
+    if rtol is None:
+        rtol = 1e-6 if a.dtype == np.float64 else 1e-5
+    if atol is None:
+        atol = 1e-8 if a.dtype == np.float64 else 1e-6
+    np.testing.assert_allclose(a, e, rtol=rtol, atol=atol)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    deepgrad.manual_seed(0)
+    torch.manual_seed(0)
+    yield
