@@ -45,8 +45,10 @@ def format_tensor(t) -> str:
         if a.shape != (0,):
             suffix.insert(0, f"size={tuple(a.shape)}")
     else:
-        strings = [fmt(v) for v in a.ravel()[: min(a.size, 10_000)]]
-        width = max(len(s) for s in strings)
+        sample = a.ravel()[: min(a.size, 10_000)]
+        if a.dtype.kind == "f":  # like torch, nan and inf don't widen the columns
+            sample = sample[np.isfinite(sample)]
+        width = max((len(fmt(v)) for v in sample), default=0)
         body = np.array2string(
             a,
             separator=", ",

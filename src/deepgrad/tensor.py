@@ -40,6 +40,8 @@ def _as_array(data, dtype=None) -> np.ndarray:
         arr = data._data
     elif isinstance(data, _ndarray):
         arr = data
+    elif isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, as in torch
+        arr = np.asarray(data)
     else:
         arr = np.asarray(_unwrap_nested(data))
         if dtype is None:
@@ -413,9 +415,11 @@ class Tensor:
         return self._binary(_E.Add, other, True)
 
     def __sub__(self, other):
+        _no_bool_sub(self, other)
         return self._binary(_E.Sub, other)
 
     def __rsub__(self, other):
+        _no_bool_sub(self, other)
         return self._binary(_E.Sub, other, True)
 
     def __mul__(self, other):
@@ -472,39 +476,39 @@ class Tensor:
     # In-place operators change the array itself when no graph is being recorded through this
     # tensor (parameter updates under no_grad); otherwise they fall back to the out-of-place op,
     # which is what Python's ``x += y`` means for a tensor inside a computation.
-    def _inplace(self, name: str, op, other) -> Tensor:
+    def _inplace(self, name: str, op, other) -> bool:
+        """Apply ``op`` in place and return True, or return False if a graph is recorded."""
         if _grad_state.enabled and self.requires_grad:
             if self._ctx is None:
                 raise RuntimeError(
                     f"a leaf tensor that requires grad is being used in an in-place operation "
                     f"({name}). Wrap parameter updates in `with deepgrad.no_grad():`."
                 )
-            return None
+            return False
         other = other._data if isinstance(other, Tensor) else other
         op(self._data, other, out=self._data, casting="unsafe")
-        return self
+        return True
 
     def __iadd__(self, other):
-        return self._inplace("+=", np.add, other) or self + other
+        return self if self._inplace("+=", np.add, other) else self + other
 
     def __isub__(self, other):
-        return self._inplace("-=", np.subtract, other) or self - other
+        return self if self._inplace("-=", np.subtract, other) else self - other
 
     def __imul__(self, other):
-        return self._inplace("*=", np.multiply, other) or self * other
+        return self if self._inplace("*=", np.multiply, other) else self * other
 
     def __itruediv__(self, other):
-        return self._inplace("/=", np.divide, other) or self / other
+        return self if self._inplace("/=", np.divide, other) else self / other
 
     def _inplace_method(self, name: str, op, other) -> Tensor:
-        result = self._inplace(name, op, other)
-        if result is None:
+        if not self._inplace(name, op, other):
             raise RuntimeError(
                 f"{name}() would change a tensor that is part of a recorded graph; deepgrad "
                 f"does not record in-place ops. Write it out of place (x = x + y), or run it "
                 f"under `with deepgrad.no_grad():`."
             )
-        return result
+        return self
 
     def add_(self, other, alpha=1) -> Tensor:
         return self._inplace_method("add_", np.add, other if alpha == 1 else other * alpha)
@@ -946,6 +950,18 @@ class Tensor:
         return self.matmul(other)
 
     mv = matmul
+
+
+def _no_bool_sub(a: Tensor, b) -> None:
+    if (
+        a._data.dtype.kind == "b"
+        or isinstance(b, builtins.bool)
+        or (isinstance(b, Tensor) and b._data.dtype.kind == "b")
+    ):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` operator instead."
+        )
 
 
 def _arg(a: np.ndarray, axis: int, keepdim: bool, largest: bool) -> np.ndarray:
