@@ -3,6 +3,9 @@
 For each node, the upstream gradient times the op's local gradient (``ctx.backward``) gives
 the gradients of its inputs; they are summed where a tensor feeds several ops (the course's
 "copy gate") and accumulated into the ``.grad`` of leaves.
+
+Nodes are the ``Function`` instances (``tensor._ctx``): each non-leaf tensor has exactly one,
+and they hash by identity in C, which keeps the walk cheap.
 """
 
 from __future__ import annotations
@@ -23,50 +26,45 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad
 
 
-def topological_order(root) -> list:
-    """Non-leaf tensors reachable from ``root``, each after all of its inputs.
+def topological_order(root_ctx) -> list:
+    """Graph nodes reachable from ``root_ctx``, each listed after all nodes that feed it.
 
-    Iterative depth-first search, so a chain of 100,000 ops does not hit Python's recursion
-    limit.
+    An iterative depth-first search (a stack of input iterators), so a chain of 100,000 ops
+    does not hit Python's recursion limit.
     """
     order = []
-    visited = set()
-    stack = [(root, False)]
+    visited = {root_ctx}
+    stack = [(root_ctx, iter(root_ctx.inputs))]
     while stack:
-        t, expanded = stack.pop()
-        if expanded:
-            order.append(t)
-            continue
-        if id(t) in visited:
-            continue
-        visited.add(id(t))
-        stack.append((t, True))
-        for inp in t._ctx.inputs:
-            if inp._ctx is not None and id(inp) not in visited:
-                stack.append((inp, False))
+        node, inputs = stack[-1]
+        for inp in inputs:
+            c = inp._ctx
+            if c is not None and c not in visited:
+                visited.add(c)
+                stack.append((c, iter(c.inputs)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
     return order
 
 
 def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
     """Back-propagate ``grad`` (d out / d root) from ``root`` into every leaf's ``.grad``."""
-    from deepgrad.tensor import Tensor
-
-    new_tensor = object.__new__
     # Leaf gradients are stored without a copy when the array is fresh; an array already handed
     # to another leaf (``a + b`` gives both the same upstream gradient) or a view is copied, so
     # an in-place update of one ``.grad`` can never change another.
     handed_out = {id(grad)}
-    if root._ctx is None:
-        _accumulate(root, np.array(grad, dtype=root._data.dtype), handed_out, Tensor, new_tensor)
+    root_ctx = root._ctx
+    if root_ctx is None:
+        _accumulate(root, np.array(grad, dtype=root._data.dtype), handed_out)
         return
-    grads = {id(root): grad}
-    for t in reversed(topological_order(root)):
-        g = grads.pop(id(t), None)
+    retained = {root_ctx: root} if root._retain else None
+    grads = {root_ctx: grad}
+    for ctx in reversed(topological_order(root_ctx)):
+        g = grads.pop(ctx, None)
         if g is None:
             continue
-        if t._retain:
-            _accumulate(t, g, handed_out, Tensor, new_tensor)
-        ctx = t._ctx
         if ctx.freed:
             raise RuntimeError(
                 f"backward() reached {ctx.op_name()}, whose saved values were already freed by "
@@ -74,6 +72,8 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
                 "need to back-propagate through the same graph twice, or recompute the forward "
                 "pass."
             )
+        if retained is not None and ctx in retained:
+            _accumulate(retained[ctx], g, handed_out)
         in_grads = ctx.backward(g)
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
@@ -82,17 +82,21 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
                 continue
             if ig.shape != inp._data.shape:
                 ig = unbroadcast(ig, inp._data.shape)
-            if inp._ctx is None:
-                _accumulate(inp, ig, handed_out, Tensor, new_tensor)
+            c = inp._ctx
+            if c is None:
+                _accumulate(inp, ig, handed_out)
             else:
-                key = id(inp)
-                prev = grads.get(key)
-                grads[key] = ig if prev is None else prev + ig
+                if inp._retain:
+                    if retained is None:
+                        retained = {}
+                    retained[c] = inp
+                prev = grads.get(c)
+                grads[c] = ig if prev is None else prev + ig
         if not retain_graph:
             ctx.free()
 
 
-def _accumulate(t, g, handed_out, Tensor, new_tensor) -> None:
+def _accumulate(t, g, handed_out) -> None:
     if g.dtype != t._data.dtype:
         g = g.astype(t._data.dtype)
     old = t.grad
@@ -100,12 +104,9 @@ def _accumulate(t, g, handed_out, Tensor, new_tensor) -> None:
         if g.base is not None or id(g) in handed_out or not g.flags.writeable:
             g = g.copy()
         handed_out.add(id(g))
-        gt = new_tensor(Tensor)
-        gt._data = g
-        gt.grad = None
-        gt._ctx = None
-        gt.requires_grad = False
-        gt._retain = False
-        t.grad = gt
+        t.grad = _wrap(g)
     else:
         old._data += g
+
+
+from deepgrad.tensor import _wrap  # noqa: E402 - the tensor module imports this package first

@@ -39,13 +39,14 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
         """Run forward on the inputs' arrays and, if any input needs a gradient, record a node."""
-        ctx = cls()
+        ctx = _new(cls)
         record = False
         if _grad_state.enabled:
-            needs = tuple([t.requires_grad for t in inputs])
-            if True in needs:
-                record = True
-                ctx.needs_input_grad = needs
+            for t in inputs:
+                if t.requires_grad:
+                    record = True
+                    ctx.needs_input_grad = tuple([t.requires_grad for t in inputs])
+                    break
         try:
             out = ctx.forward(*[t._data for t in inputs], **params)
         except ValueError as err:
