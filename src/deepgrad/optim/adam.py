@@ -1,0 +1,147 @@
+"""Adam: momentum on the gradient plus RMSprop-style scaling, both bias-corrected."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deepgrad.optim.optimizer import Optimizer, _lerp_, _no_differentiable
+from deepgrad.tensor import _wrap
+
+
+def _check_betas(betas) -> tuple[float, float]:
+    beta1, beta2 = betas
+    if not 0.0 <= beta1 < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {beta1}")
+    if not 0.0 <= beta2 < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {beta2}")
+    return (float(beta1), float(beta2))
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2014), as ``torch.optim.Adam``.
+
+    A moving average of the gradient (first moment, "momentum") is divided by the root of a
+    moving average of its square (second moment, as in RMSprop); both averages start at zero,
+    so they are divided by :math:`1 - \beta^t` to remove that bias::
+
+        input: gamma (lr), beta1, beta2 (betas), epsilon, lambda (weight decay), amsgrad
+        m_0 = 0, v_0 = 0, v^max_0 = 0
+        for t = 1, 2, ...:
+            g_t = -grad f(theta_{t-1})  if maximize  else  grad f(theta_{t-1})
+            if lambda != 0:
+                if decoupled_weight_decay:  theta_{t-1} = theta_{t-1} * (1 - gamma * lambda)
+                else:                       g_t = g_t + lambda * theta_{t-1}
+            m_t = beta1 * m_{t-1} + (1 - beta1) * g_t
+            v_t = beta2 * v_{t-1} + (1 - beta2) * g_t^2
+            if amsgrad:  v^max_t = max(v^max_{t-1}, v_t);  v = v^max_t
+            else:        v = v_t
+            theta_t = theta_{t-1} - (gamma / (1 - beta1^t)) * m_t
+                                    / (sqrt(v) / sqrt(1 - beta2^t) + epsilon)
+
+    The last line is the paper's Algorithm 1, :math:`\hat m_t / (\sqrt{\hat v_t} + \epsilon)`
+    with :math:`\hat m_t = m_t / (1 - \beta_1^t)` and :math:`\hat v_t = v_t / (1 - \beta_2^t)`,
+    arranged as PyTorch computes it (step size ``lr / bias_correction1``, denominator
+    ``sqrt(v) / sqrt(bias_correction2) + eps``). It is not the paper's faster variant of
+    section 2, which folds both corrections into the step size and so moves epsilon.
+
+    Args:
+        params: tensors or parameter groups to optimise.
+        lr: learning rate :math:`\gamma` (default 1e-3).
+        betas: :math:`(\beta_1, \beta_2)` for the two moving averages (default (0.9, 0.999)).
+        eps: added to the denominator for numerical stability (default 1e-8).
+        weight_decay: weight decay :math:`\lambda` (default 0), an L2 penalty added to the
+            gradient unless ``decoupled_weight_decay`` (then it is AdamW).
+        amsgrad: use the maximum of past second moments (AMSGrad, default False).
+        maximize: maximise the objective instead of minimising it.
+        decoupled_weight_decay: decay the weights directly, as ``AdamW`` (default False).
+        foreach, capturable, differentiable, fused: accepted for PyTorch compatibility.
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        betas = _check_betas(betas)
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _no_differentiable(differentiable)
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "maximize": maximize,
+            "decoupled_weight_decay": decoupled_weight_decay,
+        }
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        """One Adam update of every parameter that has a gradient; returns the closure's loss."""
+        loss = self._eval_closure(closure)
+        state = self.state
+        tmp = self._tmp
+        for group in self.param_groups:
+            lr = float(group["lr"])
+            beta1, beta2 = (float(b) for b in group["betas"])
+            eps = float(group["eps"])
+            weight_decay = float(group["weight_decay"])
+            amsgrad = group["amsgrad"]
+            maximize = group["maximize"]
+            decoupled = group["decoupled_weight_decay"]
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                x = p._data
+                st = state[p]
+                if len(st) == 0:
+                    st["step"] = 0.0
+                    st["exp_avg"] = _wrap(np.zeros_like(x))
+                    st["exp_avg_sq"] = _wrap(np.zeros_like(x))
+                    if amsgrad:
+                        st["max_exp_avg_sq"] = _wrap(np.zeros_like(x))
+                st["step"] = step = st["step"] + 1.0
+                if decoupled:
+                    if weight_decay:
+                        x *= 1.0 - lr * weight_decay
+                    d = self._direction(x, grad._data, 0.0, maximize)
+                else:
+                    d = self._direction(x, grad._data, weight_decay, maximize)
+                m = st["exp_avg"]._data
+                v = st["exp_avg_sq"]._data
+                t = tmp(x, 1)
+                _lerp_(m, d, 1.0 - beta1, t)
+                v *= beta2
+                np.multiply(d, 1.0 - beta2, out=t)
+                t *= d
+                v += t
+                step_size = lr / (1 - beta1**step)
+                bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+                if amsgrad:
+                    vmax = st["max_exp_avg_sq"]._data
+                    np.maximum(vmax, v, out=vmax)
+                    v = vmax
+                np.sqrt(v, out=t)
+                t /= bias_correction2_sqrt
+                t += eps
+                np.divide(m, t, out=t)
+                t *= step_size
+                x -= t
+        return loss

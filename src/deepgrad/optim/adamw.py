@@ -1,0 +1,72 @@
+"""AdamW: Adam with decoupled weight decay."""
+
+from __future__ import annotations
+
+from deepgrad.optim.adam import Adam
+
+
+class AdamW(Adam):
+    r"""AdamW (Loshchilov & Hutter, 2019), as ``torch.optim.AdamW``.
+
+    Adam's L2 penalty is added to the gradient and so gets divided by the adaptive denominator:
+    weights with large gradients are barely regularised. AdamW instead shrinks the weights
+    directly, outside the adaptive update::
+
+        input: gamma (lr), beta1, beta2 (betas), epsilon, lambda (weight decay), amsgrad
+        m_0 = 0, v_0 = 0, v^max_0 = 0
+        for t = 1, 2, ...:
+            g_t = -grad f(theta_{t-1})  if maximize  else  grad f(theta_{t-1})
+            theta_{t-1} = theta_{t-1} - gamma * lambda * theta_{t-1}     # decoupled decay
+            m_t = beta1 * m_{t-1} + (1 - beta1) * g_t
+            v_t = beta2 * v_{t-1} + (1 - beta2) * g_t^2
+            if amsgrad:  v^max_t = max(v^max_{t-1}, v_t);  v = v^max_t
+            else:        v = v_t
+            theta_t = theta_{t-1} - (gamma / (1 - beta1^t)) * m_t
+                                    / (sqrt(v) / sqrt(1 - beta2^t) + epsilon)
+
+    The decay is multiplied by the learning rate, as in PyTorch (the paper's schedule
+    multiplier), so a learning-rate scheduler scales it too. Same as
+    ``Adam(..., decoupled_weight_decay=True)``, with ``weight_decay`` defaulting to 1e-2.
+
+    Args:
+        params: tensors or parameter groups to optimise.
+        lr: learning rate :math:`\gamma` (default 1e-3).
+        betas: :math:`(\beta_1, \beta_2)` (default (0.9, 0.999)).
+        eps: added to the denominator for numerical stability (default 1e-8).
+        weight_decay: decoupled weight decay :math:`\lambda` (default 1e-2).
+        amsgrad: use the maximum of past second moments (default False).
+        maximize: maximise the objective instead of minimising it.
+        foreach, capturable, differentiable, fused: accepted for PyTorch compatibility.
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+    ) -> None:
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize=maximize,
+            differentiable=differentiable,
+            decoupled_weight_decay=True,
+        )
+
+    def load_state_dict(self, state_dict) -> None:
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:  # AdamW always decouples, whatever was saved
+            group["decoupled_weight_decay"] = True
