@@ -496,6 +496,8 @@ def test_construction_errors():
     pair = Pair()
     with pytest.raises(TypeError, match="iterable of Tensors or dicts"):
         optim.SGD(pair.dp[0])
+    with pytest.raises(TypeError, match="call it: model.parameters\\(\\)"):
+        optim.SGD(lambda: pair.dp)
     with pytest.raises(ValueError, match="optimizer got an empty parameter list"):
         optim.SGD([])
     gen = (p for p in pair.dp)
@@ -534,3 +536,23 @@ def test_default_hyperparameters_match_torch():
             assert theirs[key] == value or (
                 isinstance(value, float) and math.isclose(theirs[key], value)
             ), (name, key)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_ids(c) for c in CASES])
+def test_zero_dim_parameter_matches_torch(case):
+    name, kwargs = case
+    w_d = deepgrad.tensor(0.5, dtype=deepgrad.float64, requires_grad=True)
+    w_t = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    dopt, topt = getattr(optim, name)([w_d], **kwargs), getattr(torch.optim, name)([w_t], **kwargs)
+    train(dopt, lambda: (w_d - 3.0) ** 2 + 0.1 * w_d**4, 20)
+    train(topt, lambda: (w_t - 3.0) ** 2 + 0.1 * w_t**4, 20)
+    assert w_d.shape == ()
+    assert_params_close([w_d], [w_t])
+
+
+def test_zero_grad_without_none_on_zero_dim_parameter():
+    w = deepgrad.tensor(0.5, dtype=deepgrad.float64, requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+    (w * 3.0).backward()
+    opt.zero_grad(set_to_none=False)
+    assert float(w.grad) == 0.0

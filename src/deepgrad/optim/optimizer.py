@@ -62,6 +62,12 @@ class Optimizer:
                 "params argument given to the optimizer should be an iterable of Tensors or "
                 f"dicts, but got {_typename(params)}; wrap a single tensor in a list: [w]"
             )
+        if callable(params) and not isinstance(params, Iterable):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or "
+                f"dicts, but got the callable {getattr(params, '__qualname__', params)!r}; "
+                "call it: model.parameters(), not model.parameters"
+            )
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         self._scratch: dict = {}
@@ -194,7 +200,10 @@ class Optimizer:
                 else:
                     g._ctx = None
                     g.requires_grad = False
-                    g._data.fill(0)
+                    if isinstance(g._data, np.generic):  # a NumPy scalar cannot be filled
+                        g._data = np.zeros_like(g._data)
+                    else:
+                        g._data.fill(0)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update the parameters once; ``closure`` (optional) re-evaluates and returns the loss."""

@@ -102,7 +102,7 @@ class SGD(Optimizer):
                     st = state[p]
                     buf = st.get("momentum_buffer")
                     if buf is None:
-                        b = d.copy()
+                        b = np.array(d)  # a copy, and an array even if d is a NumPy scalar
                         st["momentum_buffer"] = _wrap(b)
                     else:
                         b = buf._data
