@@ -403,6 +403,14 @@ def test_gradients_accumulate_across_backward_calls():
     assert x.grad.tolist() == [5.0, 7.0]  # 2x + 3
 
 
+def test_zero_dim_leaf_gradient_is_an_array_that_updates_in_place():
+    w = deepgrad.tensor(0.5, dtype=deepgrad.float64, requires_grad=True)
+    (w * 3.0).backward()
+    assert type(w.grad._data) is np.ndarray
+    w.grad.zero_()
+    assert w.grad.item() == 0.0
+
+
 def test_copy_gate_sums_gradients():
     x = deepgrad.tensor(3.0, requires_grad=True)
     y = x * x + x  # x used three times

@@ -97,6 +97,8 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
 
 
 def _accumulate(t, g, handed_out) -> None:
+    if type(g) is not np.ndarray:  # NumPy math on 0-d arrays returns scalars; store an array
+        g = np.asarray(g)
     if g.dtype != t._data.dtype:
         g = g.astype(t._data.dtype)
     old = t.grad
