@@ -1,0 +1,366 @@
+"""Loss functions (``F.cross_entropy``, ``F.mse_loss``, ...): validation, then one fused op.
+
+Each function checks its arguments with the diagnostics in ``nn._checks`` (the classic
+mistakes: double softmax, one-hot where indices were expected, labels out of range, a missing
+sigmoid, shapes that broadcast by accident), then calls the primitive in ``ops.loss``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deepgrad.nn import _checks
+from deepgrad.ops import loss as _L
+from deepgrad.tensor import Tensor, _as_array, _wrap, where
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduction(name: str, size_average, reduce, reduction: str, extra=()) -> str:
+    """Validate ``reduction``; translate the legacy ``size_average``/``reduce`` flags."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = ("mean" if size_average else "sum") if reduce else "none"
+    if reduction not in _REDUCTIONS + tuple(extra):
+        valid = ", ".join(repr(r) for r in _REDUCTIONS + tuple(extra))
+        raise ValueError(f"{name}: {reduction!r} is not a valid value for reduction; use {valid}")
+    return reduction
+
+
+def _tensor(x) -> Tensor:
+    return x if isinstance(x, Tensor) else _wrap(_as_array(x))
+
+
+def _weight_array(weight, dtype, name: str, n_classes: int | None = None):
+    if weight is None:
+        return None
+    w = _tensor(weight)._data.astype(dtype, copy=False)
+    if n_classes is not None and w.shape != (n_classes,):
+        raise RuntimeError(
+            f"{name}: weight should have one entry per class, i.e. shape ({n_classes},), but it "
+            f"has shape {tuple(w.shape)}"
+        )
+    return w
+
+
+# ---------------------------------------------------------------------------- regression
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Mean squared error: mean((x - y)^2) ('sum': the sum, 'none': elementwise).
+
+    Beyond PyTorch's warning for different input and target shapes (they broadcast, usually
+    by mistake), the message says how to fix it. With ``weight``, 'mean' is
+    sum(w (x - y)^2) / sum(w), as PyTorch.
+    """
+    reduction = _reduction("mse_loss", size_average, reduce, reduction)
+    target = _tensor(target)
+    if input.shape != target.shape:
+        _checks.warn_if_broadcast("mse_loss", input.shape, target.shape)
+    if target._data.dtype != input._data.dtype:
+        target = target.to(input._data.dtype)  # a float64 target must not promote the graph
+    if weight is None:
+        return _L.MSELoss.apply(input, target, reduction=reduction)
+    return _weighted(_L.MSELoss.apply(input, target, reduction="none"), weight, reduction)
+
+
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Mean absolute error: mean(|x - y|); the gradient at x == y is 0, as in PyTorch."""
+    reduction = _reduction("l1_loss", size_average, reduce, reduction)
+    target = _tensor(target)
+    if input.shape != target.shape:
+        _checks.warn_if_broadcast("l1_loss", input.shape, target.shape)
+    if target._data.dtype != input._data.dtype:
+        target = target.to(input._data.dtype)
+    if weight is None:
+        return _L.L1Loss.apply(input, target, reduction=reduction)
+    return _weighted(_L.L1Loss.apply(input, target, reduction="none"), weight, reduction)
+
+
+def _weighted(loss: Tensor, weight, reduction: str) -> Tensor:
+    weight = _tensor(weight)
+    if weight.shape != loss.shape:
+        raise ValueError(
+            f"Weights and input must have the same size: weight {tuple(weight.shape)}, "
+            f"input {tuple(loss.shape)}"
+        )
+    out = loss * weight
+    if reduction == "none":
+        return out
+    if reduction == "sum":
+        return out.sum()
+    return out.sum() / weight.sum()
+
+
+# ---------------------------------------------------------------------------- binary
+def binary_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """-mean(w [y log p + (1 - y) log(1 - p)]) for probabilities p, logs clamped at -100.
+
+    Beyond PyTorch: an input outside [0, 1] raises an error saying that a sigmoid is missing
+    (or that BCEWithLogitsLoss should be used); targets outside [0, 1] and mismatched shapes
+    get messages with the fix.
+    """
+    reduction = _reduction("binary_cross_entropy", size_average, reduce, reduction)
+    target = _tensor(target)
+    x, y = input._data, target._data
+    if x.shape != y.shape:
+        _checks.require_same_shape("BCELoss", x.shape, y.shape)
+    if x.size:
+        lo, hi = x.min(), x.max()
+        if not (lo >= 0 and hi <= 1):
+            raise RuntimeError(
+                f"BCELoss: all elements of input should be between 0 and 1 (probabilities), but "
+                f"they range over [{float(lo):.4g}, {float(hi):.4g}]. The model is probably "
+                f"missing a final sigmoid: add nn.Sigmoid() as its last layer - or, better, keep "
+                f"the raw scores (logits) and use nn.BCEWithLogitsLoss, which applies the "
+                f"sigmoid itself in a numerically stable way."
+            )
+        lo, hi = y.min(), y.max()
+        if not (lo >= 0 and hi <= 1):
+            raise RuntimeError(
+                f"BCELoss: all elements of target should be between 0 and 1, but they range "
+                f"over [{float(lo):.4g}, {float(hi):.4g}]. Binary labels are 0 and 1; if yours "
+                f"are -1 and +1, convert them with (y + 1) / 2."
+            )
+    if y.dtype != x.dtype:
+        target = target.to(x.dtype)
+    w = _weight_array(weight, x.dtype, "binary_cross_entropy")
+    return _L.BinaryCrossEntropy.apply(input, target, weight=w, reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """BCE applied to sigmoid(z), computed from the logits z without ever forming log(0):
+
+    loss = (1 - y) z + (1 + (p - 1) y) log(1 + e^-z)      (p = pos_weight, default 1)
+    """
+    reduction = _reduction("binary_cross_entropy_with_logits", size_average, reduce, reduction)
+    target = _tensor(target)
+    x = input._data
+    if x.shape != target.shape:
+        _checks.require_same_shape("BCEWithLogitsLoss", x.shape, target.shape)
+    if target._data.dtype != x.dtype:
+        target = target.to(x.dtype)
+    w = _weight_array(weight, x.dtype, "binary_cross_entropy_with_logits")
+    pw = _weight_array(pos_weight, x.dtype, "binary_cross_entropy_with_logits")
+    return _L.BinaryCrossEntropyWithLogits.apply(
+        input, target, weight=w, pos_weight=pw, reduction=reduction
+    )
+
+
+# ---------------------------------------------------------------------------- multiclass
+_DOUBLE_SOFTMAX_FIX = (
+    "CrossEntropyLoss applies log-softmax itself and expects raw scores (logits); "
+    "applying softmax first ('double softmax') flattens the gradients and slows or stalls "
+    "training. Remove the final nn.Softmax from the model (apply softmax only when you need "
+    "probabilities for prediction), or use nn.NLLLoss on log_softmax outputs."
+)
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross-entropy between logits (N, C) or (N, C, d1, ...) and a target that holds either
+    class indices (N,) / (N, d1, ...) or class probabilities with the input's shape.
+
+        loss_i = -sum_c a_ic log softmax(z_i)_c = logsumexp(z_i) - sum_c a_ic z_ic
+
+    computed in one fused, stable op whose backward is softmax - target (see
+    ``ops.loss.CrossEntropy`` for weight, ignore_index and label smoothing).
+
+    Beyond PyTorch: a "double softmax" warning when the rows already look like
+    probabilities, a clear error for one-hot or float targets where class indices were
+    expected (or a one-hot width that doesn't match the input), and an error naming the value
+    and the number of classes for a class index out of range.
+    """
+    reduction = _reduction("cross_entropy", size_average, reduce, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    target = _tensor(target)
+    x, t = input._data, target._data
+    probs = _checks.check_class_targets("CrossEntropyLoss", x, t, allow_probs=True)
+    c = x.shape[1] if x.ndim >= 2 else x.shape[0]
+    _checks.warn_if_probabilities("CrossEntropyLoss", x, _DOUBLE_SOFTMAX_FIX)
+    w = _weight_array(weight, x.dtype, "CrossEntropyLoss", c)
+    if probs:
+        if t.dtype != x.dtype:
+            target = target.to(x.dtype)
+        return _L.CrossEntropy.apply(
+            input, target, weight=w, label_smoothing=label_smoothing, reduction=reduction,
+            probs=True,
+        )  # fmt: skip
+    ignored = _checks.check_class_range("CrossEntropyLoss", t, c, ignore_index)
+    return _L.CrossEntropy.apply(
+        input, target, weight=w, label_smoothing=label_smoothing, reduction=reduction,
+        ignored=ignored,
+    )  # fmt: skip
+
+
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of class indices under log-probabilities (N, C[, d1, ...]):
+    loss_i = -w_{t_i} x_{i, t_i}; 'mean' divides by the sum of the weights used.
+
+    Beyond PyTorch: a warning when the input looks like probabilities (softmax instead of
+    log_softmax), and the target diagnostics of ``cross_entropy``.
+    """
+    reduction = _reduction("nll_loss", size_average, reduce, reduction)
+    target = _tensor(target)
+    x, t = input._data, target._data
+    _checks.check_class_targets("NLLLoss", x, t, allow_probs=False)
+    c = x.shape[1] if x.ndim >= 2 else x.shape[0]
+    _checks.warn_if_probabilities(
+        "NLLLoss",
+        x,
+        "NLLLoss expects log-probabilities: apply log_softmax, not softmax (or feed the raw "
+        "scores to CrossEntropyLoss, which does both in one stable step).",
+    )
+    w = _weight_array(weight, x.dtype, "NLLLoss", c)
+    ignored = _checks.check_class_range("NLLLoss", t, c, ignore_index)
+    return _L.NLLLoss.apply(input, target, weight=w, reduction=reduction, ignored=ignored)
+
+
+def multi_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Multiclass hinge loss (the SVM loss of the course):
+
+    loss_i = (1/C) sum_{j != y_i} w_{y_i} max(0, margin - x_{i, y_i} + x_ij)^p,  p in {1, 2}
+    """
+    reduction = _reduction("multi_margin_loss", size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 are supported, got {p}")
+    target = _tensor(target)
+    x, t = input._data, target._data
+    if x.ndim not in (1, 2):
+        raise ValueError(
+            f"multi_margin_loss expects an input of shape (N, C) or (C,), got {tuple(x.shape)}"
+        )
+    _checks.check_class_targets("MultiMarginLoss", x, t, allow_probs=False)
+    c = x.shape[-1]
+    w = _weight_array(weight, x.dtype, "MultiMarginLoss", c)
+    _checks.check_class_range("MultiMarginLoss", t, c, ignore_index=-(2**62))
+    return _L.MultiMarginLoss.apply(
+        input, target, p=p, margin=margin, weight=w, reduction=reduction
+    )
+
+
+def hinge_embedding_loss(
+    input: Tensor,
+    target: Tensor,
+    margin: float = 1.0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """x where y == 1, max(0, margin - x) where y == -1 (PyTorch's HingeEmbeddingLoss); see
+    ``nn.HingeEmbeddingLoss`` for the course's binary hinge max(0, 1 - t y)."""
+    reduction = _reduction("hinge_embedding_loss", size_average, reduce, reduction)
+    target = _tensor(target)
+    y = target._data
+    margin_term = (margin - input).clamp(min=0)
+    zeros = _wrap(np.zeros((), dtype=input._data.dtype))
+    out = where(_wrap(y != 1), margin_term, zeros) + where(_wrap(y != -1), input, zeros)
+    if reduction == "mean":
+        return out.mean()
+    if reduction == "sum":
+        return out.sum()
+    return out
+
+
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """Kullback-Leibler divergence KL(target || p) with ``input`` = log p:
+
+        sum t (log t - input)          (or exp(t) (t - input) with log_target=True)
+
+    ``reduction='batchmean'`` (sum / batch size) is the true KL per sample. Plain 'mean'
+    divides also by the number of classes, which is not KL: deepgrad warns, as PyTorch does,
+    with the fix. Beyond PyTorch: a warning when the input holds positive values (probabilities
+    instead of log-probabilities).
+    """
+    reduction = _reduction("kl_div", size_average, reduce, reduction, extra=("batchmean",))
+    if reduction == "mean":
+        _checks.warn(
+            "kl_div: reduction='mean' divides the total loss by both the batch size and the "
+            "number of classes, so it is not the KL divergence. Use reduction='batchmean' for "
+            "the true KL per sample."
+        )
+    target = _tensor(target)
+    x = input._data
+    if x.size and x.max() > 0:
+        _checks.warn(
+            "kl_div: the input has positive values, but it must hold log-probabilities "
+            "(which are <= 0). Pass log_softmax(scores, dim=1), not softmax; the target holds "
+            "probabilities (or log-probabilities with log_target=True)."
+        )
+    if target._data.dtype != x.dtype:
+        target = target.to(x.dtype)
+    return _L.KLDivergence.apply(input, target, reduction=reduction, log_target=log_target)
+
+
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "hinge_embedding_loss",
+    "kl_div",
+    "l1_loss",
+    "mse_loss",
+    "multi_margin_loss",
+    "nll_loss",
+]
