@@ -113,6 +113,7 @@ GRADCHECK_OPS = [
     ("gelu_tanh", lambda x: A.GELU.apply(x, approximate="tanh")),
     ("silu", lambda x: A.SiLU.apply(x)),
     ("hardtanh", lambda x: A.Hardtanh.apply(x, min_val=-1.0, max_val=1.0)),
+    ("step", lambda x: A.Step.apply(x)),  # zero, and so are the central differences off 0
 ]
 
 
@@ -156,6 +157,8 @@ def test_erf_matches_math_erf_to_float64_precision():
     rel = np.abs(erfc(x) - ref) / np.maximum(np.abs(ref), 1e-300)
     assert rel.max() < 1e-13  # relative, so also in the far tail where erfc is tiny
     assert np.isnan(erf(np.array([np.nan])))[0]
+    assert erf(np.array(0.3)).shape == () and np.isclose(erf(np.array(0.3)), math.erf(0.3))
+    assert erfc(np.array([[-2.0], [1.0]])).shape == (2, 1)
 
 
 def test_ndtr_in_float32_matches_torch():

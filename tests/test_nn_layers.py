@@ -52,6 +52,20 @@ def test_linear_matches_torch(np_dtype, t_dtype, bias, shape):
     _assert_param_grads(ours, theirs)
 
 
+@pytest.mark.parametrize("bias", [True, False])
+def test_functional_linear_matches_torch(bias):
+    x, w, b = _data((3, 4), np.float64), _data((2, 4), np.float64, 1), _data((2,), np.float64, 2)
+    ws = [deepgrad.tensor(w, requires_grad=True), torch.tensor(w, requires_grad=True)]
+    bs = [deepgrad.tensor(b, requires_grad=True), torch.tensor(b, requires_grad=True)]
+    yo = F.linear(deepgrad.tensor(x), ws[0], bs[0] if bias else None)
+    yt = torch.nn.functional.linear(torch.tensor(x), ws[1], bs[1] if bias else None)
+    assert_close(yo, yt.detach())
+    yo.sum().backward()
+    yt.sum().backward()
+    assert_close(ws[0].grad, ws[1].grad)
+    assert (bs[0].grad is None) == (not bias)
+
+
 def test_linear_default_init_has_torchs_distribution():
     # weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)); compare the spread with torch's
     ours, theirs = nn.Linear(400, 300), torch.nn.Linear(400, 300)

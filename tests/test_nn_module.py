@@ -531,3 +531,11 @@ def test_no_warnings_on_a_normal_forward():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         nn.CrossEntropyLoss()(model(deepgrad.randn(5, 3)), deepgrad.tensor([0, 1, 0, 1, 1]))
+
+
+def test_parameters_order_equals_named_parameters_with_sharing():
+    shared = nn.Linear(2, 2)
+    inner = nn.Sequential(nn.Linear(2, 2), shared)
+    model = nn.ModuleDict({"a": inner, "b": nn.Sequential(shared, nn.Linear(2, 3)), "c": inner})
+    assert [id(p) for p in model.parameters()] == [id(p) for _, p in model.named_parameters()]
+    assert list(model.modules()) == model._module_list()

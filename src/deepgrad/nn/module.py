@@ -351,9 +351,29 @@ class Module:
         """(dotted name, parameter) pairs, each shared parameter once."""
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
+    def _module_list(self) -> list[Module]:
+        """Self and every descendant, each once, in ``named_modules`` order (pre-order depth
+        first), without building names: the fast path behind ``parameters()``."""
+        out, seen, stack = [], set(), [self]
+        while stack:
+            m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            out.append(m)
+            children = [c for c in m._modules.values() if c is not None]
+            stack.extend(reversed(children))
+        return out
+
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
-        for _, p in self.named_parameters(recurse=recurse):
-            yield p
+        """Every parameter (each shared one once), in ``named_parameters`` order."""
+        out, seen = [], set()
+        for m in self._module_list() if recurse else (self,):
+            for p in m._parameters.values():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    out.append(p)
+        return iter(out)
 
     def named_buffers(
         self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True

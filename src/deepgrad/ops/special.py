@@ -86,6 +86,8 @@ def _erfc_positive(y, xp):
 def erf(x):
     """The error function erf(x) = 2/sqrt(pi) int_0^x exp(-t^2) dt, elementwise."""
     xp = array_module(x)
+    shape = xp.shape(x)
+    x = xp.asarray(x).reshape(-1)  # 1-D, so 0-d inputs can be indexed too
     y = xp.abs(x)
     out = x.copy()  # NaN stays NaN
     small = y <= _THRESH
@@ -95,12 +97,14 @@ def erf(x):
     if large.any():
         v = 1 - _erfc_positive(y[large], xp)
         out[large] = xp.where(x[large] < 0, -v, v)
-    return out
+    return out.reshape(shape)
 
 
 def erfc(x):
     """The complementary error function 1 - erf(x), accurate also where it is tiny."""
     xp = array_module(x)
+    shape = xp.shape(x)
+    x = xp.asarray(x).reshape(-1)  # 1-D, so 0-d inputs can be indexed too
     y = xp.abs(x)
     out = x.copy()
     small = y <= _THRESH
@@ -110,7 +114,7 @@ def erfc(x):
     if large.any():
         v = _erfc_positive(y[large], xp)
         out[large] = xp.where(x[large] < 0, 2 - v, v)
-    return out
+    return out.reshape(shape)
 
 
 def ndtr(x):

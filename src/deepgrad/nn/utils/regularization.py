@@ -22,7 +22,7 @@ def _selected(model: Module | Iterable[Tensor], include_bias: bool) -> list[Tens
     return [p for p in params if include_bias or p.ndim > 1]
 
 
-def _total(terms: list[Tensor], model) -> Tensor:
+def _total(terms: list[Tensor]) -> Tensor:
     if not terms:
         return _wrap(np.zeros((), dtype=np.float32))
     total = terms[0]
@@ -38,7 +38,7 @@ def l1_penalty(model: Module | Iterable[Tensor], include_bias: bool = False) -> 
     ``include_bias=True`` to include 1-D parameters (biases) too. ``model`` may also be an
     iterable of parameters. L1 pushes some weights to exactly 0 (sparse models).
     """
-    return _total([p.abs().sum() for p in _selected(model, include_bias)], model)
+    return _total([p.abs().sum() for p in _selected(model, include_bias)])
 
 
 def l2_penalty(model: Module | Iterable[Tensor], include_bias: bool = False) -> Tensor:
@@ -49,4 +49,4 @@ def l2_penalty(model: Module | Iterable[Tensor], include_bias: bool = False) -> 
     restricted to the weights (``weight_decay`` in the optimisers decays biases too, unless
     you put them in a separate parameter group).
     """
-    return _total([(p * p).sum() for p in _selected(model, include_bias)], model)
+    return _total([(p * p).sum() for p in _selected(model, include_bias)])
