@@ -260,6 +260,7 @@ OPS = [
     OpSpec("abs", "abs", deepgrad.abs, torch.abs, np.abs, unary("away_from_zero")),
     OpSpec("sin", "sin", deepgrad.sin, torch.sin, np.sin, unary()),
     OpSpec("cos", "cos", deepgrad.cos, torch.cos, np.cos, unary()),
+    OpSpec("erf", "erf", deepgrad.erf, torch.erf, np.vectorize(__import__("math").erf), unary()),
     OpSpec("tanh", "tanh", deepgrad.tanh, torch.tanh, np.tanh, unary()),
     OpSpec("sigmoid", "sigmoid", deepgrad.sigmoid, torch.sigmoid, _sig, unary()),
     OpSpec(

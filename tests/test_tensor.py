@@ -544,3 +544,12 @@ def test_backward_without_requires_grad_explains():
 def test_dim_out_of_range_like_torch():
     with pytest.raises(IndexError, match=r"expected to be in range of \[-2, 1\], but got 2"):
         deepgrad.ones(2, 3).sum(2)
+
+
+def test_device_idiom_runs_on_cpu():
+    device = deepgrad.device("cuda" if deepgrad.cuda.is_available() else "cpu")
+    assert str(device) == "cpu" and device == deepgrad.device("cpu")
+    x = deepgrad.ones(2).to(device)
+    assert x.device == "cpu" and not x.is_cuda
+    with pytest.raises(RuntimeError, match="CPU only"):
+        x.to("cuda")

@@ -38,6 +38,7 @@ from deepgrad.creation import (
     zeros,
     zeros_like,
 )
+from deepgrad.device import cuda, device
 from deepgrad.dtypes import (
     bool,
     double,

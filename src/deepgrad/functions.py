@@ -27,7 +27,7 @@ def _method(name: str):
 
 
 _METHODS = (
-    "exp log sqrt rsqrt sin cos abs neg square reciprocal tanh sigmoid relu clamp clip pow "
+    "exp log sqrt rsqrt erf sin cos abs neg square reciprocal tanh sigmoid relu clamp clip pow "
     "maximum minimum sum mean var std max min amax amin argmax argmin logsumexp softmax "
     "log_softmax norm reshape flatten unflatten squeeze unsqueeze permute transpose t matmul mm "
     "bmm dot sign floor ceil round isnan isinf isfinite all any masked_fill chunk split unbind "

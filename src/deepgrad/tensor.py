@@ -324,7 +324,7 @@ class Tensor:
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a.dtype
-            elif isinstance(a, str) or type(a).__name__ == "device":
+            elif isinstance(a, str) or type(a).__name__ == "device":  # deepgrad.device too
                 _check_device(a)
             elif a is not None:
                 dtype = a
@@ -364,6 +364,10 @@ class Tensor:
 
     def bool(self) -> Tensor:
         return self.to(np.bool_)
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
 
     def cpu(self) -> Tensor:
         return self
@@ -686,6 +690,9 @@ class Tensor:
 
     def tanh(self) -> Tensor:
         return _E.Tanh.apply(self._floating())
+
+    def erf(self) -> Tensor:
+        return _E.Erf.apply(self._floating())
 
     def sigmoid(self) -> Tensor:
         return _E.Sigmoid.apply(self._floating())

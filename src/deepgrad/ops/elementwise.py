@@ -159,6 +159,18 @@ class Cos(Function):
         return -g * array_module(a).sin(a)
 
 
+class Erf(Function):
+    def forward(ctx, a):
+        from deepgrad.ops.special import erf
+
+        ctx.saved = (a,)
+        return erf(a)
+
+    def backward(ctx, g):  # d erf(x) = 2/sqrt(pi) exp(-x^2)
+        (a,) = ctx.saved
+        return g * (1.1283791670955126 * array_module(a).exp(-a * a))
+
+
 class Tanh(Function):
     def forward(ctx, a):
         out = array_module(a).tanh(a)
