@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -58,16 +57,25 @@ def build(lib, kind: str):
     nn = lib.nn
     if kind == "mlp":
         return nn.Sequential(
-            nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(784, 512),
+            nn.ReLU(),
+            nn.Linear(512, 256),
+            nn.ReLU(),
             nn.Linear(256, 10),
         )
     if kind == "softmax":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
     if kind == "cnn":
         return nn.Sequential(
-            nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(1568, 10),
+            nn.Conv2d(1, 16, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(1568, 10),
         )
     if kind == "xor":
         return nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1), nn.Sigmoid())
@@ -279,12 +287,13 @@ def main(argv=None) -> int:
         achieved = mlp_epoch_flops(len(order) // 128 * 128) / results["W1"]["deepgrad"] / 1e9
         results["W1"]["gflops"] = achieved
         results["gemm_peak_gflops"] = peak
-        print(f"     W1 deepgrad {achieved:.1f} GFLOP/s = {achieved / peak:.0%} of GEMM peak {peak:.1f}")
+        print(f"     W1 {achieved:.1f} GFLOP/s = {achieved / peak:.0%} of GEMM peak {peak:.1f}")
     if "W2" in only:
         results["W2"] = alternate("W2", *training("softmax"), args.rounds)
     if "W3" in only:
         results["W3"] = alternate("W3", *training("cnn", max_batches=100), args.rounds)
     if "W4" in only:
+
         def dg4():
             return xor_steps(deepgrad, twin_models("xor")[0])[0]
 
@@ -302,7 +311,8 @@ def main(argv=None) -> int:
 
     machine = machine_description()
     write_results(Path(args.out), results, machine, args)
-    (HERE / "results.json").write_text(json.dumps({"machine": machine, "results": results}, indent=2))
+    summary = {"machine": machine, "results": results}
+    (HERE / "results.json").write_text(json.dumps(summary, indent=2))
     return 0
 
 
@@ -310,8 +320,8 @@ def write_results(path: Path, results: dict, machine: dict, args) -> None:
     lines = [
         "# deepgrad vs PyTorch on the CPU",
         "",
-        "Measured by `make bench` (benchmarks/run.py): one process, same threads, data, batch order,",
-        "initial weights and float32; warm-up, then the frameworks alternate; medians of "
+        "Measured by `make bench` (benchmarks/run.py): one process, same threads, data, batch",
+        "order, initial weights and float32; warm-up, then the frameworks alternate; medians of "
         f"{args.rounds} rounds. Ratio = deepgrad / PyTorch (lower is better for deepgrad).",
         "",
         "| id | workload | deepgrad | PyTorch | ratio | goal | met |",
@@ -330,8 +340,11 @@ def write_results(path: Path, results: dict, machine: dict, args) -> None:
         )
     if "W1" in results and "gemm_peak_gflops" in results:
         g, p = results["W1"]["gflops"], results["gemm_peak_gflops"]
-        lines += ["", f"W1 achieves {g:.1f} GFLOP/s, {g / p:.0%} of this machine's float32 GEMM "
-                  f"peak ({p:.1f} GFLOP/s, a 2048x2048 NumPy matmul in the same run)."]
+        lines += [
+            "",
+            f"W1 achieves {g:.1f} GFLOP/s, {g / p:.0%} of this machine's float32 GEMM "
+            f"peak ({p:.1f} GFLOP/s, a 2048x2048 NumPy matmul in the same run).",
+        ]
     lines += ["", "Machine:", ""]
     lines += [f"- {k}: {v}" for k, v in machine.items()]
     if args.limit:
