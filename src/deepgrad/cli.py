@@ -1,0 +1,582 @@
+"""The ``deepgrad`` command: train the course's models, evaluate and use them.
+
+    deepgrad train --model mlp --dataset fashion-mnist --epochs 10 --out runs/mlp
+    deepgrad train --resume runs/mlp --epochs 20
+    deepgrad evaluate runs/mlp
+    deepgrad predict runs/mlp shoe.png
+    deepgrad datasets
+    deepgrad summary --model cnn
+    deepgrad gradcheck --model mlp --hidden 8
+    deepgrad playground
+
+Mistakes in the arguments get argparse's usage message (exit status 2); problems found while
+running (a missing data set, a damaged run folder, a diverging loss) get a one-paragraph
+``deepgrad COMMAND: error: ...`` (exit status 1). Neither shows a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from deepgrad import __version__
+
+MODELS = ("logistic", "softmax", "mlp", "cnn", "lenet5")
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "silu", "softplus")
+EXAMPLES = """examples:
+  deepgrad train --model mlp --dataset fashion-mnist --epochs 10 --out runs/mlp
+  deepgrad train --model mlp --dataset spiral --hidden 32,32 --activation tanh
+  deepgrad train --resume runs/mlp --epochs 15
+  deepgrad evaluate runs/mlp
+  deepgrad predict runs/mlp picture.png
+  deepgrad datasets
+"""
+
+
+# ----------------------------------------------------------------------------- argument types
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def _float_in(low: float, high: float, low_open: bool = False):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (low < value if low_open else low <= value) or not value <= high:
+            side = "(" if low_open else "["
+            raise argparse.ArgumentTypeError(f"must be in {side}{low:g}, {high:g}], got {text}")
+        return value
+
+    return parse
+
+
+def _hidden(text: str) -> list[int]:
+    if text.strip().lower() in ("", "none", "0"):
+        return []
+    try:
+        sizes = [int(s) for s in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected layer sizes separated by commas, like 512,256; got {text!r}"
+        ) from None
+    if any(s <= 0 for s in sizes):
+        raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
+    return sizes
+
+
+def _dataset(text: str) -> str:
+    from deepgrad.train.run import DATASETS
+
+    if text in DATASETS:
+        return text
+    if text.startswith("csv:") and len(text) > 4:
+        return text
+    raise argparse.ArgumentTypeError(
+        f"unknown dataset {text!r}; choose one of {', '.join(DATASETS)}, or csv:PATH"
+    )
+
+
+# ----------------------------------------------------------------------------- the parser
+def build_parser() -> argparse.ArgumentParser:
+    from deepgrad.train.run import OPTIMIZERS
+
+    parser = argparse.ArgumentParser(
+        prog="deepgrad",
+        description="Train, evaluate and use the course's models with deepgrad.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"deepgrad {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    t = sub.add_parser(
+        "train",
+        help="train a model and write a run folder with weights, metrics, pictures, report",
+        description="Train a zoo model on a data set. Prints progress, then the final train "
+        "and test accuracy; RUN_DIR receives model.safetensors, optimizer.safetensors, "
+        "config.json, history.csv, metrics.json, curves.png, confusion.png (boundary.png for "
+        "2-D data, weights.png for softmax regression on images) and report.md. Settings "
+        "left out get defaults chosen for the model and data.",
+    )
+    t.add_argument("--model", choices=MODELS, help="the model (required unless --resume)")
+    t.add_argument(
+        "--dataset",
+        type=_dataset,
+        metavar="D",
+        help="fashion-mnist, mnist, iris, circle, xor, gauss, spiral, moons or csv:PATH",
+    )
+    t.add_argument("--epochs", type=_positive_int, help="epochs to train (default 10)")
+    t.add_argument("--batch-size", type=_positive_int, help="mini-batch size")
+    t.add_argument("--optimizer", choices=OPTIMIZERS, help="momentum = SGD with momentum 0.9")
+    t.add_argument("--lr", type=_float_in(0, 10, low_open=True), help="learning rate")
+    t.add_argument(
+        "--lr-decay",
+        type=_float_in(0, 1, low_open=True),
+        metavar="GAMMA",
+        help="multiply the learning rate by GAMMA after every epoch (default: per model)",
+    )
+    t.add_argument("--momentum", type=_float_in(0, 1), help="momentum (sgd, momentum, rmsprop)")
+    t.add_argument("--weight-decay", type=_float_in(0, 1), help="L2 penalty (default 0)")
+    t.add_argument("--l1", type=_float_in(0, 1), help="L1 penalty on the weights (default 0)")
+    t.add_argument("--hidden", type=_hidden, help="hidden layer sizes of mlp, e.g. 512,256")
+    t.add_argument("--activation", choices=ACTIVATIONS, help="activation of mlp (default relu)")
+    t.add_argument("--seed", type=int, help="random seed (default 0)")
+    t.add_argument("--out", metavar="RUN_DIR", help="run folder (default runs/MODEL-DATASET-TIME)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue this run up to --epochs")
+    t.add_argument("--limit", type=_positive_int, metavar="N", help="use only N samples")
+    t.add_argument("--samples", type=_positive_int, help="points of a 2-D toy set (default 1000)")
+    t.add_argument("--noise", type=_float_in(0, 1), help="noise of a 2-D toy set (default 0)")
+    t.add_argument("--label-column", metavar="COL", help="label column of csv:PATH (name/index)")
+    t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.set_defaults(handler=cmd_train, subparser=t)
+
+    e = sub.add_parser(
+        "evaluate",
+        help="accuracy, loss and per-class precision/recall of a trained run",
+        description="Evaluate the trained model of RUN_DIR on its test (or train) data.",
+    )
+    e.add_argument("run_dir", metavar="RUN_DIR")
+    e.add_argument("--split", choices=("test", "train"), default="test")
+    e.add_argument("--limit", type=_positive_int, metavar="N", help="use only N samples")
+    e.set_defaults(handler=cmd_evaluate, subparser=e)
+
+    p = sub.add_parser(
+        "predict",
+        help="classify a PNG image or the rows of a CSV file with a trained run",
+        description="Classify INPUT with the model of RUN_DIR. A PNG is turned into a grayscale "
+        "image of the training size (colour averaged, resized by area); a CSV holds one sample "
+        "per row (columns named like the training features, or in their order).",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("input", metavar="INPUT", help="a .png image or a .csv file")
+    p.add_argument("--top", type=_positive_int, default=3, help="classes to list (default 3)")
+    p.add_argument(
+        "--invert",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="invert the image (auto: when its border is light, as for dark ink on paper)",
+    )
+    p.set_defaults(handler=cmd_predict, subparser=p)
+
+    d = sub.add_parser(
+        "datasets",
+        help="list the data sets, whether they are available and where they were found",
+        description="List the data sets and where they were found (nothing is downloaded).",
+    )
+    d.set_defaults(handler=cmd_datasets, subparser=d)
+
+    for name, helptext in (
+        ("summary", "print a model's layers, output shapes and parameter counts"),
+        ("gradcheck", "check a model's gradients against finite differences (float64)"),
+    ):
+        s = sub.add_parser(name, help=helptext, description=helptext[0].upper() + helptext[1:])
+        s.add_argument("--model", choices=MODELS, required=True)
+        s.add_argument(
+            "--dataset",
+            type=_dataset,
+            default="fashion-mnist",
+            metavar="D",
+            help="data set that decides input size and classes (default fashion-mnist)",
+        )
+        s.add_argument("--hidden", type=_hidden, help="hidden layer sizes of mlp")
+        s.add_argument("--activation", choices=ACTIVATIONS, help="activation of mlp")
+        s.set_defaults(handler=cmd_summary if name == "summary" else cmd_gradcheck, subparser=s)
+
+    sub.add_parser(
+        "playground",
+        help="train small networks live in the browser (deepgrad playground --help)",
+        add_help=False,
+    )
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``deepgrad`` console script; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "playground":
+        return cmd_playground(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    from deepgrad.train.fit import NonFiniteLossError
+    from deepgrad.train.run import RunError
+
+    try:
+        return args.handler(args, args.subparser) or 0
+    except (RunError, NonFiniteLossError) as e:
+        print(f"deepgrad {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\ndeepgrad {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+# ----------------------------------------------------------------------------- train
+TRAIN_SETTINGS = (
+    "model",
+    "dataset",
+    "epochs",
+    "batch_size",
+    "optimizer",
+    "lr",
+    "lr_decay",
+    "momentum",
+    "weight_decay",
+    "l1",
+    "hidden",
+    "activation",
+    "seed",
+    "limit",
+    "samples",
+    "noise",
+    "label_column",
+)
+
+
+def cmd_train(args, parser) -> int:
+    from deepgrad.train import run
+
+    given = {k: getattr(args, k) for k in TRAIN_SETTINGS}
+    if args.resume:
+        config, out, done = _resume_settings(args, parser, given)
+        print(f"resuming {args.resume} at epoch {done + 1} of {config['epochs']}", flush=True)
+    else:
+        if not args.model or not args.dataset:
+            missing = [f"--{k}" for k in ("model", "dataset") if not getattr(args, k)]
+            parser.error(f"the following arguments are required: {', '.join(missing)}")
+        kind = run.dataset_kind(args.dataset)
+        if (
+            args.label_column is not None
+            and kind != "table"
+            or (args.label_column is not None and args.dataset == "iris")
+        ):
+            parser.error("--label-column only applies to --dataset csv:PATH")
+        if (args.samples is not None or args.noise is not None) and kind != "points":
+            parser.error("--samples and --noise only apply to the 2-D toy sets")
+        if args.hidden is not None and args.model != "mlp":
+            parser.error(f"--hidden only applies to --model mlp, not {args.model}")
+        try:
+            config = run.resolve_config(given)
+        except run.RunError as e:
+            parser.error(str(e))
+        out = Path(args.out) if args.out else _default_out(config)
+        if (out / "model.safetensors").exists():
+            print(f"note: replacing the run in {out}", file=sys.stderr)
+        print(f"training {_describe(config)} -> {out}", flush=True)
+    metrics = run.train(config, out, resume=bool(args.resume), progress=not args.quiet)
+    print(
+        f"train accuracy {100 * metrics['train_accuracy']:.2f}%  "
+        f"(loss {metrics['train_loss']:.4f})\n"
+        f"test accuracy  {100 * metrics['test_accuracy']:.2f}%  "
+        f"(loss {metrics['test_loss']:.4f})\n"
+        f"{metrics['epochs']} epochs, {metrics['seconds']:.1f} s of training\n"
+        f"run saved in {out}/\n"
+        f"report: {out / 'report.md'}"
+    )
+    return 0
+
+
+def _resume_settings(args, parser, given):
+    from deepgrad.train import run
+    from deepgrad.train.checkpoint import CheckpointError, read_model_metadata
+
+    source = Path(args.resume)
+    config = run.load_config(source)
+    try:
+        done = int(read_model_metadata(source / "model.safetensors").get("epoch", 0))
+    except CheckpointError as e:
+        raise run.RunError(str(e)) from None
+    changed = [
+        f"--{k.replace('_', '-')}"
+        for k, v in given.items()
+        if v is not None and k != "epochs" and v != config.get(k)
+    ]
+    if changed:
+        parser.error(
+            f"{', '.join(changed)} differ from the settings of the run in {source}; --resume "
+            "continues a run with its own settings (only --epochs may change). Leave them "
+            "out, or start a new run with --out"
+        )
+    if args.epochs is None or args.epochs <= done:
+        parser.error(
+            f"the run in {source} has trained {done} epochs; pass --epochs N with N > {done} "
+            "to continue it up to epoch N"
+        )
+    config["epochs"] = args.epochs
+    out = Path(args.out) if args.out else source
+    if out.resolve() != source.resolve():
+        import shutil
+
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("config.json", "model.safetensors", "optimizer.safetensors"):
+            shutil.copy2(source / name, out / name)
+    return config, out, done
+
+
+def _describe(config) -> str:
+    text = f"{config['model']} on {config['dataset']}"
+    if config["model"] == "mlp":
+        hidden = ",".join(map(str, config["hidden"])) or "none"
+        text += f" (hidden {hidden}, {config['activation']})"
+    opt = config["optimizer"]
+    if opt == "momentum":
+        opt += f" {config['momentum']}"
+    opt += f" lr {config['lr']}"
+    if config["lr_decay"] != 1.0:
+        opt += f" (x{config['lr_decay']} per epoch)"
+    return (
+        f"{text}: {config['epochs']} epochs, {opt}, batch {config['batch_size']}, "
+        f"seed {config['seed']}"
+    )
+
+
+def _default_out(config) -> Path:
+    name = config["dataset"]
+    if name.startswith("csv:"):
+        name = Path(name[4:]).stem
+    return Path("runs") / f"{config['model']}-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+# ----------------------------------------------------------------------------- evaluate
+def cmd_evaluate(args, parser) -> int:
+    from deepgrad.train import run
+    from deepgrad.train.fit import evaluate, predict
+    from deepgrad.train.metrics import classification_report, confusion_matrix
+
+    config, data, model, loss_fn = run.load_run(args.run_dir, limit=args.limit)
+    x, y = (data.x_test, data.y_test) if args.split == "test" else (data.x_train, data.y_train)
+    result = evaluate(model, loss_fn, (x, run.targets(config, y)))
+    cm = confusion_matrix(y, predict(model, x), len(data.classes))
+    print(f"{config['model']} on {data.name}, {args.split} data ({len(x)} samples)")
+    print(f"{args.split} accuracy {100 * result['accuracy']:.2f}%  (loss {result['loss']:.4f})")
+    print()
+    print(classification_report(cm, data.classes))
+    return 0
+
+
+# ----------------------------------------------------------------------------- predict
+def cmd_predict(args, parser) -> int:
+    import numpy as np
+
+    from deepgrad.tensor import _wrap
+    from deepgrad.train import run
+    from deepgrad.train.fit import predict
+    from deepgrad.viz.plots import _scores_to_probabilities
+
+    config, model = run.load_trained_model(args.run_dir)
+    path = Path(args.input)
+    if not path.is_file():
+        parser.error(f"INPUT {path} does not exist")
+    suffix = path.suffix.lower()
+    shape = tuple(config["input_shape"])
+    if suffix == ".png":
+        if run.dataset_kind(config["dataset"]) != "images":
+            parser.error(
+                f"the run in {args.run_dir} was trained on {config['dataset']} "
+                f"({shape[0]} features per sample); give a .csv file, not an image"
+            )
+        image, inverted = _read_image(path, shape[-2:], args.invert)
+        x = _wrap(image.reshape((1, *shape)).astype(np.float32))
+    elif suffix == ".csv":
+        x = _wrap(_read_rows(path, config).reshape((-1, *shape)))
+    else:
+        parser.error(f"INPUT must be a .png image or a .csv file, got {path.name}")
+    prob = _scores_to_probabilities(predict(model, run.normalize(x, config["normalization"]))._data)
+    classes = config["classes"]
+    if suffix == ".png":
+        order = np.argsort(-prob[0])[: args.top]
+        note = " (colours inverted: light background)" if inverted else ""
+        print(f"{path.name}{note}: {classes[order[0]]} ({100 * prob[0, order[0]]:.1f}%)")
+        for k in order[1:]:
+            print(f"  then {classes[k]} ({100 * prob[0, k]:.1f}%)")
+        return 0
+    print("row,prediction,probability")
+    for i, row in enumerate(prob):
+        k = int(row.argmax())
+        print(f"{i + 1},{classes[k]},{row[k]:.4f}")
+    return 0
+
+
+def _read_image(path: Path, size, invert: str):
+    """A PNG as a ``size`` grayscale array in [0, 1] (white = 1), possibly inverted."""
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    from deepgrad.train.run import RunError
+
+    try:
+        img = np.asarray(mpimg.imread(path), dtype=np.float64)
+    except Exception as e:  # noqa: BLE001 - Pillow/PNG errors of many kinds
+        raise RunError(f"cannot read {path} as a PNG image ({e})") from None
+    if img.dtype.kind in "ui":
+        img = img / np.iinfo(img.dtype).max
+    if img.ndim == 3:
+        if img.shape[2] == 4:  # composite onto white, as image viewers show it
+            img = img[..., :3] * img[..., 3:] + (1.0 - img[..., 3:])
+        img = img[..., :3] @ np.array([0.299, 0.587, 0.114]) if img.shape[2] >= 3 else img[..., 0]
+    img = _resize(img, *size)
+    border = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
+    inverted = invert == "yes" or (invert == "auto" and border.mean() > 0.5)
+    return (1.0 - img if inverted else img), inverted
+
+
+def _resize(img, h: int, w: int):
+    """Shrink by averaging the source pixels of each target cell; enlarge by repetition."""
+    import numpy as np
+
+    def axis(a, n: int, ax: int):
+        m = a.shape[ax]
+        if m == n:
+            return a
+        if m > n:
+            edges = (np.arange(n) * m) // n
+            sums = np.add.reduceat(a, edges, axis=ax)
+            counts = np.diff(np.append(edges, m)).reshape([-1 if i == ax else 1 for i in range(2)])
+            return sums / counts
+        return np.take(a, (np.arange(n) * m) // n, axis=ax)
+
+    return axis(axis(img, h, 0), w, 1)
+
+
+def _read_rows(path: Path, config):
+    """The samples of a CSV file as an ``N x features`` float32 array."""
+    import csv
+
+    import numpy as np
+
+    from deepgrad.train.run import RunError
+
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    if not rows:
+        raise RunError(f"{path} is empty")
+    n_features = int(np.prod(config["input_shape"]))
+    names = config.get("feature_names") or []
+
+    def numeric(row):
+        try:
+            [float(c) for c in row]
+        except ValueError:
+            return False
+        return True
+
+    header = None if numeric(rows[0]) else [c.strip() for c in rows[0]]
+    body = rows[1:] if header else rows
+    if header and names and all(n in header for n in names):
+        cols = [header.index(n) for n in names]
+    elif len(body[0]) == n_features:
+        cols = list(range(n_features))
+    elif len(body[0]) == n_features + 1 and header and "label" in [h.lower() for h in header]:
+        skip = [h.lower() for h in header].index("label")
+        cols = [j for j in range(n_features + 1) if j != skip]
+    else:
+        expected = f"the columns {names}" if names else f"{n_features} values per row"
+        raise RunError(
+            f"{path}: rows have {len(body[0])} values, but the model of this run needs {expected}"
+        )
+    try:
+        x = np.array([[float(r[j]) for j in cols] for r in body], dtype=np.float32)
+    except (ValueError, IndexError) as e:
+        raise RunError(f"{path}: a value is missing or not a number ({e})") from None
+    if run_kind(config) == "images" and x.max(initial=0) > 1.0:
+        x /= 255.0  # pixel values 0..255, as in the Kaggle CSV files
+    return x
+
+
+def run_kind(config) -> str:
+    from deepgrad.train.run import dataset_kind
+
+    return dataset_kind(config["dataset"])
+
+
+# ----------------------------------------------------------------------------- others
+def cmd_datasets(args, parser) -> int:
+    from deepgrad.data import format_datasets_info
+
+    print(format_datasets_info())
+    return 0
+
+
+def _zoo_model(args, parser):
+    """A zoo model sized for ``args.dataset`` (images need no data files), and the input size."""
+    from deepgrad.train import run
+
+    config = run.resolve_config(
+        {
+            "model": args.model,
+            "dataset": args.dataset,
+            "hidden": args.hidden,
+            "activation": args.activation,
+        }
+    )
+    kind = run.dataset_kind(args.dataset)
+    if kind == "images":
+        shape, k = (1, 28, 28), 10
+    elif kind == "points":
+        shape, k = (2,), 2
+    elif args.dataset == "iris":
+        shape, k = (4,), 3
+    else:
+        x, _, _, classes = run._load_csv(args.dataset[4:], None)
+        shape, k = tuple(x.shape[1:]), len(classes)
+    return config, run.build_model(config, shape, k), shape, k
+
+
+def cmd_summary(args, parser) -> int:
+    try:
+        from deepgrad.viz.summary import summary
+    except ImportError:
+        from deepgrad.train.run import RunError
+
+        raise RunError("deepgrad.viz.summary is not available in this installation") from None
+    _, model, shape, _ = _zoo_model(args, parser)
+    print(summary(model, (1, *shape)))
+    return 0
+
+
+def cmd_gradcheck(args, parser) -> int:
+    import numpy as np
+
+    import deepgrad
+    from deepgrad.train.run import RunError, build_loss, targets
+
+    try:
+        from deepgrad.autograd import check_model
+    except ImportError:
+        raise RunError(
+            "deepgrad.autograd.check_model is not available in this installation"
+        ) from None
+    if not callable(check_model):  # the submodule of the same name
+        check_model = check_model.check_model
+    config, model, shape, k = _zoo_model(args, parser)
+    deepgrad.manual_seed(0)
+    x = deepgrad.randn(4, *shape)
+    y = targets(config, deepgrad.tensor(np.arange(4) % k))
+    report = check_model(model, build_loss(config, model), x, y)
+    print(report)
+    return 0 if report else 1
+
+
+def cmd_playground(argv) -> int:
+    try:
+        from deepgrad.playground import main as playground_main
+    except ImportError as e:
+        print(f"deepgrad playground: error: the playground is not available ({e})", file=sys.stderr)
+        return 1
+    return playground_main(argv) or 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
