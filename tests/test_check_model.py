@@ -63,8 +63,9 @@ def test_catches_a_wrong_backward_inside_a_module():
 
 def test_correct_mlp_passes_and_is_left_untouched():
     deepgrad.manual_seed(0)
-    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 16), nn.Tanh(),
-                          nn.Linear(16, 3))  # fmt: skip
+    model = nn.Sequential(
+        nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 3)
+    )
     before = {n: p._data.copy() for n, p in model.named_parameters()}
     x, y = deepgrad.randn(10, 8), deepgrad.randint(0, 3, (10,))
     report = check_model(model, nn.CrossEntropyLoss(), x, y)
@@ -126,8 +127,9 @@ def test_unused_parameter_has_zero_gradient():
 
 def test_loss_must_be_a_scalar():
     with pytest.raises(ValueError, match="scalar"):
-        check_model(nn.Linear(2, 2), lambda out, y: out - y, deepgrad.randn(3, 2),
-                    deepgrad.randn(3, 2))  # fmt: skip
+        check_model(
+            nn.Linear(2, 2), lambda out, y: out - y, deepgrad.randn(3, 2), deepgrad.randn(3, 2)
+        )
 
 
 @pytest.mark.skipif(not hasattr(nn, "Conv2d"), reason="nn.Conv2d not available yet")
