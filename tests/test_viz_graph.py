@@ -266,3 +266,24 @@ def test_renders_svg_and_png(tmp_path):
     assert "image/svg+xml" in d._repr_mimebundle_()
     d.save(tmp_path / "f.png")
     assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_nested_model_paths_like_the_course_mlp():
+    class MLP(nn.Module):  # seed 004's MyTwoLayerMLP
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 1))
+
+        def forward(self, x):
+            return self.layers(x)
+
+    model = MLP()
+    out = model(deepgrad.randn(4, 3)).mean()
+    d = draw_graph(out, model=model)
+    expected = [n for n, _ in model.named_parameters()]
+    assert expected == ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"]
+    assert [n.name for n in d.nodes if n.is_param] == expected
+    assert set(d.clusters) == {"layers.0 · Linear", "layers.2 · Linear"}
+    d = draw_graph(out, model=model, collapse="modules")
+    assert [n.name for n in d.nodes if n.kind == "module"] == ["layers.0", "layers.2"]
+    assert [n.op for n in d.ops()] == ["ReLU", "Mean"]  # no layer owns them without tracking

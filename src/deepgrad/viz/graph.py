@@ -369,7 +369,7 @@ def draw_graph(
 
 
 def _depth(g: _Graph) -> int:
-    """Number of nodes on the longest path (edges always go from earlier to later nodes)."""
+    """Number of nodes on the longest path from an input to the output."""
     preds, _ = g.adjacency()
     longest: dict[str, int] = {}
     for i in _topo(g):
@@ -401,7 +401,8 @@ def _check_tensor(tensor, who: str) -> None:
 
 
 def _names(params, model) -> dict:
-    """id(tensor) -> name, from track_modules' record, then model=, then params= (wins)."""
+    """id(tensor) -> name from model= and then params= (which wins); track_modules' record
+    is consulted later, for tensors named by neither."""
     names = {}
     if model is not None:
         for name, p in model.named_parameters():
@@ -443,19 +444,12 @@ class _Graph:
         self.nodes: dict[str, Node] = {}
         self.edges: list[tuple[str, str]] = []
         self.groups: dict[tuple, list[str]] = {}  # layer call -> its op node ids
+        self._edge_set: set = set()
 
     def add_edge(self, a: str, b: str) -> None:
         if (a, b) not in self._edge_set:
             self._edge_set.add((a, b))
             self.edges.append((a, b))
-
-    _edge_set: set
-
-    def remove(self, ids: set) -> None:
-        for i in ids:
-            del self.nodes[i]
-        self.edges = [(a, b) for a, b in self.edges if a not in ids and b not in ids]
-        self._edge_set = set(self.edges)
 
     def adjacency(self):
         preds = {i: [] for i in self.nodes}
@@ -484,7 +478,6 @@ def _shape_text(shape: tuple, dtype: str) -> str:
 
 def _build(root, names, model, show_values, show_grads, max_values) -> _Graph:
     g = _Graph()
-    g._edge_set = set()
     order = _walk(root)
     consumers: dict[int, int] = {}
     for t in order:
