@@ -19,9 +19,11 @@ data:
 		(apt-get install -y -qq dataset-fashion-mnist || (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist)) >/dev/null; \
 	fi
 
+# Two pytest workers on two cores: each keeps its BLAS to one thread, or OpenBLAS threads
+# fight over the cores and the suite runs several times slower.
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks examples
-	$(PY) -m pytest -n 2 -q
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n 2 -q
 
 demo: $(STAMP) data
 	$(VENV)/bin/deepgrad train --model mlp --dataset fashion-mnist --epochs 3 --out runs/demo

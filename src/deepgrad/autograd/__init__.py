@@ -1,5 +1,6 @@
 """Reverse-mode automatic differentiation: graph nodes, the backward engine, grad modes, checks."""
 
+from deepgrad.autograd.check_model import ModelCheckReport, ParamCheck, check_model
 from deepgrad.autograd.function import Function
 from deepgrad.autograd.grad_mode import (
     enable_grad,
@@ -32,6 +33,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool = False):
 
 __all__ = [
     "Function",
+    "ModelCheckReport",
+    "ParamCheck",
+    "check_model",
     "GradcheckReport",
     "enable_grad",
     "grad",
