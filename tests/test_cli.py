@@ -154,33 +154,39 @@ def test_predict_csv_follows_the_xor_rule(capsys, xor_run, tmp_path):
     assert [r.split(",")[1] for r in rows[1:]] == ["class 1", "class 1", "class 0", "class 0"]
 
 
-def test_resume_equals_uninterrupted(capsys, tmp_path):
-    base = [
-        "train",
-        "--model",
-        "mlp",
-        "--dataset",
-        "moons",
-        "--samples",
-        "120",
-        "--hidden",
-        "8",
-        "--batch-size",
-        "16",
-        "--quiet",
-    ]
-    assert run(capsys, *base, "--epochs", "3", "--out", str(tmp_path / "full"))[0] == 0
-    assert run(capsys, *base, "--epochs", "1", "--out", str(tmp_path / "part"))[0] == 0
-    code, out, _ = run(
-        capsys, "train", "--resume", str(tmp_path / "part"), "--epochs", "3", "--quiet"
-    )
-    assert code == 0 and "resuming" in out
+def test_resume_after_a_crash_equals_uninterrupted(capsys, tmp_path, monkeypatch):
+    base = ["train", "--model", "mlp", "--dataset", "moons", "--samples", "120", "--hidden",
+            "8", "--batch-size", "16", "--epochs", "3", "--quiet"]  # fmt: skip
+    assert run(capsys, *base, "--out", str(tmp_path / "full"))[0] == 0
+
+    from deepgrad.train.callbacks import ModelCheckpoint
+
+    save = ModelCheckpoint.on_epoch_end
+
+    def save_then_crash(self, state, logs):
+        save(self, state, logs)
+        raise KeyboardInterrupt  # Ctrl-C right after the checkpoint of epoch 1
+
+    monkeypatch.setattr(ModelCheckpoint, "on_epoch_end", save_then_crash)
+    code, _, err = run(capsys, *base, "--out", str(tmp_path / "part"))
+    assert code == 130 and "--resume" in err
+    monkeypatch.undo()
+
+    code, out, _ = run(capsys, "train", "--resume", str(tmp_path / "part"), "--quiet")
+    assert code == 0 and "resuming" in out and "at epoch 2 of 3" in out
     full = load_file(tmp_path / "full" / "model.safetensors")
     resumed = load_file(tmp_path / "part" / "model.safetensors")
     for k in full:
         np.testing.assert_array_equal(full[k], resumed[k])
     m = json.loads((tmp_path / "part" / "metrics.json").read_text())
     assert m["epochs"] == 3
+    full_history = (tmp_path / "full" / "history.csv").read_text().splitlines()
+    part_history = (tmp_path / "part" / "history.csv").read_text().splitlines()
+    column = full_history[0].split(",").index("val_loss")
+    assert [r.split(",")[column] for r in part_history] == [
+        r.split(",")[column] for r in full_history
+    ]
+
     code, _, err = run(capsys, "train", "--resume", str(tmp_path / "part"), "--epochs", "3")
     assert code == 2 and "has trained 3 epochs" in err
     code, _, err = run(

@@ -132,7 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--activation", choices=ACTIVATIONS, help="activation of mlp (default relu)")
     t.add_argument("--seed", type=int, help="random seed (default 0)")
     t.add_argument("--out", metavar="RUN_DIR", help="run folder (default runs/MODEL-DATASET-TIME)")
-    t.add_argument("--resume", metavar="RUN_DIR", help="continue this run up to --epochs")
+    t.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue this run up to --epochs (default: the epochs it was started with)",
+    )
     t.add_argument("--limit", type=_positive_int, metavar="N", help="use only N samples")
     t.add_argument("--samples", type=_positive_int, help="points of a 2-D toy set (default 1000)")
     t.add_argument("--noise", type=_float_in(0, 1), help="noise of a 2-D toy set (default 0)")
@@ -219,7 +223,13 @@ def main(argv=None) -> int:
         print(f"deepgrad {args.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"\ndeepgrad {args.command}: interrupted", file=sys.stderr)
+        hint = ""
+        if args.command == "train":
+            hint = (
+                "; the run folder keeps the checkpoint of the last finished epoch, continue "
+                "it with deepgrad train --resume RUN_DIR"
+            )
+        print(f"\ndeepgrad {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
 
 
@@ -309,12 +319,13 @@ def _resume_settings(args, parser, given):
             "continues a run with its own settings (only --epochs may change). Leave them "
             "out, or start a new run with --out"
         )
-    if args.epochs is None or args.epochs <= done:
+    epochs = args.epochs if args.epochs is not None else config["epochs"]
+    if epochs <= done:
         parser.error(
             f"the run in {source} has trained {done} epochs; pass --epochs N with N > {done} "
             "to continue it up to epoch N"
         )
-    config["epochs"] = args.epochs
+    config["epochs"] = epochs
     out = Path(args.out) if args.out else source
     if out.resolve() != source.resolve():
         import shutil

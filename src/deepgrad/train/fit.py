@@ -86,9 +86,9 @@ def fit(
     names, fns = _metric_functions(metrics)
     state = FitState(model, optimizer, loss_fn, history, epochs, scheduler, initial_epoch - 1)
     state.step = int(history.epochs["step"][-1]) if history.epochs.get("step") else 0
-    callbacks = ([LRSchedulerCallback(scheduler)] if scheduler is not None else []) + list(
-        callbacks
-    )
+    # The scheduler steps first, so checkpoints saved by later callbacks hold its new state.
+    schedule = [LRSchedulerCallback(scheduler)] if scheduler is not None else []
+    callbacks = schedule + list(callbacks)
     per_batch = [cb for cb in callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
     for cb in callbacks:
         cb.on_train_begin(state)
@@ -102,6 +102,8 @@ def fit(
             loss = loss_fn(output, y)
             value = float(loss)  # the one host read per batch
             if not math.isfinite(value):
+                if bar is not None:
+                    bar.close()
                 raise NonFiniteLossError(_nan_message(value, losses, epoch, epochs, state, lr))
             optimizer.zero_grad()
             loss.backward()

@@ -32,16 +32,18 @@ DATASETS = (*IMAGE_DATASETS, "iris", *POINT_DATASETS)  # and "csv:PATH"
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adagrad", "adamax")
 TEST_FRACTION = 0.2  # for the data sets without a test split of their own
 
-# Defaults per model and kind of data, chosen to reach the course's accuracies in 10 epochs.
+# Defaults per model and kind of data, measured to reach the course's accuracies in 10 epochs
+# (Fashion-MNIST: MLP >= 89.5%, softmax regression >= 84%, CNN >= 91.5%; Iris >= 96%,
+# 2-class spiral >= 95%, XOR 100%). lr_decay multiplies the learning rate after every epoch.
 DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
-    ("mlp", "images"): dict(optimizer="momentum", lr=0.05, batch_size=128, hidden=[512, 256]),
-    ("softmax", "images"): dict(optimizer="momentum", lr=0.01, batch_size=128),
-    ("logistic", "images"): dict(optimizer="momentum", lr=0.01, batch_size=128),
-    ("cnn", "images"): dict(optimizer="adam", lr=1e-3, batch_size=64),
-    ("lenet5", "images"): dict(optimizer="adam", lr=1e-3, batch_size=64),
+    ("mlp", "images"): dict(optimizer="adam", lr=1e-3, lr_decay=0.7, batch_size=64,
+                            hidden=[512, 256]),
+    ("softmax", "images"): dict(optimizer="momentum", lr=0.02, lr_decay=0.7, batch_size=128),
+    ("cnn", "images"): dict(optimizer="adam", lr=1e-3, lr_decay=0.7, batch_size=64),
+    ("lenet5", "images"): dict(optimizer="adam", lr=1e-3, lr_decay=0.7, batch_size=64),
     ("mlp", "table"): dict(optimizer="adam", lr=0.01, batch_size=8, hidden=[16]),
-    ("mlp", "points"): dict(optimizer="adam", lr=0.01, batch_size=8, hidden=[32, 32]),
-}
+    ("mlp", "points"): dict(optimizer="adam", lr=0.01, batch_size=16, hidden=[64, 64]),
+}  # fmt: skip
 COMMON_DEFAULTS: dict[str, Any] = dict(
     epochs=10,
     optimizer="adam",
@@ -59,6 +61,13 @@ COMMON_DEFAULTS: dict[str, Any] = dict(
     noise=0.0,
     label_column=None,
 )
+
+
+OUTPUT_FILES = (
+    "model.safetensors", "optimizer.safetensors", "config.json", "history.csv", "metrics.json",
+    "curves.png", "confusion.png", "boundary.png", "weights.png", "misclassified.png",
+    "report.md",
+)  # fmt: skip
 
 
 class RunError(Exception):
@@ -308,6 +317,9 @@ def train(config: dict[str, Any], out, resume: bool = False, progress: bool = Tr
     out = Path(out)
     started = time.perf_counter()
     data, model, loss_fn, optimizer = prepare(config)
+    if not resume:  # a new run in an old folder: leave nothing of the old run behind
+        for name in OUTPUT_FILES:
+            (out / name).unlink(missing_ok=True)
     scheduler = build_scheduler(config, optimizer)
     history, initial_epoch = None, 0
     if resume:
@@ -433,13 +445,21 @@ def report(config, metrics, pictures, cm, per_class, data: Data) -> str:
         "| setting | value |",
         "|---|---|",
     ]
-    shown = ["model", "dataset", "epochs", "batch_size", "optimizer", "lr", "lr_decay", "momentum"]
-    shown += ["weight_decay", "l1", "seed", "limit"]
+    shown = ["model", "dataset", "epochs", "batch_size", "optimizer", "lr", "lr_decay"]
+    if config["optimizer"] in ("sgd", "momentum", "rmsprop"):
+        shown.append("momentum")
+    shown += ["weight_decay", "l1", "seed"] + (["limit"] if config.get("limit") else [])
     if config["model"] == "mlp":
         shown += ["hidden", "activation"]
     if data.kind == "points":
         shown += ["samples", "noise"]
     lines += [f"| {k} | {config.get(k)} |" for k in shown]
+    norm = config["normalization"]
+    if data.kind == "images":
+        stats = f"mean {norm['mean']:.4f} and std {norm['std']:.4f} (all pixels)"
+    else:
+        stats = "each feature's mean and std"
+    lines += ["", f"Inputs standardised with the training data's {stats}."]
     lines += ["", f"Command: `{command_line(config)}`", ""]
     for file, caption in pictures.items():
         lines += [f"## {caption[0].upper() + caption[1:]}", "", f"![{caption}]({file})", ""]
@@ -457,7 +477,9 @@ def report(config, metrics, pictures, cm, per_class, data: Data) -> str:
 def command_line(config) -> str:
     """The ``deepgrad train`` command that reproduces this run."""
     parts = ["deepgrad train", f"--model {config['model']}", f"--dataset {config['dataset']}"]
-    keys = ("epochs", "batch_size", "optimizer", "lr", "lr_decay", "momentum", "weight_decay", "l1")
+    keys = ["epochs", "batch_size", "optimizer", "lr", "lr_decay", "weight_decay", "l1"]
+    if config["optimizer"] in ("sgd", "momentum", "rmsprop"):
+        keys.append("momentum")
     for key in keys:
         parts.append(f"--{key.replace('_', '-')} {config[key]}")
     if config["model"] == "mlp":
