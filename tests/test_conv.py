@@ -55,6 +55,19 @@ def _compare(dg_fn, th_fn, arrays, requires, dtype=np.float64, rtol=None, atol=N
 
 
 # ---------------------------------------------------------------------------- conv2d, float64
+@pytest.fixture(params=["im2col", "rowwise", "col2im-dx"])
+def strategy(request, monkeypatch):
+    """Run a test with each way of computing the convolution (see deepgrad.ops.conv): im2col
+    columns, row-wise columns, and the input gradient by col2im instead of by convolution."""
+    if request.param == "im2col":
+        monkeypatch.setattr(conv_ops, "_ROWWISE_MIN", 10**9)
+    else:
+        monkeypatch.setattr(conv_ops, "_ROWWISE_MIN", 1)
+    if request.param == "col2im-dx":
+        monkeypatch.setattr(conv_ops, "_input_grad_by_conv", lambda *args: None)
+    return request.param
+
+
 CONV2D_CASES = [
     # (x shape, weight shape, kwargs)
     ((2, 3, 7, 8), (4, 3, 3, 3), {}),
@@ -85,7 +98,7 @@ CONV2D_CASES = [
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # torch's, not ours
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("x_shape,w_shape,kwargs", CONV2D_CASES)
-def test_conv2d_matches_torch_float64(x_shape, w_shape, kwargs, bias):
+def test_conv2d_matches_torch_float64(x_shape, w_shape, kwargs, bias, strategy):
     arrays = [_rand(x_shape), _rand(w_shape, seed=1), _rand(w_shape[:1], seed=2) if bias else None]
     _compare(
         lambda x, w, b: F.conv2d(x, w, b, **kwargs),
@@ -102,27 +115,21 @@ def test_conv2d_positional_arguments_follow_torch_order():
     assert_close(ours, theirs)
 
 
-def test_conv2d_many_chunks_matches_torch(monkeypatch):
-    # A tiny cache budget makes every output row its own chunk, so the chunk loop, the buffer
-    # reuse and the last (short) chunk all run.
-    monkeypatch.setattr(conv_ops, "_CHUNK_BYTES", 1)
+def test_conv2d_many_chunks_matches_torch(monkeypatch, strategy):
+    # Small chunk budgets: several chunks of output rows, the last one short, and the work
+    # buffers reused between them (and between forward and backward).
     arrays = [_rand((3, 4, 9, 7)), _rand((6, 2, 3, 3), seed=1), _rand((6,), seed=2)]
-    _compare(
-        lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=2),
-        lambda x, w, b: TF.conv2d(x, w, b, padding=1, groups=2),
-        arrays,
-        [True, True, True],
-    )
-    row_bytes = (4 * 3 * 3) * (7 * 3) * 8  # C*kh*kw rows of OW*N float64 columns
-    monkeypatch.setattr(conv_ops, "_CHUNK_BYTES", 3 * row_bytes)  # chunks of 3, 3, 3 rows
-    geometry = conv_ops._ConvGeometry((3, 4, 9, 7), (6, 2, 3, 3), (1, 1), (1,) * 4, (1, 1), 2, 8)
-    assert geometry.rows == 3
-    _compare(
-        lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=2),
-        lambda x, w, b: TF.conv2d(x, w, b, padding=1, groups=2),
-        arrays,
-        [True, True, True],
-    )
+    for budget in [1, 3 * 36 * 21 * 8]:  # 1 byte, then about 3 rows of im2col columns
+        monkeypatch.setattr(conv_ops, "_CHUNK_BYTES", budget)
+        geo = conv_ops._ConvGeometry((3, 4, 9, 7), (6, 2, 3, 3), (1, 1), (1,) * 4, (1, 1), 2, 8)
+        chunks = geo.chunks()
+        assert len(chunks) > 1 and chunks[-1][1] - chunks[-1][0] <= geo.rows
+        _compare(
+            lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=2),
+            lambda x, w, b: TF.conv2d(x, w, b, padding=1, groups=2),
+            arrays,
+            [True, True, True],
+        )
 
 
 @pytest.mark.parametrize(

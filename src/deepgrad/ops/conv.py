@@ -4,29 +4,35 @@ Convolution (really cross-correlation, as in every framework)::
 
     y[n, o, i, j] = b[o] + sum_{c, p, q} w[o, c, p, q] * xpad[n, c, i*sh + p*dh, j*sw + q*dw]
 
-is computed as matrix products ("im2col"): the input is copied once into a zero-padded buffer;
-for each of the kh*kw kernel offsets a strided view of that buffer (no copy) holds the pixels
-every output position sees at that offset, and those views are copied side by side into a
-column matrix ``cols`` of shape (C*kh*kw, positions). Then
+is computed as matrix products over "column matrices" built from strided views of the
+zero-padded input (views cost nothing; only the copy into the column matrix does):
 
-    forward   Y     = W (O, C*kh*kw) @ cols
-    backward  dW    = dY @ cols^T
-              dcols = W^T @ dY, then "col2im": add each offset's block of dcols back into the
-                      padded input gradient (kh*kw strided slice-adds, never a loop over pixels)
+* **im2col** (any stride): one row per (channel, kernel offset p, q), one column per output
+  position. Then y = W (O, C*kh*kw) @ cols, dW = dY @ cols^T, and for the input gradient
+  dcols = W^T @ dY is added back into the padded input, one strided slice-add per kernel
+  offset ("col2im"; kh*kw adds, never a loop over pixels or images).
+* **row-wise** (vertical stride 1): one row per (channel, kernel column q), one column per
+  (input row, output column). Kernel row p needs the same matrix shifted down by p*dh input
+  rows, which is a column slice of it, so there is no copy per p:
+  y = sum_p W_p (O, C*kw) @ cols[p-shifted]. That copies kh times less than im2col for kh
+  smaller products, which pays off once C*kw is large enough (``_ROWWISE_MIN``).
+* The input gradient of a stride-1 convolution is itself a stride-1 convolution (of dY with
+  the kernel flipped and its channel axes swapped), so it reuses the forward code instead of
+  col2im.
 
 Groups split C and O into ``groups`` blocks and turn each product into a batched one.
 
-On a CPU the copies cost about as much as the products, so two choices keep them cheap:
+On a CPU these copies cost about as much as the products, so the data layout is chosen for them:
 
-* **Batch innermost.** The padded buffer is laid out (C, H, W, N): the batch index varies
+* **Batch innermost.** The padded input is laid out (C, H, W, N): the batch index varies
   fastest. Every window view then moves runs of at least N contiguous numbers (OW*N when the
-  stride is 1), whatever the stride or dilation, and the product's output comes out as
-  (O, OH, OW, N) with no transposition. The output tensor has PyTorch's shape (N, O, OH, OW)
-  but keeps that memory order (like PyTorch's ``channels_last``, only with the batch last);
-  elementwise ops and pooling preserve it, so the next convolution reads it without a copy.
-* **Chunks that fit in cache.** Output rows are processed a few at a time, so each chunk's
-  column matrix (about ``_CHUNK_BYTES``) is still in cache when the product reads it, and the
-  buffer is reused. Backward rebuilds each chunk's columns instead of keeping a large matrix
+  stride is 1), and the products come out as (O, OH, OW, N) with no transposition. The output
+  tensor has PyTorch's shape (N, O, OH, OW) and values, but keeps that memory order (like
+  PyTorch's ``channels_last``, with the batch last instead); elementwise ops and pooling
+  preserve it, so the next convolution reads it without a transposing copy.
+* **Chunks and reused buffers.** Output rows are processed in chunks of about
+  ``_CHUNK_BYTES`` of columns, built in per-thread work buffers that are reused from call to
+  call (``scratch``). Backward rebuilds each chunk's columns instead of keeping a large matrix
   alive between forward and backward.
 
 Pooling works on the same kind of strided views: max pooling keeps, per output, the index of
@@ -37,15 +43,38 @@ gradient there; average pooling divides by PyTorch's divisor (``count_include_pa
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from deepgrad.autograd.function import Function
 from deepgrad.backend import array_module
 
-#: Bytes of one chunk's column matrix: about what stays in cache while the product reads it.
-#: On the Fashion-MNIST CNN, 2-8 MiB are all close; far larger chunks fall out of cache and far
-#: smaller ones make the products inefficient.
-_CHUNK_BYTES = 4 << 20
+#: Bytes of one chunk's column matrix. Chunks keep the work buffers bounded (and reused) and
+#: let each product start on data just copied; too small a chunk makes many small, slower
+#: products and (row-wise) re-copies the kernel's halo rows too often. On the Fashion-MNIST
+#: CNN, 8-32 MiB are within a few percent, 24 MiB the fastest.
+_CHUNK_BYTES = 24 << 20
+
+
+_scratch = threading.local()
+
+
+def scratch(xp, slot: str, size: int, dtype):
+    """A reusable flat work array of at least ``size`` elements, one per ``slot`` and thread.
+
+    Column matrices and padded copies never leave the op that builds them, so one buffer per
+    thread serves every call, instead of a fresh multi-megabyte array whose pages the operating
+    system must map (a page fault each) on first touch.
+    """
+    key = (slot, xp.dtype(dtype).str, xp.__name__)
+    buf = getattr(_scratch, "buffers", None)
+    if buf is None:
+        buf = _scratch.buffers = {}
+    arr = buf.get(key)
+    if arr is None or arr.size < size:
+        arr = buf[key] = xp.empty(size, dtype=dtype)
+    return arr[:size]
 
 
 def batch_last(x):
@@ -54,9 +83,11 @@ def batch_last(x):
 
 
 class _ConvGeometry:
-    """Every size and stride the convolution needs, computed once per call."""
+    """Every size and stride the convolution needs, computed once per call, and the two ways
+    of building its column matrices (see the module docstring)."""
 
-    def __init__(self, x_shape, w_shape, stride, padding, dilation, groups, itemsize):
+    def __init__(self, x_shape, w_shape, stride, padding, dilation, groups, itemsize, rows=True):
+        self.args = (x_shape, w_shape, stride, padding, dilation, groups, itemsize)
         n, c, h, w = x_shape
         o, cg, kh, kw = w_shape
         sh, sw = stride
@@ -64,19 +95,41 @@ class _ConvGeometry:
         dh, dw = dilation
         self.n, self.c, self.h, self.w, self.o = n, c, h, w, o
         self.kh, self.kw, self.sh, self.sw, self.dh, self.dw = kh, kw, sh, sw, dh, dw
-        self.pt, self.pl, self.groups = pt, pl, groups
+        self.padding, self.dilation, self.groups = padding, dilation, groups
+        self.pt, self.pl = pt, pl
         self.hp, self.wp = h + pt + pb, w + pl + pr
         self.oh = (self.hp - dh * (kh - 1) - 1) // sh + 1
         self.ow = (self.wp - dw * (kw - 1) - 1) // sw + 1
-        self.k = cg * kh * kw  # rows of ``cols`` per group
-        self.row = self.ow * n  # columns of ``cols`` per output row
-        row_bytes = c * kh * kw * self.row * itemsize
-        self.rows = max(1, min(self.oh, _CHUNK_BYTES // max(1, row_bytes)))
+        self.img = self.hp * self.wp * n  # elements of one padded channel
+        self.row = self.ow * n  # columns per output row
+        # Row-wise columns need consecutive output rows to read consecutive input rows.
+        self.rowwise = rows and sh == 1 and cg * kw >= _ROWWISE_MIN
+        if self.rowwise:
+            self.k = cg * kw  # rows of a row-wise column matrix, per group
+            self.halo = dh * (kh - 1)  # extra input rows a chunk of output rows reads
+            per_row = c * kw * self.row * itemsize
+        else:
+            self.k = cg * kh * kw  # rows of an im2col matrix, per group
+            self.halo = 0
+            per_row = c * kh * kw * self.row * itemsize
+        fit = _CHUNK_BYTES // max(1, per_row) - self.halo
+        # at least twice the halo, so re-copying the halo rows costs at most half as much again
+        self.rows = max(1, 2 * self.halo, min(self.oh, fit))  # output rows per chunk
+        self.rows = min(self.rows, self.oh)
+
+    def chunks(self):
+        """(first, end) output rows of each chunk."""
+        return [(r, min(r + self.rows, self.oh)) for r in range(0, self.oh, self.rows)]
+
+    def padded(self, xp, slot, dtype):
+        """A zeroed work buffer (C, Hp, Wp, N) from the scratch ``slot``."""
+        buf = scratch(xp, slot, self.c * self.img, dtype).reshape(self.c, self.hp, self.wp, self.n)
+        buf[...] = 0
+        return buf
 
     def pad(self, x):
-        """x (N, C, H, W) -> zero-padded buffer (C, Hp, Wp, N)."""
-        xp = array_module(x)
-        buf = xp.zeros((self.c, self.hp, self.wp, self.n), dtype=x.dtype)
+        """x (N, C, H, W) -> zero-padded (C, Hp, Wp, N) work buffer (reused between calls)."""
+        buf = self.padded(array_module(x), "pad", x.dtype)
         self.interior(buf)[...] = batch_last(x)
         return buf
 
@@ -84,6 +137,19 @@ class _ConvGeometry:
         """The (C, H, W, N) view of the real pixels inside a padded buffer."""
         return buf[:, self.pt : self.pt + self.h, self.pl : self.pl + self.w]
 
+    def columns(self, buf, r0, r1):
+        """The column matrix (groups, k, m) of output rows r0 .. r1-1, in the scratch buffer."""
+        xp = array_module(buf)
+        n_rows = r1 - r0 + self.halo
+        size = self.groups * self.k * n_rows * self.row
+        cols = scratch(xp, "cols", size, buf.dtype)
+        if self.rowwise:
+            self._row_columns(buf, r0, n_rows, cols)
+        else:
+            self._im2col(buf, r0, r1, cols)
+        return cols.reshape(self.groups, self.k, n_rows * self.row)
+
+    # ---- im2col: one column per output position, one row per (channel, kernel offset)
     def windows(self, buf):
         """View (C, kh, kw, OH, OW, N) of a padded buffer: [c, p, q] holds the pixels that
         kernel offset (p, q) multiplies, at every output position. No copy, just strides."""
@@ -93,23 +159,134 @@ class _ConvGeometry:
         strides = (sc, self.dh * sy, self.dw * sx, self.sh * sy, self.sw * sx, sn)
         return xp.lib.stride_tricks.as_strided(buf, shape, strides, writeable=True)
 
-    def im2col(self, win, r0, r1, out):
-        """Copy output rows r0 .. r1-1 into columns (groups, k, (r1-r0)*OW*N)."""
-        cols = out[: self.c * self.kh * self.kw * (r1 - r0) * self.row]
+    def _im2col(self, buf, r0, r1, cols):
+        win = self.windows(buf)
         blocks = cols.reshape(self.c, self.kh, self.kw, r1 - r0, self.ow, self.n)
         for p in range(self.kh):
             for q in range(self.kw):
                 blocks[:, p, q] = win[:, p, q, r0:r1]
-        return cols.reshape(self.groups, self.k, (r1 - r0) * self.row)
 
-    def col2im(self, cols, dwin, r0, r1):
-        """Add columns (groups, k, (r1-r0)*OW*N) back into the padded gradient buffer. One
-        slice-add per kernel offset: windows of different offsets overlap, so they cannot be
-        added in a single operation."""
+    def col2im(self, cols, dbuf, r0, r1):
+        """Add im2col columns (groups, k, (r1-r0)*OW*N) back into the padded gradient buffer.
+        One slice-add per kernel offset: windows of different offsets overlap, so they cannot
+        be added in a single operation."""
+        dwin = self.windows(dbuf)
         blocks = cols.reshape(self.c, self.kh, self.kw, r1 - r0, self.ow, self.n)
         for p in range(self.kh):
             for q in range(self.kw):
                 dwin[:, p, q, r0:r1] += blocks[:, p, q]
+
+    # ---- row-wise: one column per (input row, output column), one row per (channel, kernel
+    # column). Kernel row p then reads the same matrix shifted by p*dh rows: a column slice.
+    def _row_columns(self, buf, r0, n_rows, cols):
+        blocks = cols.reshape(self.c, self.kw, n_rows, self.ow, self.n)
+        span = self.sw * (self.ow - 1) + 1
+        for q in range(self.kw):
+            c0 = q * self.dw
+            blocks[:, q] = buf[:, r0 : r0 + n_rows, c0 : c0 + span : self.sw]
+
+    def row_slice(self, cols, p, count):
+        """Kernel row p's part of a row-wise column matrix: ``count`` output rows."""
+        a = p * self.dh * self.row
+        return cols[:, :, a : a + count * self.row]
+
+    def kernel_rows(self, weight):
+        """Weight (O, Cg, kh, kw) as kh matrices (groups, O/groups, Cg*kw): one per kernel row,
+        matching the row-wise column matrix's rows (channel, kernel column)."""
+        g, o = self.groups, self.o
+        w = weight.transpose(2, 0, 1, 3).reshape(self.kh, g, o // g, self.k)
+        return array_module(weight).ascontiguousarray(w)
+
+
+#: Row-wise columns need about kw times less copying than im2col but split each product into
+#: kh smaller ones (plus additions). They win once those products have enough rows
+#: (channels/group * kw); measured on the Fashion-MNIST CNN (80 rows: faster; 5 rows: slower).
+_ROWWISE_MIN = 32
+
+
+def _conv_forward(geo, buf, weight, bias, out):
+    """out (groups, O/groups, OH*OW*N) = W @ columns (+ bias), chunk by chunk."""
+    xp = array_module(buf)
+    g, o = geo.groups, geo.o
+    b3 = None if bias is None else bias.reshape(g, o // g, 1)
+    if geo.rowwise:
+        wrows = geo.kernel_rows(weight)
+        tmp = scratch(xp, "part", g * (o // g) * geo.rows * geo.row, buf.dtype)
+    else:
+        w3 = weight.reshape(g, o // g, geo.k)
+    for r0, r1 in geo.chunks():
+        cols = geo.columns(buf, r0, r1)
+        chunk = out[:, :, r0 * geo.row : r1 * geo.row]
+        if geo.rowwise:  # y = sum over kernel rows p of W_p @ (columns shifted by p rows)
+            part = tmp[: chunk.size].reshape(chunk.shape)
+            xp.matmul(wrows[0], geo.row_slice(cols, 0, r1 - r0), out=chunk)
+            for p in range(1, geo.kh):
+                xp.matmul(wrows[p], geo.row_slice(cols, p, r1 - r0), out=part)
+                chunk += part
+        else:
+            xp.matmul(w3, cols, out=chunk)
+        if b3 is not None:
+            chunk += b3  # while the chunk is still in cache
+
+
+def _weight_grad(geo, buf, g3):
+    """dW = dY @ columns^T, summed over chunks; returned as (O, Cg, kh, kw)."""
+    xp = array_module(buf)
+    g, o, kh, kw = geo.groups, geo.o, geo.kh, geo.kw
+    cg = geo.c // g
+    blocks = kh if geo.rowwise else 1  # row-wise: one product per kernel row
+    gw = xp.zeros((blocks, g, o // g, geo.k), dtype=buf.dtype)
+    part = xp.empty(gw.shape[1:], dtype=buf.dtype)
+    for r0, r1 in geo.chunks():
+        cols = geo.columns(buf, r0, r1)
+        gchunk = g3[:, :, r0 * geo.row : r1 * geo.row]
+        for p in range(blocks):
+            src = geo.row_slice(cols, p, r1 - r0) if geo.rowwise else cols
+            xp.matmul(gchunk, src.transpose(0, 2, 1), out=part)
+            gw[p] += part
+    if geo.rowwise:  # (kh, g, O/g, Cg, kw) -> (O, Cg, kh, kw)
+        return gw.reshape(kh, o, cg, kw).transpose(1, 2, 0, 3)
+    return gw.reshape(o, cg, kh, kw)
+
+
+def _input_grad_by_conv(geo, weight, grad):
+    """dx for stride 1: the convolution of dY, padded by d*(k-1) - pad, with the kernel flipped
+    in space and with input and output channels swapped (the "transposed convolution"):
+
+        dx[n, c, h, w] = sum_{o, p, q} w[o, c, p, q] dY[n, o, h + pt - p dh, w + pl - q dw]
+
+    None when the padding exceeds d*(k-1) (then col2im handles it)."""
+    kh, kw, dh, dw = geo.kh, geo.kw, geo.dh, geo.dw
+    pt, pb, pl, pr = geo.padding
+    pads = (dh * (kh - 1) - pt, dh * (kh - 1) - pb, dw * (kw - 1) - pl, dw * (kw - 1) - pr)
+    if geo.sh != 1 or geo.sw != 1 or min(pads) < 0:
+        return None
+    xp = array_module(grad)
+    g, o = geo.groups, geo.o
+    cg = geo.c // g
+    flipped = weight.reshape(g, o // g, cg, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
+    flipped = xp.ascontiguousarray(flipped).reshape(geo.c, o // g, kh, kw)
+    tgeo = _ConvGeometry(grad.shape, flipped.shape, (1, 1), pads, geo.dilation, g, grad.itemsize)
+    gx = xp.empty((g, cg, tgeo.oh * tgeo.row), dtype=grad.dtype)
+    _conv_forward(tgeo, tgeo.pad(grad), flipped, None, gx)
+    return gx.reshape(geo.c, geo.h, geo.w, geo.n).transpose(3, 0, 1, 2)
+
+
+def _input_grad_by_col2im(geo, weight, g3):
+    """dx by scattering dcols = W^T @ dY back into the padded input (any stride)."""
+    xp = array_module(g3)
+    g, o = geo.groups, geo.o
+    im2col = _ConvGeometry(*geo.args, rows=False) if geo.rowwise else geo
+    dbuf = geo.padded(xp, "dpad", g3.dtype)
+    wt = weight.reshape(g, o // g, im2col.k).transpose(0, 2, 1)
+    dcols = scratch(xp, "cols", g * im2col.k * im2col.rows * geo.row, g3.dtype)
+    for r0, r1 in im2col.chunks():
+        d = dcols[: g * im2col.k * (r1 - r0) * geo.row].reshape(g, im2col.k, -1)
+        xp.matmul(wt, g3[:, :, r0 * geo.row : r1 * geo.row], out=d)
+        im2col.col2im(d, dbuf, r0, r1)
+    gx = xp.empty((geo.c, geo.h, geo.w, geo.n), dtype=g3.dtype)
+    gx[...] = geo.interior(dbuf)
+    return gx.transpose(3, 0, 1, 2)
 
 
 class Conv2d(Function):
@@ -123,59 +300,32 @@ class Conv2d(Function):
         xp = array_module(x)
         geo = _ConvGeometry(x.shape, weight.shape, stride, padding, dilation, groups, x.itemsize)
         ctx.geo = geo
-        buf = geo.pad(x)
-        g, o, oh, step = groups, geo.o, geo.oh, geo.rows
-        w3 = weight.reshape(g, o // g, geo.k)
-        out = xp.empty((g, o // g, oh * geo.row), dtype=x.dtype)
-        cols = xp.empty(g * geo.k * step * geo.row, dtype=x.dtype)
-        win = geo.windows(buf)
-        for r0 in range(0, oh, step):
-            r1 = min(r0 + step, oh)
-            xp.matmul(w3, geo.im2col(win, r0, r1, cols), out=out[:, :, r0 * geo.row : r1 * geo.row])
-        out = out.reshape(o, oh, geo.ow, geo.n)
-        if bias is not None:
-            out += bias.reshape(o, 1, 1, 1)
+        out = xp.empty((groups, geo.o // groups, geo.oh * geo.row), dtype=x.dtype)
+        _conv_forward(geo, geo.pad(x), weight, bias, out)
         need = ctx.needs_input_grad
         if need:
-            # keep only what backward reads: the padded input for dW, the weight for dx
-            ctx.saved = (buf if need[1] else None, weight if need[0] else None)
-        return out.transpose(3, 0, 1, 2)
+            # keep only what backward reads: the input for dW (padded again there, which is
+            # cheaper than keeping a second, larger copy alive), the weight for dx
+            ctx.saved = (x if need[1] else None, weight if need[0] else None)
+        return out.reshape(geo.o, geo.oh, geo.ow, geo.n).transpose(3, 0, 1, 2)
 
     def backward(ctx, grad):
         geo = ctx.geo
-        buf, weight = ctx.saved
+        x, weight = ctx.saved
         need = ctx.needs_input_grad
         xp = array_module(grad)
-        g, o, oh, step = geo.groups, geo.o, geo.oh, geo.rows
+        g, o = geo.groups, geo.o
         gq = xp.ascontiguousarray(batch_last(grad))  # (O, OH, OW, N), a no-op for our layout
-        g3 = gq.reshape(g, o // g, oh * geo.row)
+        g3 = gq.reshape(g, o // g, geo.oh * geo.row)
         gx = gw = gb = None
         if len(need) > 2 and need[2]:
             gb = gq.reshape(o, -1).sum(axis=1)
         if need[1]:
-            gw = xp.zeros((g, o // g, geo.k), dtype=grad.dtype)
-            part = xp.empty_like(gw)
-            cols = xp.empty(g * geo.k * step * geo.row, dtype=grad.dtype)
-            win = geo.windows(buf)
+            gw = _weight_grad(geo, geo.pad(x), g3)
         if need[0]:
-            dbuf = xp.zeros((geo.c, geo.hp, geo.wp, geo.n), dtype=grad.dtype)
-            wt = weight.reshape(g, o // g, geo.k).transpose(0, 2, 1)
-            dcols = xp.empty((g, geo.k, step * geo.row), dtype=grad.dtype)
-            dwin = geo.windows(dbuf)
-        for r0 in range(0, oh, step):
-            r1 = min(r0 + step, oh)
-            gchunk = g3[:, :, r0 * geo.row : r1 * geo.row]
-            if need[1]:
-                xp.matmul(gchunk, geo.im2col(win, r0, r1, cols).transpose(0, 2, 1), out=part)
-                gw += part
-            if need[0]:
-                d = dcols[:, :, : (r1 - r0) * geo.row]
-                xp.matmul(wt, gchunk, out=d)
-                geo.col2im(d, dwin, r0, r1)
-        if need[0]:
-            gx = geo.interior(dbuf).transpose(3, 0, 1, 2)
-        if gw is not None:
-            gw = gw.reshape(o, geo.k // (geo.kh * geo.kw), geo.kh, geo.kw)
+            gx = _input_grad_by_conv(geo, weight, gq.transpose(3, 0, 1, 2))
+            if gx is None:
+                gx = _input_grad_by_col2im(geo, weight, g3)
         return gx, gw, gb
 
 
@@ -204,6 +354,13 @@ def _alloc(xp, shape, dtype, layout, fill=None):
     else:
         mem = xp.full(mem_shape, fill, dtype=dtype)
     return mem.transpose(np.argsort(layout))
+
+
+def scratch_like(xp, slot, a, dtype):
+    """A scratch array (see ``scratch``) with a's shape and memory order."""
+    layout = _layout(a)
+    flat = scratch(xp, slot, a.size, dtype)
+    return flat.reshape([a.shape[i] for i in layout]).transpose(np.argsort(layout))
 
 
 class _PoolGeometry:
@@ -294,16 +451,18 @@ class MaxPool2d(Function):
         offsets = geo.offsets()
         out = geo.window(a, 0, 0).copy(order="K")
         arg = xp.zeros_like(out, dtype=xp.uint8 if len(offsets) < 256 else xp.int32)
+        beats = scratch_like(xp, "pool", out, xp.bool_)
         for k, (p, q) in enumerate(offsets[1:], start=1):
             v = geo.window(a, p, q)
             # arg = k where v beats the running maximum (strictly, so an earlier maximum wins
             # ties). arg < k so far, so max(arg, k * beats) does it without a masked copy.
-            beats = (v > out).view(xp.uint8)
-            beats *= k if k < 256 else 0
+            xp.greater(v, out, out=beats)
             if k < 256:
-                xp.maximum(arg, beats, out=arg)
+                step = beats.view(xp.uint8)
+                step *= k
+                xp.maximum(arg, step, out=arg)
             else:
-                xp.maximum(arg, beats.astype(arg.dtype) * k, out=arg)
+                xp.maximum(arg, beats * k, out=arg)
             xp.maximum(out, v, out=out)  # also propagates NaN, as PyTorch does
         ctx.geo = geo
         ctx.saved = (arg,)
@@ -315,11 +474,16 @@ class MaxPool2d(Function):
         xp = array_module(grad)
         gx = geo.input_grad(grad, geo.tiles)
         grad = geo.same_layout(grad)
+        mask = scratch_like(xp, "pool", arg, xp.bool_)
+        if not geo.tiles:
+            part = scratch_like(xp, "pool-grad", grad, grad.dtype)
         for k, (p, q) in enumerate(geo.offsets()):
+            xp.equal(arg, k, out=mask)
             if geo.tiles:  # each input pixel is in one window: write, no need to add
-                xp.multiply(grad, arg == k, out=geo.window(gx, p, q))
+                xp.multiply(grad, mask, out=geo.window(gx, p, q))
             else:
-                geo.window(gx, p, q)[...] += grad * (arg == k)
+                xp.multiply(grad, mask, out=part)
+                geo.window(gx, p, q)[...] += part
         return geo.crop(gx)
 
     @staticmethod
