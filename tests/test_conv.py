@@ -374,3 +374,24 @@ def test_conv2d_constructor_errors_match_torch():
             nn.Conv2d(3, 4, 3, **kwargs)
     with pytest.raises(NotImplementedError, match="padding_mode='reflect'"):
         nn.Conv2d(3, 4, 3, padding_mode="reflect")
+
+
+@pytest.mark.parametrize(
+    "w2_shape,kwargs",
+    [
+        ((5, 4, 1, 1), {}),
+        ((5, 4, 3, 1), {}),
+        ((5, 4, 1, 1), {"stride": 2}),
+        ((6, 2, 3, 3), {"groups": 2}),
+    ],
+)
+def test_conv_of_a_conv_output_matches_torch(w2_shape, kwargs, strategy):
+    # A conv output is stored batch-innermost; without padding the next conv reads it in place
+    # (and a kernel one column wide needs no column copy at all).
+    arrays = [_rand((3, 2, 7, 6)), _rand((4, 2, 3, 3), seed=1), _rand(w2_shape, seed=2)]
+    _compare(
+        lambda x, w1, w2: F.conv2d(F.conv2d(x, w1, padding=1), w2, **kwargs),
+        lambda x, w1, w2: TF.conv2d(TF.conv2d(x, w1, padding=1), w2, **kwargs),
+        arrays,
+        [True, True, True],
+    )

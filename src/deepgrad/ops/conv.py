@@ -103,7 +103,8 @@ class _ConvGeometry:
         self.img = self.hp * self.wp * n  # elements of one padded channel
         self.row = self.ow * n  # columns per output row
         # Row-wise columns need consecutive output rows to read consecutive input rows.
-        self.rowwise = rows and sh == 1 and cg * kw >= _ROWWISE_MIN
+        # (a kernel one column wide with stride 1 needs no copy at all: always worth it)
+        self.rowwise = rows and sh == 1 and (cg * kw >= _ROWWISE_MIN or (kw == 1 and sw == 1))
         if self.rowwise:
             self.k = cg * kw  # rows of a row-wise column matrix, per group
             self.halo = dh * (kh - 1)  # extra input rows a chunk of output rows reads
@@ -128,9 +129,13 @@ class _ConvGeometry:
         return buf
 
     def pad(self, x):
-        """x (N, C, H, W) -> zero-padded (C, Hp, Wp, N) work buffer (reused between calls)."""
+        """x (N, C, H, W) -> zero-padded (C, Hp, Wp, N) buffer, only ever read: a reused work
+        buffer, or x itself when there is no padding and x is stored batch-innermost."""
+        view = batch_last(x)
+        if not any(self.padding) and view.flags.c_contiguous:
+            return view
         buf = self.padded(array_module(x), "pad", x.dtype)
-        self.interior(buf)[...] = batch_last(x)
+        self.interior(buf)[...] = view
         return buf
 
     def interior(self, buf):
@@ -141,6 +146,9 @@ class _ConvGeometry:
         """The column matrix (groups, k, m) of output rows r0 .. r1-1, in the scratch buffer."""
         xp = array_module(buf)
         n_rows = r1 - r0 + self.halo
+        if self.rowwise and self.kw == 1 and self.ow == self.wp:
+            # one kernel column reading every input column: the rows themselves are the matrix
+            return buf[:, r0 : r0 + n_rows].reshape(self.groups, self.k, n_rows * self.row)
         size = self.groups * self.k * n_rows * self.row
         cols = scratch(xp, "cols", size, buf.dtype)
         if self.rowwise:
