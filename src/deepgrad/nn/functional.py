@@ -235,25 +235,5 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
 
 
 # ---------------------------------------------------------------------------- convolution
-# Convolution and pooling (conv2d, max_pool2d, avg_pool2d, adaptive_avg_pool2d, ...) are
-# written separately in deepgrad/nn/_conv_functional.py; they join this namespace when that
-# module exists, so the two halves of nn.functional can be developed independently.
-def _import_conv_functional() -> None:
-    import importlib
-    import importlib.util
-
-    if importlib.util.find_spec("deepgrad.nn._conv_functional") is None:
-        return
-    mod = importlib.import_module("deepgrad.nn._conv_functional")
-    names = getattr(mod, "__all__", None)
-    if names is None:  # its own public functions, not whatever it imported
-        names = [
-            n
-            for n, v in vars(mod).items()
-            if not n.startswith("_") and getattr(v, "__module__", None) == mod.__name__
-        ]
-    for name in names:
-        globals()[name] = getattr(mod, name)
-
-
-_import_conv_functional()
+# Convolution and pooling live in their own file; they are part of this namespace, as in torch.
+from deepgrad.nn._conv_functional import *  # noqa: E402, F403

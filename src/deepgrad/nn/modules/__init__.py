@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 
 from deepgrad.nn.module import LayerInputError, Module
 from deepgrad.nn.modules.activation import (
@@ -56,19 +54,18 @@ __all__ = [
     "Softplus", "Softsign", "Step", "Tanh", "Unflatten",
 ]  # fmt: skip
 
-# Convolution and pooling layers are written separately (modules/conv.py, modules/pooling.py);
-# they are exported here when those files exist, so the two can be developed independently.
-_OPTIONAL = {
-    "deepgrad.nn.modules.conv": ("Conv1d", "Conv2d"),
-    "deepgrad.nn.modules.pooling": (
-        "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d",
-        "AdaptiveMaxPool2d",
-    ),
-}  # fmt: skip
-for _mod_name, _names in _OPTIONAL.items():
-    if importlib.util.find_spec(_mod_name) is not None:
-        _mod = importlib.import_module(_mod_name)
-        for _name in _names:
-            if hasattr(_mod, _name):
-                globals()[_name] = getattr(_mod, _name)
-                __all__.append(_name)
+from deepgrad.nn.modules.conv import Conv1d, Conv2d
+from deepgrad.nn.modules.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
+
+__all__ += [
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool1d", "AvgPool2d",
+    "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d",
+]  # fmt: skip
