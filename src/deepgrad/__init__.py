@@ -3,10 +3,7 @@
 ``import deepgrad as torch`` runs course code written for PyTorch unchanged.
 """
 
-from deepgrad import (
-    autograd,  # noqa: E402, I001 - after Tensor exists
-    dtypes,
-)
+from deepgrad import _allocator, autograd, dtypes
 from deepgrad.autograd import (
     enable_grad,
     inference_mode,
@@ -65,6 +62,8 @@ from deepgrad.random import Generator, get_rng_state, initial_seed, manual_seed,
 from deepgrad.tensor import Tensor
 
 __version__ = "0.1.0"
+
+_allocator.tune()  # reuse freed memory across training steps (see _allocator.py)
 
 
 def __getattr__(name):
