@@ -345,7 +345,14 @@ def write_results(path: Path, results: dict, machine: dict, args) -> None:
             f"W1 achieves {g:.1f} GFLOP/s, {g / p:.0%} of this machine's float32 GEMM "
             f"peak ({p:.1f} GFLOP/s, a 2048x2048 NumPy matmul in the same run).",
         ]
-    lines += ["", "Machine:", ""]
+    lines += [
+        "",
+        "How it is measured, and the profile behind any goal not met: "
+        "[benchmarks/README.md](README.md).",
+        "",
+        "Machine:",
+        "",
+    ]
     lines += [f"- {k}: {v}" for k, v in machine.items()]
     if args.limit:
         lines += ["", f"(quick run on {args.limit} training samples)"]
