@@ -1,0 +1,7 @@
+"""``python -m deepgrad.playground``: start the playground server."""
+
+import sys
+
+from deepgrad.playground import main
+
+sys.exit(main())
