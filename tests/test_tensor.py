@@ -455,6 +455,27 @@ def test_no_grad_context_and_decorator_and_set_grad_enabled():
     assert deepgrad.is_grad_enabled()
 
 
+def test_grad_mode_is_per_thread_like_torch():
+    import threading
+
+    w = deepgrad.ones(2, requires_grad=True)
+    inside, done = threading.Event(), threading.Event()
+
+    def other():
+        with deepgrad.no_grad():
+            inside.set()
+            done.wait(5)
+
+    t = threading.Thread(target=other)
+    t.start()
+    inside.wait(5)
+    try:
+        assert (w * 2).sum().requires_grad
+    finally:
+        done.set()
+        t.join()
+
+
 def test_chain_of_100000_ops_backpropagates():
     x = deepgrad.tensor(1.0, requires_grad=True)
     y = x

@@ -6,9 +6,12 @@ Each works as a context manager and as a decorator, like PyTorch's.
 from __future__ import annotations
 
 import functools
+import threading
 
 
-class _State:
+class _State(threading.local):
+    """Per thread, as in PyTorch: ``no_grad`` in one thread leaves the others recording."""
+
     enabled = True
 
 
