@@ -39,8 +39,8 @@ DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
     ("mlp", "images"): dict(optimizer="adam", lr=1e-3, lr_decay=0.7, batch_size=64,
                             hidden=[512, 256]),
     ("softmax", "images"): dict(optimizer="momentum", lr=0.02, lr_decay=0.7, batch_size=128),
-    ("cnn", "images"): dict(optimizer="adam", lr=1e-3, lr_decay=0.7, batch_size=64),
-    ("lenet5", "images"): dict(optimizer="adam", lr=1e-3, lr_decay=0.7, batch_size=64),
+    ("cnn", "images"): dict(optimizer="adam", lr=1e-3, lr_decay=0.8, batch_size=32),
+    ("lenet5", "images"): dict(optimizer="adam", lr=1e-3, lr_decay=0.8, batch_size=32),
     ("mlp", "table"): dict(optimizer="adam", lr=0.01, batch_size=8, hidden=[16]),
     ("mlp", "points"): dict(optimizer="adam", lr=0.01, batch_size=16, hidden=[64, 64]),
 }  # fmt: skip
