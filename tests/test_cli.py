@@ -135,6 +135,26 @@ def test_train_prints_accuracies_and_report(capsys, tmp_path):
     assert f"{100 * metrics['test_accuracy']:.2f}%" in out
 
 
+def test_cross_validation_tests_every_sample_once(capsys, tmp_path):
+    out = tmp_path / "cv"
+    code, text, _ = run(
+        capsys, "train", "--model", "mlp", "--dataset", "circle", "--samples", "90",
+        "--epochs", "2", "--cv", "3", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0
+    folds = [json.loads((out / f"fold-{i}" / "metrics.json").read_text()) for i in (1, 2, 3)]
+    assert [m["test_samples"] for m in folds] == [30, 30, 30]
+    assert all(m["train_samples"] == 60 for m in folds)
+    summary = json.loads((out / "cv.json").read_text())
+    accuracies = [m["test_accuracy"] for m in folds]
+    assert summary["folds"] == 3 and summary["test_accuracy_per_fold"] == accuracies
+    assert summary["test_accuracy_mean"] == pytest.approx(np.mean(accuracies))
+    assert summary["test_accuracy_std"] == pytest.approx(np.std(accuracies))
+    assert f"test accuracy {100 * np.mean(accuracies):.2f}%" in text
+    configs = [json.loads((out / f"fold-{i}" / "config.json").read_text()) for i in (1, 2, 3)]
+    assert [(c["folds"], c["fold"]) for c in configs] == [(3, 0), (3, 1), (3, 2)]
+
+
 def test_evaluate_matches_training_metrics(capsys, xor_run):
     code, out, _ = run(capsys, "evaluate", str(xor_run))
     assert code == 0
@@ -267,6 +287,9 @@ def test_summary_and_gradcheck(capsys):
         (["train", "--model", "cnn", "--dataset", "iris"], "needs images"),
         (["train", "--model", "softmax", "--dataset", "xor", "--hidden", "4"], "only applies"),
         (["train", "--model", "mlp", "--dataset", "iris", "--noise", "0.1"], "only apply"),
+        (["train", "--model", "mlp", "--dataset", "fashion-mnist", "--cv", "5"], "own"),
+        (["train", "--model", "mlp", "--dataset", "iris", "--cv", "1"], "K >= 2 folds"),
+        (["train", "--resume", "runs/x", "--cv", "5"], "cannot --resume"),
         (["evaluate"], "required: RUN_DIR"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],

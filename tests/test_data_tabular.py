@@ -11,6 +11,7 @@ from deepgrad.data import (
     Iris,
     TensorDataset,
     csv_dataset,
+    kfold_split,
     load_iris,
     standardize,
     train_test_split,
@@ -205,3 +206,53 @@ def test_train_test_split_errors():
         train_test_split(np.zeros(3), test_size=1.5)
     with pytest.raises(ValueError, match="both parts"):
         train_test_split(np.zeros(3), test_size=3)
+
+
+# ------------------------------------------------------------------ k-fold cross-validation
+@pytest.mark.parametrize("n, k", [(25, 5), (23, 4), (10, 10), (7, 2)])
+def test_kfold_split_folds_partition_the_rows(n, k):
+    x = deepgrad.arange(2 * n).reshape(n, 2)
+    y = np.arange(n) * 2
+    tests = []
+    for fold in range(k):
+        x_tr, x_te, y_tr, y_te = kfold_split(x, y, k=k, fold=fold, seed=3)
+        assert isinstance(x_tr, deepgrad.Tensor) and isinstance(y_te, np.ndarray)
+        np.testing.assert_array_equal(x_tr.numpy()[:, 0], y_tr)  # rows stay aligned
+        np.testing.assert_array_equal(x_te.numpy()[:, 0], y_te)
+        train_rows, test_rows = set(y_tr // 2), set(y_te // 2)
+        assert not train_rows & test_rows and len(train_rows | test_rows) == n
+        tests.append(y_te // 2)
+    every = np.concatenate(tests)
+    np.testing.assert_array_equal(np.sort(every), np.arange(n))  # each row tested once
+    sizes = [len(t) for t in tests]
+    assert max(sizes) - min(sizes) <= 1 and sum(sizes) == n
+
+
+def test_kfold_split_stratified_and_reproducible():
+    _, y, _, _ = load_iris()
+    for fold in range(10):
+        _, y_te = kfold_split(y, k=10, fold=fold, seed=0, stratify=y)
+        np.testing.assert_array_equal(np.bincount(y_te.numpy(), minlength=3), [5, 5, 5])
+    labels = np.array([0] * 7 + [1] * 3)  # unbalanced: the folds still share the rows evenly
+    sizes = [len(kfold_split(labels, k=3, fold=f, seed=1, stratify=labels)[1]) for f in range(3)]
+    assert sorted(sizes) == [3, 3, 4]
+    a = kfold_split(np.arange(30), k=5, fold=2, seed=7)
+    b = kfold_split(np.arange(30), k=5, fold=2, seed=7)
+    c = kfold_split(np.arange(30), k=5, fold=2, seed=8)
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[1], c[1])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(k=1, fold=0), "k=1 must be a whole number from 2"),
+        (dict(k=11, fold=0), "from 2 to the rows, 10"),
+        (dict(k=5, fold=5), "fold=5 must be a whole number from 0 to k-1=4"),
+        (dict(k=2.0, fold=0), "k=2.0"),
+        (dict(k=2, fold=0, stratify=np.zeros(3)), "stratify has 3 labels for 10 rows"),
+    ],
+)
+def test_kfold_split_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        kfold_split(np.arange(10), **kwargs)

@@ -115,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="D",
         help="fashion-mnist, mnist, iris, circle, xor, gauss, spiral, moons or csv:PATH",
     )
-    t.add_argument("--epochs", type=_positive_int, help="epochs to train (default 10)")
+    t.add_argument(
+        "--epochs", type=_positive_int, help="epochs to train (default 10; 50 for tables)"
+    )
     t.add_argument("--batch-size", type=_positive_int, help="mini-batch size")
     t.add_argument("--optimizer", choices=OPTIMIZERS, help="momentum = SGD with momentum 0.9")
     t.add_argument("--lr", type=_float_in(0, 10, low_open=True), help="learning rate")
@@ -141,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--samples", type=_positive_int, help="points of a 2-D toy set (default 1000)")
     t.add_argument("--noise", type=_float_in(0, 1), help="noise of a 2-D toy set (default 0)")
     t.add_argument("--label-column", metavar="COL", help="label column of csv:PATH (name/index)")
+    t.add_argument(
+        "--cv",
+        type=_positive_int,
+        metavar="K",
+        help="K-fold cross-validation (tables and 2-D sets): train K models, each tested on "
+        "its own fold, into RUN_DIR/fold-1 .. fold-K, and report the mean test accuracy",
+    )
     t.add_argument("--quiet", action="store_true", help="no progress bars")
     t.set_defaults(handler=cmd_train, subparser=t)
 
@@ -259,6 +268,8 @@ def cmd_train(args, parser) -> int:
     from deepgrad.train import run
 
     given = {k: getattr(args, k) for k in TRAIN_SETTINGS}
+    if args.cv is not None and args.resume:
+        parser.error("--cv trains K new models; it cannot --resume a run")
     if args.resume:
         config, out, done = _resume_settings(args, parser, given)
         print(f"resuming {args.resume} at epoch {done + 1} of {config['epochs']}", flush=True)
@@ -277,11 +288,20 @@ def cmd_train(args, parser) -> int:
             parser.error("--samples and --noise only apply to the 2-D toy sets")
         if args.hidden is not None and args.model != "mlp":
             parser.error(f"--hidden only applies to --model mlp, not {args.model}")
+        if args.cv is not None and (kind == "images" or args.cv < 2):
+            parser.error(
+                f"--cv {args.cv}: cross-validation needs K >= 2 and a table or 2-D data set; "
+                f"{args.dataset} has a test set of its own"
+                if kind == "images"
+                else f"--cv {args.cv}: cross-validation needs K >= 2 folds (10 is usual)"
+            )
         try:
             config = run.resolve_config(given)
         except run.RunError as e:
             parser.error(str(e))
         out = Path(args.out) if args.out else _default_out(config)
+        if args.cv is not None:
+            return _cross_validate(config, out, args.cv)
         if (out / "model.safetensors").exists():
             print(f"note: replacing the run in {out}", file=sys.stderr)
         print(f"training {_describe(config)} -> {out}", flush=True)
@@ -294,6 +314,43 @@ def cmd_train(args, parser) -> int:
         f"{metrics['epochs']} epochs, {metrics['seconds']:.1f} s of training\n"
         f"run saved in {out}/\n"
         f"report: {out / 'report.md'}"
+    )
+    return 0
+
+
+def _cross_validate(config, out: Path, k: int) -> int:
+    """Train one model per fold of k-fold cross-validation (each on the other k-1 folds) and
+    report every fold's test accuracy, their mean and standard deviation; also in cv.json."""
+    import json
+
+    import numpy as np
+
+    from deepgrad.train import run
+
+    print(f"{k}-fold cross-validation of {_describe(config)} -> {out}", flush=True)
+    folds = []
+    for i in range(k):
+        metrics = run.train(dict(config, folds=k, fold=i), out / f"fold-{i + 1}", progress=False)
+        folds.append(metrics)
+        print(
+            f"fold {i + 1:>2}/{k}: test accuracy {100 * metrics['test_accuracy']:6.2f}% "
+            f"({metrics['test_samples']} samples), {metrics['seconds']:.1f} s",
+            flush=True,
+        )
+    acc = np.array([m["test_accuracy"] for m in folds])
+    summary = {
+        "folds": k,
+        "test_accuracy_mean": float(acc.mean()),
+        "test_accuracy_std": float(acc.std()),
+        "test_accuracy_per_fold": acc.tolist(),
+        "seconds": float(sum(m["seconds"] for m in folds)),
+    }
+    (out / "cv.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(
+        f"{k}-fold cross-validation: test accuracy {100 * acc.mean():.2f}% "
+        f"(std {100 * acc.std():.2f}%, folds {100 * acc.min():.1f}% .. {100 * acc.max():.1f}%)\n"
+        f"{summary['seconds']:.1f} s of training; runs in {out}/fold-1 .. fold-{k}, "
+        f"summary in {out / 'cv.json'}"
     )
     return 0
 

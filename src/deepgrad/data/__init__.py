@@ -6,7 +6,7 @@ the data sets of the course: MNIST, Fashion-MNIST, Iris, the 2-D toy sets and CS
 - ``MNIST``, ``FashionMNIST`` (IDX files, found locally or downloaded), ``read_idx``;
 - ``load_iris`` / ``Iris`` (shipped), ``circle``, ``xor``, ``gauss``, ``spiral``, ``moons``,
   ``plane``, ``multi_gauss`` (generated), ``csv_dataset`` (yours);
-- ``standardize``, ``train_test_split``;
+- ``standardize``, ``train_test_split``, ``kfold_split``;
 - ``datasets_info()``: what is available and where it was found.
 """
 
@@ -26,7 +26,7 @@ from deepgrad.data.idx import IDXError, read_idx, write_idx
 from deepgrad.data.info import datasets_info, format_datasets_info
 from deepgrad.data.iris import Iris, load_iris
 from deepgrad.data.mnist import MNIST, DatasetNotFoundError, FashionMNIST, cache_dir
-from deepgrad.data.preprocessing import standardize, train_test_split
+from deepgrad.data.preprocessing import kfold_split, standardize, train_test_split
 from deepgrad.data.sampler import (
     BatchSampler,
     RandomSampler,
@@ -62,6 +62,7 @@ __all__ = [
     "default_collate",
     "default_convert",
     "format_datasets_info",
+    "kfold_split",
     "gauss",
     "get_worker_info",
     "load_iris",

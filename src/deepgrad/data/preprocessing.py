@@ -1,4 +1,5 @@
-"""Preprocessing helpers: ``standardize`` features and ``train_test_split`` arrays."""
+"""Preprocessing helpers: ``standardize`` features, and split arrays with ``train_test_split``
+or into the folds of k-fold cross-validation with ``kfold_split``."""
 
 from __future__ import annotations
 
@@ -102,7 +103,54 @@ def train_test_split(*arrays, test_size=0.2, shuffle: bool = True, seed=None, st
     else:
         order = g.permutation(n) if shuffle else np.arange(n)
         train_idx, test_idx = order[: n - n_test], order[n - n_test :]
+    return _take(arrays, raw, train_idx, test_idx)
+
+
+def _take(arrays, raw, train_idx, test_idx) -> list:
     out = []
     for a, r in zip(arrays, raw):
         out += [_like(a, r[train_idx]), _like(a, r[test_idx])]
     return out
+
+
+def kfold_split(*arrays, k: int, fold: int, seed=None, stratify=None):
+    """Fold ``fold`` (0 .. k-1) of k-fold cross-validation: returns
+    ``[a_train, a_test, b_train, b_test, ...]`` like :func:`train_test_split`, where the test
+    part is the fold and the train part the other k-1 folds.
+
+    The rows are permuted by ``seed`` (a local NumPy generator; deepgrad's global generator
+    when None) and dealt out to the k folds, so for one ``seed`` the k test parts are disjoint
+    and together hold every row exactly once, and fold sizes differ by at most one row.
+    ``stratify`` (labels, usually ``y``) deals each class out on its own, so every fold keeps
+    the class proportions (as scikit-learn's ``StratifiedKFold(shuffle=True)``, though not
+    with the same permutation). Small data sets such as Iris give a far steadier accuracy
+    this way than from one test split of 30 rows, where one flower is 3.3%.
+    """
+    if not arrays:
+        raise ValueError("kfold_split: pass at least one array")
+    raw = [_array(a, "kfold_split") for a in arrays]
+    n = len(raw[0])
+    if any(len(a) != n for a in raw):
+        raise ValueError(
+            f"kfold_split: the arrays have different numbers of rows {[len(a) for a in raw]}"
+        )
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 2 <= k <= n:
+        raise ValueError(f"kfold_split: k={k!r} must be a whole number from 2 to the rows, {n}")
+    if isinstance(fold, bool) or not isinstance(fold, (int, np.integer)) or not 0 <= fold < k:
+        raise ValueError(f"kfold_split: fold={fold!r} must be a whole number from 0 to k-1={k - 1}")
+    g = _rng(seed)
+    if stratify is None:
+        groups = [np.arange(n)]
+    else:
+        labels = _array(stratify, "kfold_split(stratify)")
+        if len(labels) != n:
+            raise ValueError(f"kfold_split: stratify has {len(labels)} labels for {n} rows")
+        groups = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    which = np.empty(n, dtype=np.int64)  # the fold of every row
+    dealt = 0  # go on dealing where the last class stopped, so fold sizes stay balanced
+    for idx in groups:
+        which[idx[g.permutation(len(idx))]] = (dealt + np.arange(len(idx))) % k
+        dealt += len(idx)
+    test_idx = np.flatnonzero(which == fold)
+    train_idx = np.flatnonzero(which != fold)
+    return _take(arrays, raw, train_idx[g.permutation(len(train_idx))], test_idx)

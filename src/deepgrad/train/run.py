@@ -32,16 +32,19 @@ DATASETS = (*IMAGE_DATASETS, "iris", *POINT_DATASETS)  # and "csv:PATH"
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adagrad", "adamax")
 TEST_FRACTION = 0.2  # for the data sets without a test split of their own
 
-# Defaults per model and kind of data, measured to reach the course's accuracies in 10 epochs
-# (Fashion-MNIST: MLP >= 89.5%, softmax regression >= 84%, CNN >= 91.5%; Iris >= 96%,
-# 2-class spiral >= 95%, XOR 100%). lr_decay multiplies the learning rate after every epoch.
+# Defaults per model and kind of data, measured to reach the course's accuracies (Fashion-MNIST
+# in 10 epochs: MLP >= 89.5%, softmax regression >= 84%, CNN >= 91.5%; 2-class spiral >= 95%,
+# XOR 100%; Iris >= 96% in 10-fold cross-validation, where 50 epochs with a little weight
+# decay beat 10 epochs without: 97.3% against 96.0%). lr_decay multiplies the learning rate
+# after every epoch.
 DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
     ("mlp", "images"): dict(optimizer="adam", lr=1e-3, lr_decay=0.7, batch_size=64,
                             hidden=[512, 256]),
     ("softmax", "images"): dict(optimizer="momentum", lr=0.02, lr_decay=0.7, batch_size=128),
     ("cnn", "images"): dict(optimizer="adam", lr=1e-3, lr_decay=0.8, batch_size=32),
     ("lenet5", "images"): dict(optimizer="adam", lr=1e-3, lr_decay=0.8, batch_size=32),
-    ("mlp", "table"): dict(optimizer="adam", lr=0.01, batch_size=8, hidden=[16]),
+    ("mlp", "table"): dict(optimizer="adam", lr=0.01, batch_size=16, hidden=[16],
+                           weight_decay=0.01, epochs=50),
     ("mlp", "points"): dict(optimizer="adam", lr=0.01, batch_size=16, hidden=[64, 64]),
 }  # fmt: skip
 COMMON_DEFAULTS: dict[str, Any] = dict(
@@ -60,6 +63,8 @@ COMMON_DEFAULTS: dict[str, Any] = dict(
     samples=1000,
     noise=0.0,
     label_column=None,
+    folds=None,  # k of k-fold cross-validation, with fold (0 .. k-1) as the test data
+    fold=None,
 )
 
 
@@ -131,9 +136,19 @@ def load_data(config: dict[str, Any]) -> Data:
             features, classes = ["x1", "x2"], [f"class {k}" for k in range(int(y.max()) + 1)]
         else:
             x, y, features, classes = _load_csv(name[4:], config.get("label_column"))
-        xtr, xte, ytr, yte = D.train_test_split(
-            x, y, test_size=TEST_FRACTION, seed=seed, stratify=y
-        )
+        if config.get("folds"):  # one fold of k-fold cross-validation (deepgrad train --cv K)
+            if config["folds"] > len(x):
+                raise RunError(
+                    f"{name}: {config['folds']}-fold cross-validation needs at least "
+                    f"{config['folds']} samples, and there are {len(x)}"
+                )
+            xtr, xte, ytr, yte = D.kfold_split(
+                x, y, k=config["folds"], fold=config["fold"], seed=seed, stratify=y
+            )
+        else:
+            xtr, xte, ytr, yte = D.train_test_split(
+                x, y, test_size=TEST_FRACTION, seed=seed, stratify=y
+            )
         data = Data(name, kind, xtr, ytr, xte, yte, classes, features)
     limit = config.get("limit")
     if limit:
