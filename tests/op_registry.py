@@ -42,7 +42,12 @@ def _values(draw, shape, domain="real"):
     elif domain == "away_from_zero":  # kinks (relu, abs) are not differentiable at 0
         a = np.where(np.abs(a) < 0.1, a + np.sign(a + 1e-9) * 0.2, a)
     elif domain == "distinct":  # ties make max/min gradients ambiguous for finite differences
-        a = a + np.arange(a.size).reshape(shape) * 1e-3
+        # keep the drawn order but space the values at least 0.01 apart (a fixed offset per
+        # position could turn two different draws into a tie)
+        flat = a.reshape(-1).copy()
+        order = np.argsort(flat, kind="stable")
+        flat[order] = np.sort(flat) + np.arange(flat.size) * 1e-2
+        a = flat.reshape(shape)
     return a
 
 

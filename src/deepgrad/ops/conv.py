@@ -32,8 +32,10 @@ On a CPU these copies cost about as much as the products, so the data layout is 
   preserve it, so the next convolution reads it without a transposing copy.
 * **Chunks and reused buffers.** Output rows are processed in chunks of about
   ``_CHUNK_BYTES`` of columns, built in per-thread work buffers that are reused from call to
-  call (``scratch``). Backward rebuilds each chunk's columns instead of keeping a large matrix
-  alive between forward and backward.
+  call (``scratch``). When the columns fit in one chunk (``_KEEP_COLUMNS_BYTES``), forward
+  builds them in an array of their own and keeps it for the weight gradient, which saves
+  building them again (about 10% of a step of the course CNN); larger inputs have their
+  columns rebuilt chunk by chunk in backward, so memory stays bounded.
 
 Pooling works on the same kind of strided views: max pooling keeps, per output, the index of
 the first maximum of its window in row-major order (PyTorch's CPU rule on ties) and routes the
@@ -142,15 +144,21 @@ class _ConvGeometry:
         """The (C, H, W, N) view of the real pixels inside a padded buffer."""
         return buf[:, self.pt : self.pt + self.h, self.pl : self.pl + self.w]
 
-    def columns(self, buf, r0, r1):
-        """The column matrix (groups, k, m) of output rows r0 .. r1-1, in the scratch buffer."""
+    @property
+    def columns_are_views(self) -> bool:
+        """True when the column matrix is the padded input itself (one kernel column reading
+        every input column), so there is nothing to build."""
+        return self.rowwise and self.kw == 1 and self.ow == self.wp
+
+    def columns(self, buf, r0, r1, keep=False):
+        """The column matrix (groups, k, m) of output rows r0 .. r1-1: in the scratch buffer,
+        or with ``keep`` in a new array that later calls leave alone."""
         xp = array_module(buf)
         n_rows = r1 - r0 + self.halo
-        if self.rowwise and self.kw == 1 and self.ow == self.wp:
-            # one kernel column reading every input column: the rows themselves are the matrix
+        if self.columns_are_views:
             return buf[:, r0 : r0 + n_rows].reshape(self.groups, self.k, n_rows * self.row)
         size = self.groups * self.k * n_rows * self.row
-        cols = scratch(xp, "cols", size, buf.dtype)
+        cols = xp.empty(size, buf.dtype) if keep else scratch(xp, "cols", size, buf.dtype)
         if self.rowwise:
             self._row_columns(buf, r0, n_rows, cols)
         else:
@@ -212,9 +220,18 @@ class _ConvGeometry:
 _ROWWISE_MIN = 32
 
 
-def _conv_forward(geo, buf, weight, bias, out):
-    """out (groups, O/groups, OH*OW*N) = W @ columns (+ bias), chunk by chunk."""
+#: The forward pass keeps its column matrix for the weight gradient (instead of building it
+#: again in backward) when it is built in one chunk of at most this many bytes.
+_KEEP_COLUMNS_BYTES = 64 << 20
+
+
+def _conv_forward(geo, buf, weight, bias, out, keep=False):
+    """out (groups, O/groups, OH*OW*N) = W @ columns (+ bias), chunk by chunk. With ``keep``,
+    returns the column matrix when it fits in one chunk (for ``_weight_grad``), else None."""
     xp = array_module(buf)
+    chunks = geo.chunks()
+    keep = keep and len(chunks) == 1 and not geo.columns_are_views
+    kept = None
     g, o = geo.groups, geo.o
     b3 = None if bias is None else bias.reshape(g, o // g, 1)
     if geo.rowwise:
@@ -222,8 +239,10 @@ def _conv_forward(geo, buf, weight, bias, out):
         tmp = scratch(xp, "part", g * (o // g) * geo.rows * geo.row, buf.dtype)
     else:
         w3 = weight.reshape(g, o // g, geo.k)
-    for r0, r1 in geo.chunks():
-        cols = geo.columns(buf, r0, r1)
+    for r0, r1 in chunks:
+        cols = geo.columns(buf, r0, r1, keep=keep)
+        if keep:
+            kept = cols
         chunk = out[:, :, r0 * geo.row : r1 * geo.row]
         if geo.rowwise:  # y = sum over kernel rows p of W_p @ (columns shifted by p rows)
             part = tmp[: chunk.size].reshape(chunk.shape)
@@ -235,18 +254,20 @@ def _conv_forward(geo, buf, weight, bias, out):
             xp.matmul(w3, cols, out=chunk)
         if b3 is not None:
             chunk += b3  # while the chunk is still in cache
+    return kept
 
 
-def _weight_grad(geo, buf, g3):
-    """dW = dY @ columns^T, summed over chunks; returned as (O, Cg, kh, kw)."""
-    xp = array_module(buf)
+def _weight_grad(geo, buf, g3, kept=None):
+    """dW = dY @ columns^T, summed over chunks; returned as (O, Cg, kh, kw). ``kept`` is the
+    forward pass's column matrix when it kept one (then ``buf`` is not read)."""
+    xp = array_module(g3)
     g, o, kh, kw = geo.groups, geo.o, geo.kh, geo.kw
     cg = geo.c // g
     blocks = kh if geo.rowwise else 1  # row-wise: one product per kernel row
-    gw = xp.zeros((blocks, g, o // g, geo.k), dtype=buf.dtype)
-    part = xp.empty(gw.shape[1:], dtype=buf.dtype)
+    gw = xp.zeros((blocks, g, o // g, geo.k), dtype=g3.dtype)
+    part = xp.empty(gw.shape[1:], dtype=g3.dtype)
     for r0, r1 in geo.chunks():
-        cols = geo.columns(buf, r0, r1)
+        cols = kept if kept is not None else geo.columns(buf, r0, r1)
         gchunk = g3[:, :, r0 * geo.row : r1 * geo.row]
         for p in range(blocks):
             src = geo.row_slice(cols, p, r1 - r0) if geo.rowwise else cols
@@ -309,17 +330,20 @@ class Conv2d(Function):
         geo = _ConvGeometry(x.shape, weight.shape, stride, padding, dilation, groups, x.itemsize)
         ctx.geo = geo
         out = xp.empty((groups, geo.o // groups, geo.oh * geo.row), dtype=x.dtype)
-        _conv_forward(geo, geo.pad(x), weight, bias, out)
         need = ctx.needs_input_grad
+        nbytes = geo.k * geo.groups * (geo.oh + geo.halo) * geo.row * x.itemsize
+        keep = bool(need) and need[1] and nbytes <= _KEEP_COLUMNS_BYTES
+        kept = _conv_forward(geo, geo.pad(x), weight, bias, out, keep=keep)
         if need:
-            # keep only what backward reads: the input for dW (padded again there, which is
-            # cheaper than keeping a second, larger copy alive), the weight for dx
-            ctx.saved = (x if need[1] else None, weight if need[0] else None)
+            # keep only what backward reads: for dW the column matrix (saves building it
+            # again) or else the input (padded again there), the weight for dx
+            x_for_dw = x if need[1] and kept is None else None
+            ctx.saved = (x_for_dw, weight if need[0] else None, kept)
         return out.reshape(geo.o, geo.oh, geo.ow, geo.n).transpose(3, 0, 1, 2)
 
     def backward(ctx, grad):
         geo = ctx.geo
-        x, weight = ctx.saved
+        x, weight, kept = ctx.saved
         need = ctx.needs_input_grad
         xp = array_module(grad)
         g, o = geo.groups, geo.o
@@ -329,7 +353,7 @@ class Conv2d(Function):
         if len(need) > 2 and need[2]:
             gb = gq.reshape(o, -1).sum(axis=1)
         if need[1]:
-            gw = _weight_grad(geo, geo.pad(x), g3)
+            gw = _weight_grad(geo, None if kept is not None else geo.pad(x), g3, kept)
         if need[0]:
             gx = _input_grad_by_conv(geo, weight, gq.transpose(3, 0, 1, 2))
             if gx is None:
