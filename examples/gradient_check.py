@@ -22,7 +22,7 @@ from common import saved, setup
 import deepgrad as torch
 from deepgrad import nn
 from deepgrad.autograd import Function
-from deepgrad.autograd.check_model import check_model
+from deepgrad.autograd.model_check import check_model
 from deepgrad.viz import new_figure, save_figure
 
 out, smoke = setup(__doc__)

@@ -13,7 +13,7 @@ import deepgrad
 import deepgrad.nn as nn
 import deepgrad.nn.functional as F
 from deepgrad.autograd import Function
-from deepgrad.autograd.check_model import check_model
+from deepgrad.autograd.model_check import check_model
 
 
 class WrongSquare(Function):

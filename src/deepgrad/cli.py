@@ -618,16 +618,9 @@ def cmd_gradcheck(args, parser) -> int:
     import numpy as np
 
     import deepgrad
-    from deepgrad.train.run import RunError, build_loss, targets
+    from deepgrad.autograd import check_model
+    from deepgrad.train.run import build_loss, targets
 
-    try:
-        from deepgrad.autograd import check_model
-    except ImportError:
-        raise RunError(
-            "deepgrad.autograd.check_model is not available in this installation"
-        ) from None
-    if not callable(check_model):  # the submodule of the same name
-        check_model = check_model.check_model
     config, model, shape, k = _zoo_model(args, parser)
     deepgrad.manual_seed(0)
     x = deepgrad.randn(4, *shape)

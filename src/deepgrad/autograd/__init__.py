@@ -1,6 +1,6 @@
 """Reverse-mode automatic differentiation: graph nodes, the backward engine, grad modes, checks."""
 
-from deepgrad.autograd.check_model import ModelCheckReport, ParamCheck, check_model
+from deepgrad.autograd.model_check import ModelCheckReport, ParamCheck, check_model
 from deepgrad.autograd.function import Function
 from deepgrad.autograd.grad_mode import (
     enable_grad,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad.optim.optimizer import Optimizer, _lerp_, _no_differentiable
+from deepgrad.optim.optimizer import Optimizer, _check_nonnegative, _lerp_, _no_differentiable
 from deepgrad.tensor import _wrap
 
 
@@ -73,13 +73,9 @@ class Adam(Optimizer):
         fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_nonnegative(lr=lr, eps=eps)
         betas = _check_betas(betas)
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_nonnegative(weight_decay=weight_decay)
         _no_differentiable(differentiable)
         defaults = {
             "lr": lr,

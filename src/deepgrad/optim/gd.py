@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from deepgrad.optim.optimizer import Optimizer
+from deepgrad.optim.optimizer import Optimizer, _check_nonnegative
 
 _LINE_SEARCHES = (None, "armijo", "backtracking")
 
@@ -83,10 +83,7 @@ class GD(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_nonnegative(lr=lr, weight_decay=weight_decay)
         if line_search_fn not in _LINE_SEARCHES:
             raise ValueError(
                 f"GD: unknown line_search_fn {line_search_fn!r}; use None (fixed step length) "

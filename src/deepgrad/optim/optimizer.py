@@ -319,6 +319,14 @@ class Optimizer:
                 group.setdefault(name, default)
 
 
+def _check_nonnegative(**values: float) -> None:
+    """PyTorch's argument checks, with its messages: every value must be >= 0 (NaN fails)."""
+    for name, value in values.items():
+        if not 0.0 <= value:
+            what = {"lr": "learning rate", "eps": "epsilon value"}.get(name, f"{name} value")
+            raise ValueError(f"Invalid {what}: {value}")
+
+
 def _no_differentiable(differentiable: bool) -> None:
     if differentiable:
         raise NotImplementedError(
