@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench accuracy lint format data clean
+.PHONY: test demo bench accuracy parity lint format data clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ demo: $(STAMP) data
 
 bench: $(STAMP) data
 	$(PY) benchmarks/run.py
+
+# The largest differences from PyTorch: ops, layers, losses, training trajectories.
+parity: $(STAMP) data
+	$(PY) benchmarks/parity.py
 
 # The accuracy goals of the course's models, trained by `deepgrad train` (about 6 minutes).
 accuracy: $(STAMP) data
