@@ -196,7 +196,9 @@ OPTIMIZERS = {
 
 def _losses(lib, model, dtype, make, xs, ys, steps, batch, init):
     """Per-step losses of one framework from the weights ``init`` (a torch state dict)."""
-    m = build_model(lib, model)
+    from run import build
+
+    m = build(lib, model)
     if lib is torch:
         m.load_state_dict(init)
     else:
@@ -214,17 +216,11 @@ def _losses(lib, model, dtype, make, xs, ys, steps, batch, init):
     return np.array(losses), dict(m.named_parameters())
 
 
-def build_model(lib, model):
-    from run import build
-
-    return build(lib, model)
-
-
 def trajectory_parity(steps: int):
     """Per model and optimiser: float64 deepgrad vs float64 torch, and both float32 runs
     against the float64 torch run (the reference), so float32 drift can be told apart from a
     difference in arithmetic."""
-    from run import fashion_mnist
+    from run import build, fashion_mnist
 
     x, y, _, _ = fashion_mnist(steps * 64)
     rows = []
@@ -232,9 +228,7 @@ def trajectory_parity(steps: int):
         xs = x if model == "cnn" else x.reshape(len(x), -1)
         for name, make in OPTIMIZERS.items():
             torch.manual_seed(0)
-            init = {
-                k: v.detach().clone() for k, v in build_model(torch, model).state_dict().items()
-            }
+            init = {k: v.detach().clone() for k, v in build(torch, model).state_dict().items()}
             args = (make, xs, y, steps, 64, init)
             t64, tp = _losses(torch, model, np.float64, *args)
             d64, dp = _losses(deepgrad, model, np.float64, *args)

@@ -134,11 +134,12 @@ def test_conv2d_many_chunks_matches_torch(monkeypatch, strategy):
 
 @pytest.mark.parametrize("keep", [True, False])
 def test_conv2d_weight_grad_survives_later_convolutions(monkeypatch, strategy, keep):
-    # The forward pass keeps its column matrix for dW (or, when over the budget, backward builds
-    # it again). Another convolution of the same shapes in between reuses every work buffer:
-    # the kept matrix must not be one of them.
+    # The forward pass keeps its column matrix for dW when it is built in one chunk (with a
+    # 1-byte chunk budget there are several, and backward builds them again). Another
+    # convolution of the same shapes in between reuses every work buffer: the kept matrix must
+    # not be one of them.
     if not keep:
-        monkeypatch.setattr(conv_ops, "_KEEP_COLUMNS_BYTES", 0)
+        monkeypatch.setattr(conv_ops, "_CHUNK_BYTES", 1)
     x1, x2, w = _rand((2, 3, 7, 8)), _rand((2, 3, 7, 8), seed=1), _rand((4, 3, 3, 3), seed=2)
     wd = deepgrad.tensor(w, requires_grad=True)
     y1 = F.conv2d(deepgrad.tensor(x1), wd, padding=1)

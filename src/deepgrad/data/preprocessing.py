@@ -56,6 +56,19 @@ def standardize(x, mean=None, std=None):
     return _like(x, out.astype(a.dtype, copy=False)), _like(x, m), _like(x, s)
 
 
+def _rows(arrays, who: str) -> tuple[list[np.ndarray], int]:
+    """The arrays to split as NumPy arrays, and their common number of rows."""
+    if not arrays:
+        raise ValueError(f"{who}: pass at least one array")
+    raw = [_array(a, who) for a in arrays]
+    n = len(raw[0])
+    if any(len(a) != n for a in raw):
+        raise ValueError(
+            f"{who}: the arrays have different numbers of rows {[len(a) for a in raw]}"
+        )
+    return raw, n
+
+
 def train_test_split(*arrays, test_size=0.2, shuffle: bool = True, seed=None, stratify=None):
     """Split arrays (tensors or NumPy arrays with the same number of rows) into train and test
     parts: returns ``[a_train, a_test, b_train, b_test, ...]`` as scikit-learn does.
@@ -66,14 +79,7 @@ def train_test_split(*arrays, test_size=0.2, shuffle: bool = True, seed=None, st
     splits each class on its own, so both parts keep the class proportions (each class gives
     ``round(test_size * n_class)`` test rows).
     """
-    if not arrays:
-        raise ValueError("train_test_split: pass at least one array")
-    raw = [_array(a, "train_test_split") for a in arrays]
-    n = len(raw[0])
-    if any(len(a) != n for a in raw):
-        raise ValueError(
-            f"train_test_split: the arrays have different numbers of rows {[len(a) for a in raw]}"
-        )
+    raw, n = _rows(arrays, "train_test_split")
     frac = isinstance(test_size, float)
     if frac and not 0.0 < test_size < 1.0:
         raise ValueError(f"train_test_split: test_size={test_size} must be in (0, 1)")
@@ -126,14 +132,7 @@ def kfold_split(*arrays, k: int, fold: int, seed=None, stratify=None):
     with the same permutation). Small data sets such as Iris give a far steadier accuracy
     this way than from one test split of 30 rows, where one flower is 3.3%.
     """
-    if not arrays:
-        raise ValueError("kfold_split: pass at least one array")
-    raw = [_array(a, "kfold_split") for a in arrays]
-    n = len(raw[0])
-    if any(len(a) != n for a in raw):
-        raise ValueError(
-            f"kfold_split: the arrays have different numbers of rows {[len(a) for a in raw]}"
-        )
+    raw, n = _rows(arrays, "kfold_split")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 2 <= k <= n:
         raise ValueError(f"kfold_split: k={k!r} must be a whole number from 2 to the rows, {n}")
     if isinstance(fold, bool) or not isinstance(fold, (int, np.integer)) or not 0 <= fold < k:

@@ -32,8 +32,8 @@ On a CPU these copies cost about as much as the products, so the data layout is 
   preserve it, so the next convolution reads it without a transposing copy.
 * **Chunks and reused buffers.** Output rows are processed in chunks of about
   ``_CHUNK_BYTES`` of columns, built in per-thread work buffers that are reused from call to
-  call (``scratch``). When the columns fit in one chunk (``_KEEP_COLUMNS_BYTES``), forward
-  builds them in an array of their own and keeps it for the weight gradient, which saves
+  call (``scratch``). When the columns fit in one chunk, forward builds them in an array of
+  its own and keeps it for the weight gradient, which saves
   building them again (about 10% of a step of the course CNN); larger inputs have their
   columns rebuilt chunk by chunk in backward, so memory stays bounded.
 
@@ -220,11 +220,6 @@ class _ConvGeometry:
 _ROWWISE_MIN = 32
 
 
-#: The forward pass keeps its column matrix for the weight gradient (instead of building it
-#: again in backward) when it is built in one chunk of at most this many bytes.
-_KEEP_COLUMNS_BYTES = 64 << 20
-
-
 def _conv_forward(geo, buf, weight, bias, out, keep=False):
     """out (groups, O/groups, OH*OW*N) = W @ columns (+ bias), chunk by chunk. With ``keep``,
     returns the column matrix when it fits in one chunk (for ``_weight_grad``), else None."""
@@ -331,8 +326,7 @@ class Conv2d(Function):
         ctx.geo = geo
         out = xp.empty((groups, geo.o // groups, geo.oh * geo.row), dtype=x.dtype)
         need = ctx.needs_input_grad
-        nbytes = geo.k * geo.groups * (geo.oh + geo.halo) * geo.row * x.itemsize
-        keep = bool(need) and need[1] and nbytes <= _KEEP_COLUMNS_BYTES
+        keep = bool(need) and need[1]  # only dW reads the columns again
         kept = _conv_forward(geo, geo.pad(x), weight, bias, out, keep=keep)
         if need:
             # keep only what backward reads: for dW the column matrix (saves building it
