@@ -142,7 +142,14 @@ def test_spiral_trains_below_0_2_test_loss(page, server):
             if best < 0.2:
                 break
         page.wait_for_timeout(250)
-    assert best < 0.2, f"test loss shown never fell below 0.2 in 90 s (best {best})"
+    if best >= 0.2:  # say what the server and the page were doing, not only the number
+        session = session_of(page, app)
+        pytest.fail(
+            f"test loss shown never fell below 0.2 in 90 s (best {best}); page: epoch "
+            f"{page.inner_text('#epoch')}, banner {page.inner_text('#banner-text')!r}, "
+            f"button {page.get_attribute('#play', 'aria-label')}; server: epoch "
+            f"{session.epoch}, running {session._running}, losses {session._losses}"
+        )
     # The number shown is the session's deepgrad test loss.
     epoch = int(page.inner_text("#epoch").replace(",", ""))
     assert epoch > 0

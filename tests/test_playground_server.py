@@ -265,6 +265,8 @@ def test_config_changes_rebuild_what_they_must(client):
         ('{"type": "config", "config": {"noise": 80}}', "noise = 80"),
         ('{"type": "config", "config": {"wat": 1}}', "unknown parameter 'wat'"),
         ('{"type": "config", "config": {"seed": 1.5}}', "seed must be an integer"),
+        ('{"type": "play", "seq": "1"}', '"seq" must be a whole number'),
+        ('{"type": "pause", "seq": -1}', '"seq" must be a whole number'),
         ("x" * 70_000, "limit"),
     ],
 )
@@ -280,6 +282,19 @@ def test_malformed_and_out_of_range_messages_get_errors_and_the_session_survives
         # The session goes on: it still trains.
         ws.send_json({"type": "step"})
         assert frame_where(ws, lambda f: f["epoch"] == 1)["config"]["lr"] == 0.03
+
+
+def test_frames_echo_the_seq_of_the_last_command_applied(client):
+    with client.websocket_connect(WS) as ws:
+        hello(ws)
+        assert frame_where(ws)["seq"] == 0
+        ws.send_json({"type": "play", "seq": 7})
+        assert frame_where(ws, lambda f: f["running"])["seq"] == 7
+        ws.send_json({"type": "pause", "seq": 8})
+        f = frame_where(ws, lambda f: f["seq"] == 8)
+        assert f["running"] is False
+        ws.send_json({"type": "step"})  # no seq: the last one stays
+        assert frame_where(ws, lambda g: g["epoch"] == f["epoch"] + 1)["seq"] == 8
 
 
 def test_binary_message_gets_an_error(client):

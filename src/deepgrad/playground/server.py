@@ -147,7 +147,10 @@ def handle_message(session: Session, text) -> list[dict]:
             return [_error(str(e), e.field, config=session.config.to_json())]
         session.update_config(new)
         return [{"type": "config", "config": new.to_json()}]
-    session.submit(kind)
+    seq = msg.get("seq")
+    if seq is not None and (type(seq) is not int or not 0 <= seq < 2**53):
+        return [_error(f'"seq" must be a whole number from 0 to 2**53 - 1, not {seq!r}')]
+    session.submit(kind, *(() if seq is None else (seq,)))
     return []
 
 

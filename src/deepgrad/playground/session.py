@@ -49,14 +49,12 @@ from deepgrad.playground.validation import (
     n_train_points,
 )
 
-# deepgrad keeps its grad mode and its random generator in process-wide globals (PyTorch keeps
-# grad mode per thread). Sessions run on their own threads, so every stretch of deepgrad work
-# (a slice of training, a frame, building a seeded model, an export) holds this lock: one
-# session's `no_grad` frame can then never switch off another's graph recording mid-forward,
-# and `manual_seed(seed)` followed by model construction stays reproducible. The GIL already
-# serialises this pure-Python work, so the lock costs little. Re-entrant, because applying a
-# command holds it while rebuilding the model takes it again.
-DEEPGRAD_LOCK = threading.RLock()
+# deepgrad's random generator is process-wide, so `manual_seed(seed)` followed by building the
+# model must not interleave with another session's: this lock covers that stretch only. All
+# other work touches nothing but the session's own model and arrays (grad mode is per thread),
+# so sessions train in parallel without taking turns on one lock, which would let a busy
+# session starve the others.
+SEED_LOCK = threading.Lock()
 
 ACTIVATION_MODULES = {
     "relu": "ReLU",
@@ -253,7 +251,9 @@ class Session:
         self._points: str | None = None
         self._data_version = 0
 
-        # Worker-only state (read by export/predict under DEEPGRAD_LOCK).
+        # Worker-only state (read by export/predict under self._lock).
+        self._lock = threading.RLock()
+        self._seq = 0  # the `seq` of the last play/pause/step/reset applied (echoed in frames)
         self._applied: PlaygroundConfig | None = None
         self._csv_applied: CsvTable | None = None
         self._data: _Data | None = None
@@ -298,7 +298,12 @@ class Session:
         return self._thread.is_alive()
 
     def submit(self, kind: str, *args) -> None:
-        """Queue a command for the worker: play, pause, step, reset, config or csv."""
+        """Queue a command for the worker: play, pause, step, reset, config or csv.
+
+        play, pause, step and reset may carry the page's sequence number of the command; each
+        frame echoes the last one applied (``seq``), so the page can tell a frame that already
+        answers its latest click from one that was on its way before it.
+        """
         with self._cv:
             self._commands.append((kind, args))
             self._cv.notify()
@@ -326,7 +331,7 @@ class Session:
 
     def export_state(self) -> dict:
         """A consistent copy of what the export needs: settings, epoch, weights, data."""
-        with DEEPGRAD_LOCK:
+        with self._lock:
             if self.model is None:
                 raise RuntimeError("the session has not built its model yet; try again")
             state = {k: v.detach().numpy().copy() for k, v in self.model.state_dict().items()}
@@ -342,7 +347,7 @@ class Session:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The network's output on points ``x`` (n, 2): class logits or regression values."""
-        with DEEPGRAD_LOCK, deepgrad.no_grad():
+        with self._lock, deepgrad.no_grad():
             if self.model is None:
                 raise RuntimeError("the session has not built its model yet")
             x = deepgrad.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
@@ -391,11 +396,13 @@ class Session:
 
     def _apply(self, kind: str, args: tuple) -> None:
         # Under the lock, so export and predict never see new settings with the old model.
-        with DEEPGRAD_LOCK:
+        with self._lock:
             self._apply_locked(kind, args)
 
     def _apply_locked(self, kind: str, args: tuple) -> None:
         self._dirty = True
+        if kind in ("play", "pause", "step", "reset") and args:
+            self._seq = args[0]  # frames from now on answer this command
         if kind == "play":
             self._running = True
         elif kind == "pause":
@@ -472,7 +479,7 @@ class Session:
             self._data = self._make_data(config)
             self._publish_points()
         d = self._data
-        with DEEPGRAD_LOCK:
+        with self._lock:
             self._x_train = make_features(deepgrad.from_numpy(d.x_train), config.features)
             self._x_test = make_features(deepgrad.from_numpy(d.x_test), config.features)
             grid = grid_points(d.domain, self.grid_size)
@@ -488,8 +495,11 @@ class Session:
                 self._y_test = deepgrad.from_numpy(d.y_test.reshape(-1, 1))
                 self._criterion = nn.MSELoss()
                 n_out = 1
-            deepgrad.manual_seed(config.seed)
-            self.model = build_model(len(config.features), config.hidden, config.activation, n_out)
+            with SEED_LOCK:
+                deepgrad.manual_seed(config.seed)
+                self.model = build_model(
+                    len(config.features), config.hidden, config.activation, n_out
+                )
             self._optimizer = build_optimizer(config.optimizer, self.model.parameters(), config.lr)
             self._shuffle = shuffle_rng(config.seed)
             self.epoch = 0
@@ -504,7 +514,7 @@ class Session:
         n = x.shape[0]
         model, opt, criterion = self.model, self._optimizer, self._criterion
         deadline = time.perf_counter() + SLICE_SECONDS
-        with DEEPGRAD_LOCK:
+        with self._lock:
             while True:
                 if self._pos == 0:
                     self._perm = self._shuffle.permutation(n)
@@ -601,7 +611,7 @@ class Session:
         g, t = self.grid_size, self.thumb_size
         step = g // t
         off = step // 2
-        with DEEPGRAD_LOCK, deepgrad.no_grad():
+        with self._lock, deepgrad.no_grad():
             h = self._x_grid
             columns = [h.numpy()]
             for m in self.model:
@@ -652,6 +662,7 @@ class Session:
             "type": "frame",
             "epoch": self.epoch,
             "running": self._busy(),
+            "seq": self._seq,
             "task": d.task,
             "n_classes": d.n_classes,
             "data_version": self._data_version,

@@ -15,6 +15,7 @@ const NODE_GAP = 12;
 const state = {
   ws: null, sessionId: null, options: null, config: null, frame: null, points: null,
   pendingFrame: null, pendingConfigs: 0, fatal: false, layoutKey: "", running: false, lastEpoch: 0,
+  seq: 0,  // number of the latest play/pause/step/reset sent; frames echo the last one applied
 };
 
 const $ = (id) => document.getElementById(id);
@@ -166,13 +167,9 @@ function numberOrRaw(el) {
 }
 
 function bindControls() {
-  $("play").onclick = () => {
-    state.running = !state.running;
-    updatePlayButton();
-    send(state.running ? "play" : "pause");
-  };
-  $("step").onclick = () => { state.running = false; updatePlayButton(); send("step"); };
-  $("reset").onclick = () => { state.running = false; updatePlayButton(); send("reset"); };
+  $("play").onclick = () => runCommand(state.running ? "pause" : "play");
+  $("step").onclick = () => runCommand("step");
+  $("reset").onclick = () => runCommand("reset");
   $("banner-close").onclick = () => { $("banner").hidden = true; };
   for (const id of ["lr", "reg_rate", "batch_size", "seed"]) {
     $(id).addEventListener("change", (e) => sendConfig({[id]: numberOrRaw(e.target)}));
@@ -217,10 +214,23 @@ const ICONS = {
   pause: '<svg viewBox="0 0 16 16" width="18" height="18"><path d="M3 2h4v12H3zM9 2h4v12H9z" fill="currentColor"/></svg>',
 };
 
+function runCommand(type) {
+  state.running = type === "play";
+  updatePlayButton();
+  state.seq += 1;
+  send(type, {seq: state.seq});
+}
+
 function updatePlayButton() {
-  $("play").innerHTML = state.running ? ICONS.pause : ICONS.play;
-  $("play").classList.toggle("playing", state.running);
-  $("play").setAttribute("aria-label", state.running ? "pause" : "play");
+  const b = $("play");
+  const label = state.running ? "pause" : "play";
+  // Replace the icon only when it changes: a click whose mousedown landed on an icon that a
+  // frame then replaced would never reach the button.
+  if (b.dataset.icon === label) return;
+  b.dataset.icon = label;
+  b.innerHTML = ICONS[label];
+  b.classList.toggle("playing", state.running);
+  b.setAttribute("aria-label", label);
 }
 
 async function uploadCsv(e) {
@@ -520,7 +530,8 @@ function renderPending() {
   if (!f) return;
   state.pendingFrame = null;
   state.frame = f;
-  state.running = f.running;
+  // A frame sent before the server applied the latest click must not undo it on the button.
+  if (f.seq >= state.seq) state.running = f.running;
   updatePlayButton();
   const nOut = f.layer_names[f.layer_names.length - 1].length;
   if (state.layout && state.layout.cols[state.layout.cols.length - 1] !== nOut) layoutNetwork();
