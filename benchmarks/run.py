@@ -26,6 +26,15 @@ THREADS = int(os.environ.get("BENCH_THREADS", os.cpu_count() or 1))
 # Same BLAS thread count for NumPy's OpenBLAS as for PyTorch; must be set before NumPy loads.
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, str(THREADS))
+# Some hosts pin OpenBLAS to an older kernel (OPENBLAS_CORETYPE=Haswell, a workaround for old
+# OpenBLAS builds) even on AVX-512 processors; NumPy's current OpenBLAS then runs its GEMMs at
+# half speed while PyTorch's oneDNN uses AVX-512. Compare both at their best: drop the pin for
+# this process (and its W6 children) before NumPy loads OpenBLAS. The table records it.
+UNPINNED = {
+    var: os.environ.pop(var)
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+    if var in os.environ and os.environ.get("BENCH_KEEP_OPENBLAS_CORETYPE") != "1"
+}
 
 import numpy as np  # noqa: E402
 
@@ -224,8 +233,24 @@ def machine_description() -> dict:
                 break
     except OSError:
         pass
+    kernel = "?"
+    try:
+        from threadpoolctl import threadpool_info
+
+        kernel = next(
+            (
+                i.get("architecture", "?")
+                for i in threadpool_info()
+                if i["internal_api"] == "openblas"
+            ),
+            "?",
+        )
+    except ImportError:
+        pass
+    unpinned = ", ".join(f"{k}={v}" for k, v in UNPINNED.items())
     return {
         "cpu": cpu,
+        "openblas_kernel": kernel + (f" (the host's {unpinned} removed)" if unpinned else ""),
         "cores": os.cpu_count(),
         "threads": THREADS,
         "python": platform.python_version(),

@@ -230,8 +230,13 @@ def _conv_forward(geo, buf, weight, bias, out, keep=False):
     g, o = geo.groups, geo.o
     b3 = None if bias is None else bias.reshape(g, o // g, 1)
     if geo.rowwise:
-        wrows = geo.kernel_rows(weight)
-        tmp = scratch(xp, "part", g * (o // g) * geo.rows * geo.row, buf.dtype)
+        # All kernel rows in one product (kh times more output rows: a far better GEMM shape
+        # than kh thin ones), then each row's block is added shifted by its p*dh input rows.
+        og = o // g
+        wrows = geo.kernel_rows(weight).transpose(1, 0, 2, 3).reshape(g, geo.kh * og, geo.k)
+        wrows = xp.ascontiguousarray(wrows)
+        n_max = (geo.rows + geo.halo) * geo.row
+        tmp = scratch(xp, "part", g * geo.kh * og * n_max, buf.dtype)
     else:
         w3 = weight.reshape(g, o // g, geo.k)
     for r0, r1 in chunks:
@@ -240,11 +245,15 @@ def _conv_forward(geo, buf, weight, bias, out, keep=False):
             kept = cols
         chunk = out[:, :, r0 * geo.row : r1 * geo.row]
         if geo.rowwise:  # y = sum over kernel rows p of W_p @ (columns shifted by p rows)
-            part = tmp[: chunk.size].reshape(chunk.shape)
-            xp.matmul(wrows[0], geo.row_slice(cols, 0, r1 - r0), out=chunk)
-            for p in range(1, geo.kh):
-                xp.matmul(wrows[p], geo.row_slice(cols, p, r1 - r0), out=part)
-                chunk += part
+            z = tmp[: g * geo.kh * og * cols.shape[2]].reshape(g, geo.kh * og, cols.shape[2])
+            xp.matmul(wrows, cols, out=z)
+            blocks = [geo.row_slice(z[:, p * og : (p + 1) * og], p, r1 - r0) for p in range(geo.kh)]
+            if geo.kh == 1:
+                chunk[...] = blocks[0]
+            else:
+                xp.add(blocks[0], blocks[1], out=chunk)
+                for blk in blocks[2:]:
+                    chunk += blk
         else:
             xp.matmul(w3, cols, out=chunk)
         if b3 is not None:
@@ -254,23 +263,28 @@ def _conv_forward(geo, buf, weight, bias, out, keep=False):
 
 def _weight_grad(geo, buf, g3, kept=None):
     """dW = dY @ columns^T, summed over chunks; returned as (O, Cg, kh, kw). ``kept`` is the
-    forward pass's column matrix when it kept one (then ``buf`` is not read)."""
+    forward pass's column matrix when it kept one (then ``buf`` is not read).
+
+    Computed transposed, dW^T = columns @ dY^T: with few output channels, the product then
+    streams the long reduction through OpenBLAS's faster path (about 25% faster here)."""
     xp = array_module(g3)
     g, o, kh, kw = geo.groups, geo.o, geo.kh, geo.kw
-    cg = geo.c // g
+    cg, og = geo.c // g, o // g
     blocks = kh if geo.rowwise else 1  # row-wise: one product per kernel row
-    gw = xp.zeros((blocks, g, o // g, geo.k), dtype=g3.dtype)
+    gw = xp.zeros((blocks, g, geo.k, og), dtype=g3.dtype)
     part = xp.empty(gw.shape[1:], dtype=g3.dtype)
     for r0, r1 in geo.chunks():
         cols = kept if kept is not None else geo.columns(buf, r0, r1)
-        gchunk = g3[:, :, r0 * geo.row : r1 * geo.row]
+        gchunk_t = g3[:, :, r0 * geo.row : r1 * geo.row].transpose(0, 2, 1)
         for p in range(blocks):
             src = geo.row_slice(cols, p, r1 - r0) if geo.rowwise else cols
-            xp.matmul(gchunk, src.transpose(0, 2, 1), out=part)
+            xp.matmul(src, gchunk_t, out=part)
             gw[p] += part
-    if geo.rowwise:  # (kh, g, O/g, Cg, kw) -> (O, Cg, kh, kw)
-        return gw.reshape(kh, o, cg, kw).transpose(1, 2, 0, 3)
-    return gw.reshape(o, cg, kh, kw)
+    if geo.rowwise:  # (kh, g, Cg, kw, O/g) -> (O, Cg, kh, kw)
+        gw = gw.reshape(kh, g, cg, kw, og).transpose(1, 4, 2, 0, 3)
+    else:  # (1, g, Cg, kh, kw, O/g) -> (O, Cg, kh, kw)
+        gw = gw.reshape(g, cg, kh, kw, og).transpose(0, 4, 1, 2, 3)
+    return xp.ascontiguousarray(gw).reshape(o, cg, kh, kw)
 
 
 def _input_grad_by_conv(geo, weight, grad):
