@@ -207,11 +207,12 @@ class _ConvGeometry:
         return cols[:, :, a : a + count * self.row]
 
     def kernel_rows(self, weight):
-        """Weight (O, Cg, kh, kw) as kh matrices (groups, O/groups, Cg*kw): one per kernel row,
-        matching the row-wise column matrix's rows (channel, kernel column)."""
-        g, o = self.groups, self.o
-        w = weight.transpose(2, 0, 1, 3).reshape(self.kh, g, o // g, self.k)
-        return array_module(weight).ascontiguousarray(w)
+        """Weight (O, Cg, kh, kw) as one matrix per group with the kernel rows stacked,
+        (groups, kh*O/groups, Cg*kw): row p*O/groups + o holds w[o, :, p, :], matching the
+        row-wise column matrix's rows (channel, kernel column)."""
+        g, og = self.groups, self.o // self.groups
+        w = weight.reshape(g, og, -1, self.kh, self.kw).transpose(0, 3, 1, 2, 4)
+        return array_module(weight).ascontiguousarray(w).reshape(g, self.kh * og, self.k)
 
 
 #: Row-wise columns need about kw times less copying than im2col but split each product into
@@ -233,8 +234,7 @@ def _conv_forward(geo, buf, weight, bias, out, keep=False):
         # All kernel rows in one product (kh times more output rows: a far better GEMM shape
         # than kh thin ones), then each row's block is added shifted by its p*dh input rows.
         og = o // g
-        wrows = geo.kernel_rows(weight).transpose(1, 0, 2, 3).reshape(g, geo.kh * og, geo.k)
-        wrows = xp.ascontiguousarray(wrows)
+        wrows = geo.kernel_rows(weight)
         n_max = (geo.rows + geo.halo) * geo.row
         tmp = scratch(xp, "part", g * geo.kh * og * n_max, buf.dtype)
     else:
