@@ -25,8 +25,8 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient  # noqa: E402
 from starlette.websockets import WebSocketDisconnect  # noqa: E402
 
-from deepgrad.playground.server import CLOSE_FULL, CLOSE_IDLE, create_app  # noqa: E402
-from deepgrad.playground.session import FEATURE_FUNCTIONS  # noqa: E402
+from deepgrad.playground.server import CLOSE_ERROR, CLOSE_FULL, CLOSE_IDLE, create_app  # noqa: E402
+from deepgrad.playground.session import FEATURE_FUNCTIONS, Session  # noqa: E402
 
 BASE = "http://127.0.0.1"
 WS = "ws://127.0.0.1/ws"  # TestClient would otherwise use the host "testserver"
@@ -378,6 +378,31 @@ def test_idle_timeout_closes_the_session(app):
         ):
             time.sleep(0.02)
         assert sid not in app.state.playground.sessions and not session.alive
+
+
+def test_a_failing_frame_pump_closes_the_connection(client, app, monkeypatch):
+    """If frames can no longer be sent, the page is told (the socket closes with 1011)
+    instead of showing a view that silently stops changing."""
+    calls = []
+
+    def broken_poll(self, frame_seen, data_seen):
+        calls.append(1)
+        raise RuntimeError("poll failed")
+
+    monkeypatch.setattr(Session, "poll", broken_poll)
+    with client.websocket_connect(WS) as ws:
+        hello(ws)
+        with pytest.raises(WebSocketDisconnect) as info:
+            for _ in range(200):  # bounded: pings keep getting pongs if the socket stays open
+                ws.send_json({"type": "ping"})
+                ws.receive_json()
+                time.sleep(0.01)
+        assert info.value.code == CLOSE_ERROR
+    assert calls
+    deadline = time.monotonic() + 10
+    while app.state.playground.sessions and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not app.state.playground.sessions
 
 
 def test_cross_origin_websocket_is_refused(client):

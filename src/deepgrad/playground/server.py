@@ -61,6 +61,7 @@ MESSAGE_TYPES = ("config", "play", "pause", "step", "reset", "ping")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 CLOSE_FULL = 1013  # "try again later"
 CLOSE_IDLE = 4001
+CLOSE_ERROR = 1011  # "internal error"
 CLOSE_ORIGIN = 1008  # policy violation
 
 
@@ -321,7 +322,16 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             if receive is None:
                 receive = asyncio.ensure_future(websocket.receive())
             idle = time.monotonic() - session.last_activity
-            done, _ = await asyncio.wait({receive}, timeout=max(pg.idle_timeout - idle, 0.0))
+            done, _ = await asyncio.wait(
+                {receive, pump},
+                timeout=max(pg.idle_timeout - idle, 0.0),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if pump in done:
+                # The frame pump died (it only ends by an error): close the connection, so the
+                # page says so instead of showing a view that never changes again.
+                await websocket.close(code=CLOSE_ERROR)
+                break
             if not done:
                 if time.monotonic() - session.last_activity < pg.idle_timeout:
                     continue
