@@ -244,16 +244,15 @@ def _conv_forward(geo, buf, weight, bias, out, keep=False):
         if keep:
             kept = cols
         chunk = out[:, :, r0 * geo.row : r1 * geo.row]
-        if geo.rowwise:  # y = sum over kernel rows p of W_p @ (columns shifted by p rows)
+        if geo.rowwise and geo.kh > 1:  # y = sum over p of W_p @ (columns shifted by p rows)
             z = tmp[: g * geo.kh * og * cols.shape[2]].reshape(g, geo.kh * og, cols.shape[2])
             xp.matmul(wrows, cols, out=z)
             blocks = [geo.row_slice(z[:, p * og : (p + 1) * og], p, r1 - r0) for p in range(geo.kh)]
-            if geo.kh == 1:
-                chunk[...] = blocks[0]
-            else:
-                xp.add(blocks[0], blocks[1], out=chunk)
-                for blk in blocks[2:]:
-                    chunk += blk
+            xp.add(blocks[0], blocks[1], out=chunk)
+            for blk in blocks[2:]:
+                chunk += blk
+        elif geo.rowwise:  # one kernel row: no halo, the product is the chunk itself
+            xp.matmul(wrows, cols, out=chunk)
         else:
             xp.matmul(w3, cols, out=chunk)
         if b3 is not None:
