@@ -51,6 +51,7 @@ import numpy as np
 
 from deepgrad.autograd.function import Function
 from deepgrad.backend import array_module
+from deepgrad.ops import conv_jit, pool_jit
 
 #: Bytes of one chunk's column matrix. Chunks keep the work buffers bounded (and reused) and
 #: let each product start on data just copied; too small a chunk makes many small, slower
@@ -286,23 +287,34 @@ def _weight_grad(geo, buf, g3, kept=None):
     return xp.ascontiguousarray(gw).reshape(o, cg, kh, kw)
 
 
-def _input_grad_by_conv(geo, weight, grad):
-    """dx for stride 1: the convolution of dY, padded by d*(k-1) - pad, with the kernel flipped
-    in space and with input and output channels swapped (the "transposed convolution"):
+def _transposed_conv(geo, weight):
+    """dx for stride 1 is the convolution of dY, padded by d*(k-1) - pad, with the kernel
+    flipped in space and with input and output channels swapped (the "transposed convolution"):
 
         dx[n, c, h, w] = sum_{o, p, q} w[o, c, p, q] dY[n, o, h + pt - p dh, w + pl - q dw]
 
-    None when the padding exceeds d*(k-1) (then col2im handles it)."""
+    Returns (that padding, the flipped kernel (C, O/groups, kh, kw)), or None when the stride
+    is not 1 or the padding exceeds d*(k-1) (then col2im handles it)."""
     kh, kw, dh, dw = geo.kh, geo.kw, geo.dh, geo.dw
     pt, pb, pl, pr = geo.padding
     pads = (dh * (kh - 1) - pt, dh * (kh - 1) - pb, dw * (kw - 1) - pl, dw * (kw - 1) - pr)
     if geo.sh != 1 or geo.sw != 1 or min(pads) < 0:
         return None
-    xp = array_module(grad)
+    xp = array_module(weight)
     g, o = geo.groups, geo.o
     cg = geo.c // g
     flipped = weight.reshape(g, o // g, cg, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
-    flipped = xp.ascontiguousarray(flipped).reshape(geo.c, o // g, kh, kw)
+    return pads, xp.ascontiguousarray(flipped).reshape(geo.c, o // g, kh, kw)
+
+
+def _input_grad_by_conv(geo, weight, grad):
+    """dx for stride 1 as a forward convolution (see ``_transposed_conv``), or None."""
+    transposed = _transposed_conv(geo, weight)
+    if transposed is None:
+        return None
+    pads, flipped = transposed
+    xp = array_module(grad)
+    g, cg = geo.groups, geo.c // geo.groups
     tgeo = _ConvGeometry(grad.shape, flipped.shape, (1, 1), pads, geo.dilation, g, grad.itemsize)
     gx = xp.empty((g, cg, tgeo.oh * tgeo.row), dtype=grad.dtype)
     _conv_forward(tgeo, tgeo.pad(grad), flipped, None, gx)
@@ -330,15 +342,24 @@ class Conv2d(Function):
     """2-D convolution of x (N, C, H, W) with w (O, C/groups, kh, kw) and an optional bias (O,).
 
     ``padding`` is (top, bottom, left, right); ``stride`` and ``dilation`` are pairs. The
-    output is stored batch-innermost (see the module docstring).
+    output is stored batch-innermost (see the module docstring). float32 convolutions without
+    groups run the compiled direct kernels of ``conv_jit`` where they are available; every
+    other case, and every case with ``DEEPGRAD_JIT=0``, the NumPy code above.
     """
 
     def forward(ctx, x, weight, bias=None, *, stride, padding, dilation, groups):
         xp = array_module(x)
         geo = _ConvGeometry(x.shape, weight.shape, stride, padding, dilation, groups, x.itemsize)
         ctx.geo = geo
-        out = xp.empty((groups, geo.o // groups, geo.oh * geo.row), dtype=x.dtype)
         need = ctx.needs_input_grad
+        ctx.jit = conv_jit.usable(x, weight, groups, geo.kw)
+        if ctx.jit:
+            xbuf = conv_jit.pad_input(batch_last(x), padding)
+            out = conv_jit.forward(xbuf, weight, bias, geo.n, (geo.oh, geo.ow), stride, dilation)
+            if need:
+                ctx.saved = (xbuf if need[1] else None, weight if need[0] else None, None)
+            return out.transpose(3, 0, 1, 2)
+        out = xp.empty((groups, geo.o // groups, geo.oh * geo.row), dtype=x.dtype)
         keep = bool(need) and need[1]  # only dW reads the columns again
         kept = _conv_forward(geo, geo.pad(x), weight, bias, out, keep=keep)
         if need:
@@ -350,7 +371,7 @@ class Conv2d(Function):
 
     def backward(ctx, grad):
         geo = ctx.geo
-        x, weight, kept = ctx.saved
+        x, weight, kept = ctx.saved  # with the kernels, x is their padded input
         need = ctx.needs_input_grad
         xp = array_module(grad)
         g, o = geo.groups, geo.o
@@ -360,9 +381,21 @@ class Conv2d(Function):
         if len(need) > 2 and need[2]:
             gb = gq.reshape(o, -1).sum(axis=1)
         if need[1]:
-            gw = _weight_grad(geo, None if kept is not None else geo.pad(x), g3, kept)
+            if ctx.jit:
+                gw = conv_jit.weight_grad(x, gq, (geo.kh, geo.kw), (geo.sh, geo.sw), geo.dilation)
+            else:
+                gw = _weight_grad(geo, None if kept is not None else geo.pad(x), g3, kept)
         if need[0]:
-            gx = _input_grad_by_conv(geo, weight, gq.transpose(3, 0, 1, 2))
+            transposed = _transposed_conv(geo, weight) if ctx.jit else None
+            if transposed is not None:
+                pads, flipped = transposed
+                size = int(np.prod(conv_jit.padded_shape(gq.shape, pads)))
+                gbuf = conv_jit.pad_input(gq, pads, scratch(np, "jit-pad", size, np.float32))
+                hw = (geo.h, geo.w)
+                gx = conv_jit.forward(gbuf, flipped, None, geo.n, hw, (1, 1), geo.dilation)
+                gx = gx.transpose(3, 0, 1, 2)
+            else:
+                gx = _input_grad_by_conv(geo, weight, gq.transpose(3, 0, 1, 2))
             if gx is None:
                 gx = _input_grad_by_col2im(geo, weight, g3)
         return gx, gw, gb
@@ -485,6 +518,12 @@ class MaxPool2d(Function):
     def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode):
         xp = array_module(x)
         geo = _PoolGeometry(x, kernel, stride, padding, dilation, ceil_mode)
+        ctx.geo = geo
+        ctx.jit = pool_jit.usable(x, geo)
+        if ctx.jit:  # one compiled pass (see pool_jit.py)
+            out, arg = pool_jit.forward(batch_last(x), geo)
+            ctx.saved = (arg.transpose(3, 0, 1, 2),)
+            return out.transpose(3, 0, 1, 2)
         lowest = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         a = geo.pad(x, lowest)
         offsets = geo.offsets()
@@ -511,6 +550,9 @@ class MaxPool2d(Function):
         (arg,) = ctx.saved
         geo = ctx.geo
         xp = array_module(grad)
+        if ctx.jit and geo.tiles and grad.dtype == xp.float32:
+            g = xp.ascontiguousarray(batch_last(grad))
+            return pool_jit.backward(g, batch_last(arg), geo).transpose(3, 0, 1, 2)
         gx = geo.input_grad(grad, geo.tiles)
         grad = geo.same_layout(grad)
         mask = scratch_like(xp, "pool", arg, xp.bool_)

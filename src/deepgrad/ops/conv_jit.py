@@ -1,0 +1,292 @@
+"""Direct float32 convolution kernels, generated as LLVM IR and compiled for this CPU.
+
+Why this exists: on a CPU the column-matrix convolutions of ``ops/conv.py`` spend as long
+copying columns, padding and adding shifted blocks as OpenBLAS spends multiplying, and the
+products themselves have awkward shapes (a short reduction over channels x kernel columns).
+Profiled on the course CNN (two AVX2 cores), their products alone added up to 64% of
+PyTorch's whole training step. A direct convolution reads the padded input where it lies and
+keeps its partial sums in registers, so there is nothing to copy. NumPy cannot express it, so
+deepgrad writes the two loops below in LLVM's intermediate language (with ``llvmlite``, a
+wheel from PyPI), specialised to each shape and compiled once; the object code is cached on
+disk. Without llvmlite, without AVX2 and FMA, for other dtypes or with ``DEEPGRAD_JIT=0``,
+``ops/conv.py`` uses its NumPy path, which stays the tested reference. (``jit.py`` holds the
+compiler; this file the two kernels.)
+
+Both kernels work on deepgrad's batch-innermost layout (C, H, W, N), with two changes made
+while padding: the batch is padded with zeros to a multiple of 8 (one vector of floats), and
+each position gets ``_POSITION_PAD`` more floats, because with N = 128 positions 512 bytes
+apart would put every load of a tile into 8 of the 64 sets of the L1 cache.
+
+* ``forward``: out[o, i, j, n] = b[o] + sum_{c,p,q} w[o,c,p,q] x[c, i*sh + p*dh, j*sw + q*dw, n].
+  A register tile holds 4 output channels x 16 images (8 vectors) at one output position.
+  Each step of the reduction loads 2 vectors of inputs, broadcasts 4 weights and does 8
+  fused multiply-adds. The reduction runs over a block of ``_CHANNEL_BLOCK`` channels and all
+  kernel offsets; then the partial sums go back to memory and the next block of channels goes
+  on from them, so that a block's inputs stay in the L1 cache.
+* ``weight_grad``: dw[o,c,p,q] = sum_{i,j,n} dy[o,i,j,n] x[c, i*sh + p*dh, j*sw + q*dw, n].
+  A register tile holds a few output channels x a few kernel columns, each a vector over 8
+  images, reduced over one output row at a time (whose inputs fit in L1), kept in a small
+  stack array between rows and summed across the 8 lanes at the end.
+
+The input gradient of a stride-1 convolution is itself a convolution (``ops/conv.py`` shows
+how), so it runs ``forward``. The threads split output channels x rows (forward) or output
+channels x input channels (weight gradient): every thread writes its own outputs and ctypes
+releases the GIL while a kernel runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deepgrad.ops import jit
+from deepgrad.ops.jit import VEC
+
+_OUT_BLOCK = 4  # output channels per forward register tile
+_IMAGE_VECTORS = 2  # vectors of images per forward register tile
+_CHANNEL_BLOCK = 4  # input channels reduced before the partial sums go back to memory
+_POSITION_PAD = 16  # extra floats after each position's images (see the module docstring)
+_MAX_UNROLLED = 32  # kernel columns unrolled into straight-line code; wider kernels use NumPy
+_ACCUMULATORS = 12  # vector registers a weight-gradient tile may hold (of 16)
+
+
+def usable(x, weight, groups: int, kernel_width: int) -> bool:
+    """True when ``forward`` and ``weight_grad`` can compute this convolution."""
+    return (
+        type(x) is np.ndarray
+        and x.dtype == np.float32
+        and weight.dtype == np.float32
+        and groups == 1
+        and kernel_width <= _MAX_UNROLLED
+        and jit.available()
+    )
+
+
+# ------------------------------------------------------------------------------------ layout
+def padded_batch(n: int) -> int:
+    return -(-n // VEC) * VEC
+
+
+def padded_shape(x_shape, padding):
+    c, h, w, n = x_shape
+    pt, pb, pl, pr = padding
+    return (c, h + pt + pb, w + pl + pr, padded_batch(n) + _POSITION_PAD)
+
+
+def pad_input(x_cnhw, padding, work=None):
+    """(C, H, W, N) -> a zeroed (C, H+pt+pb, W+pl+pr, N8 + _POSITION_PAD) array holding x
+    inside its padding: the layout both kernels read. A new array, or the flat float32
+    ``work`` buffer (at least that size) reshaped."""
+    shape = padded_shape(x_cnhw.shape, padding)
+    if work is None:
+        buf = np.zeros(shape, np.float32)
+    else:
+        buf = work[: int(np.prod(shape))].reshape(shape)
+        buf[...] = 0
+    c, h, w, n = x_cnhw.shape
+    pt, _, pl, _ = padding
+    buf[:, pt : pt + h, pl : pl + w, :n] = x_cnhw
+    return buf
+
+
+def _blocked_weight(weight):
+    """(O, C, kh, kw) -> (ceil(O/4), C, kh, kw, 4): a tile's 4 weights for one (c, p, q) side
+    by side; output channels past O get zero weights."""
+    o = weight.shape[0]
+    ob = -(-o // _OUT_BLOCK)
+    w = np.zeros((ob * _OUT_BLOCK,) + weight.shape[1:], np.float32)
+    w[:o] = weight
+    w = w.reshape(ob, _OUT_BLOCK, *weight.shape[1:]).transpose(0, 2, 3, 4, 1)
+    return np.ascontiguousarray(w)
+
+
+# ------------------------------------------------------------------------------------ kernels
+def forward(xbuf, weight, bias, n: int, out_hw, stride, dilation):
+    """out (O, OH, OW, N) = the convolution of ``xbuf`` (from ``pad_input``) with ``weight``
+    (O, C, kh, kw) plus ``bias`` (O,) or nothing."""
+    o, c, kh, kw = weight.shape
+    oh, ow = out_hw
+    n8 = padded_batch(n)
+    shape = (xbuf.shape, weight.shape, out_hw, n8, stride, dilation)
+    kernel = jit.kernel("forward", shape, _forward_ir, 4)
+    ob = -(-o // _OUT_BLOCK)
+    out = np.empty((ob * _OUT_BLOCK, oh, ow, n8), np.float32)
+    wb = _blocked_weight(weight)
+    b = np.zeros(ob * _OUT_BLOCK, np.float32)
+    if bias is not None:
+        b[:o] = bias
+    args = (xbuf.ctypes.data, wb.ctypes.data, b.ctypes.data, out.ctypes.data)
+    jit.run_split(kernel, args, oh)
+    out = out[:o]
+    return out if n8 == n else np.ascontiguousarray(out[..., :n])
+
+
+def weight_grad(xbuf, grad, kernel_hw, stride, dilation):
+    """dw (O, C, kh, kw) from the padded input ``xbuf`` and the output gradient ``grad``
+    (O, OH, OW, N), which may be any strided view."""
+    o, oh, ow, n = grad.shape
+    c = xbuf.shape[0]
+    kh, kw = kernel_hw
+    n8 = padded_batch(n)
+    if n8 == n and grad.flags.c_contiguous:
+        dy = grad
+    else:  # the padded images must be zero: their inputs are zero, but 0 * garbage need not be
+        dy = np.zeros((o, oh, ow, n8), np.float32)
+        dy[..., :n] = grad
+    rows = _wgrad_rows(o, kw)
+    shape = (xbuf.shape, (o, c, kh, kw), (oh, ow), n8, stride, dilation, rows)
+    kernel = jit.kernel("weight_grad", shape, _weight_grad_ir, 3)
+    dw = np.empty((o, c, kh, kw), np.float32)
+    jit.run_split(kernel, (xbuf.ctypes.data, dy.ctypes.data, dw.ctypes.data), (o // rows) * c)
+    return dw
+
+
+def _wgrad_rows(o: int, kw: int) -> int:
+    """Output channels per weight-gradient tile: as many as fit the registers with the tile's
+    kernel columns, and divide O."""
+    cols = min(kw, _ACCUMULATORS // 2)
+    for rows in (4, 3, 2, 1):
+        if rows * cols <= _ACCUMULATORS and o % rows == 0:
+            return rows
+    return 1
+
+
+def _forward_ir(xshape, wshape, out_hw, n8, stride, dilation):
+    """forward(x, w_blocked, bias, out, i0, i1) for the output rows [i0, i1)."""
+    mod, fn, e = jit.function("forward", 4)
+    x, w, bias, out, t0, t1 = fn.args
+    o, c, kh, kw = wshape
+    blocks = -(-o // _OUT_BLOCK)
+    _, hp, wp, pos = xshape
+    oh, ow = out_hw
+    (sh, sw), (dh, dw) = stride, dilation
+    xc, xr = hp * wp * pos, wp * pos  # input strides (floats): channel, row; a position: pos
+    orow, ochan = ow * n8, oh * ow * n8  # output strides
+    wc = kh * kw * _OUT_BLOCK  # blocked-weight stride of one input channel
+    full, rest = divmod(n8 // VEC, _IMAGE_VECTORS)  # image tiles of 16, and one of 8 if odd
+    b = e.b
+
+    def tile(ob, i, o_row, j, image, vecs, cb, first):
+        o_at = [e.add(o_row, e.mul(j, n8), image, o * ochan) for o in range(_OUT_BLOCK)]
+        if first:  # the first block of channels starts from the bias
+            init = [e.broadcast(bias, e.add(e.mul(ob, _OUT_BLOCK), o)) for o in range(_OUT_BLOCK)]
+            accs = [init[o] for o in range(_OUT_BLOCK) for _ in range(vecs)]
+        else:
+            accs = [e.load(out, e.add(at, v * VEC)) for at in o_at for v in range(vecs)]
+        x_at = e.add(e.mul(i, sh * xr), e.mul(j, sw * pos), image)
+        w_at = e.mul(ob, c * wc)
+        c_end = b.select(b.icmp_signed("<", e.add(cb, _CHANNEL_BLOCK), e.const(c)),
+                         e.add(cb, _CHANNEL_BLOCK), e.const(c))  # fmt: skip
+
+        def channel(ci, accs):
+            def kernel_row(p, accs):
+                accs = list(accs)
+                xp = e.add(x_at, e.mul(ci, xc), e.mul(p, dh * xr))
+                wq = e.add(w_at, e.mul(ci, wc), e.mul(p, kw * _OUT_BLOCK))
+                for q in range(kw):
+                    xs = [e.load(x, e.add(xp, q * dw * pos + v * VEC)) for v in range(vecs)]
+                    for o in range(_OUT_BLOCK):
+                        wv = e.broadcast(w, e.add(wq, q * _OUT_BLOCK + o))
+                        for v in range(vecs):
+                            accs[o * vecs + v] = e.fma(wv, xs[v], accs[o * vecs + v])
+                return accs
+
+            if kh * kw > _MAX_UNROLLED:
+                return e.loop(0, kh, kernel_row, accs)
+            for p in range(kh):  # unrolled: every offset a constant
+                accs = kernel_row(e.const(p), accs)
+            return accs
+
+        accs = e.loop(cb, c_end, channel, accs)
+        for o in range(_OUT_BLOCK):
+            for v in range(vecs):
+                e.store(accs[o * vecs + v], out, e.add(o_at[o], v * VEC))
+
+    def row(i, _):
+        # For one block of channels and one vector of images, every output channel block
+        # sweeps the row: its inputs (a few kB) stay in L1.
+        def block(cb, first):
+            def sweep(image, vecs):
+                def channels(ob, _):
+                    o_row = e.add(e.mul(ob, _OUT_BLOCK * ochan), e.mul(i, orow))
+                    e.loop(0, ow, lambda j, _: tile(ob, i, o_row, j, image, vecs, cb, first))
+
+                e.loop(0, blocks, channels)
+
+            e.loop(0, full, lambda nb, _: sweep(e.mul(nb, _IMAGE_VECTORS * VEC), _IMAGE_VECTORS))
+            if rest:
+                sweep(e.const(full * _IMAGE_VECTORS * VEC), rest)
+
+        block(e.const(0), True)
+        e.loop(_CHANNEL_BLOCK, c, lambda cb, _: block(cb, False), step=_CHANNEL_BLOCK)
+
+    e.loop(t0, t1, row)
+    b.ret_void()
+    return mod
+
+
+def _weight_grad_ir(xshape, wshape, out_hw, n8, stride, dilation, rows):
+    """weight_grad(x, dy, dw, t0, t1) for tiles t = (o // rows) * C + c in [t0, t1)."""
+    mod, fn, e = jit.function("weight_grad", 3)
+    x, dy, dw, t0, t1 = fn.args
+    o, c, kh, kw = wshape
+    _, hp, wp, pos = xshape
+    oh, ow = out_hw
+    (sh, sw), (dh, ddw) = stride, dilation
+    xc, xr = hp * wp * pos, wp * pos
+    yrow, ychan = ow * n8, oh * ow * n8
+    cols = min(kw, _ACCUMULATORS // 2)
+    col_blocks = [list(range(q, min(q + cols, kw))) for q in range(0, kw, cols)]
+    b = e.b
+    # partial sums of one tile across output rows: rows x kh x kw vectors on the stack
+    sums = b.alloca(e.ir.ArrayType(e.vec, rows * kh * kw))
+    sums_f = b.bitcast(sums, e.f32.as_pointer())
+
+    def tile(t, _):
+        ob = b.sdiv(t, e.const(c))
+        ci = b.srem(t, e.const(c))
+        for k in range(rows * kh * kw):
+            e.store(e.zero, sums_f, e.const(k * VEC))
+        x_c = e.mul(ci, xc)
+        y_o = e.mul(ob, rows * ychan)
+
+        def out_row(i, _):
+            def kernel_row(p, _):
+                x_row = e.add(x_c, e.mul(i, sh * xr), e.mul(p, dh * xr))
+                y_row = e.add(y_o, e.mul(i, yrow))
+                for qs in col_blocks:
+                    slots = [(r, q) for r in range(rows) for q in qs]
+
+                    def slot_at(r, q, p=p):
+                        return e.add(e.mul(p, kw * VEC), (r * kh * kw + q) * VEC)
+
+                    accs = [e.load(sums_f, slot_at(r, q)) for r, q in slots]
+
+                    def step(j, accs, qs=qs, slots=slots):
+                        def lanes(nb, accs):
+                            at = e.mul(nb, VEC)
+                            ys = [e.load(dy, e.add(y_row, e.mul(j, n8), at, r * ychan))
+                                  for r in range(rows)]  # fmt: skip
+                            xs = {q: e.load(x, e.add(x_row, e.mul(j, sw * pos), at, q * ddw * pos))
+                                  for q in qs}  # fmt: skip
+                            return [e.fma(ys[r], xs[q], a) for (r, q), a in zip(slots, accs)]
+
+                        return e.loop(0, n8 // VEC, lanes, accs)
+
+                    accs = e.loop(0, ow, step, accs)
+                    for (r, q), a in zip(slots, accs):
+                        e.store(a, sums_f, slot_at(r, q))
+
+            e.loop(0, kh, kernel_row)
+
+        e.loop(0, oh, out_row)
+        for r in range(rows):
+            for p in range(kh):
+                for q in range(kw):
+                    v = e.load(sums_f, e.const((r * kh * kw + p * kw + q) * VEC))
+                    at = e.add(e.mul(ob, rows * c * kh * kw), e.mul(ci, kh * kw),
+                               r * c * kh * kw + p * kw + q)  # fmt: skip
+                    b.store(e.lane_sum(v), b.gep(dw, [at]))
+
+    e.loop(t0, t1, tile)
+    b.ret_void()
+    return mod
