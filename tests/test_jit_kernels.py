@@ -239,3 +239,48 @@ def test_quieting_openblas_workers_keeps_products_right():
     env["OPENBLAS_THREAD_TIMEOUT"] = "20"
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
     assert out.stdout.split("\n")[:2] == ["False", "[20]"]
+
+
+@pytest.mark.parametrize(
+    "mem_shape,perm,grad_perm",
+    [
+        ((16, 28, 28, 128), (3, 0, 1, 2), (3, 0, 1, 2)),  # a conv output and its gradient
+        ((16, 28, 28, 128), (3, 0, 1, 2), (0, 1, 2, 3)),  # gradient laid out otherwise
+        ((512, 515), (0, 1), (0, 1)),  # size not a multiple of the kernel's unit: NumPy tail
+    ],
+)
+def test_relu_kernel_matches_torch_exactly(mem_shape, perm, grad_perm, monkeypatch):
+    """Special values included: a NaN output passes its gradient, an infinite gradient at a
+    zero output gives 0 (PyTorch's threshold_backward)."""
+    from deepgrad.ops import relu_jit
+
+    seen = []
+    for name in ("forward", "backward"):
+        original = getattr(relu_jit, name)
+        monkeypatch.setattr(
+            relu_jit, name, lambda *a, _o=original, _n=name: seen.append(_n) or _o(*a)
+        )
+    x = _rand(mem_shape)
+    x.reshape(-1)[:6] = [np.nan, 0.0, -0.0, np.inf, -np.inf, -1.0]
+    x = x.transpose(perm)
+    g = _rand(x.shape, seed=1)
+    g.reshape(-1)[:6] = [1.0, np.inf, 2.0, np.nan, 3.0, np.inf]
+    g = np.ascontiguousarray(g.transpose(np.argsort(grad_perm))).transpose(grad_perm)
+    xo = deepgrad.from_numpy(x).requires_grad_()
+    yo = F.relu(xo)
+    yo.backward(deepgrad.from_numpy(g))
+    xt = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
+    yt = torch.relu(xt)
+    yt.backward(torch.tensor(np.ascontiguousarray(g)))
+    assert seen == ["forward", "backward"]
+    np.testing.assert_array_equal(yo.detach().numpy(), yt.detach().numpy())
+    np.testing.assert_array_equal(xo.grad.numpy(), xt.grad.numpy())
+    assert yo.detach().numpy().strides == x.strides  # the layout is kept
+
+
+def test_relu_kernel_leaves_small_arrays_to_numpy():
+    from deepgrad.ops import relu_jit
+
+    assert not relu_jit.usable(_rand((128, 512)))
+    assert relu_jit.usable(_rand((128, 4096)))
+    assert not relu_jit.usable(_rand((128, 4096)).astype(np.float64))

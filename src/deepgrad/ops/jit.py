@@ -227,10 +227,9 @@ def _source_digest() -> str:
     import llvmlite
 
     h = hashlib.sha256(llvmlite.__version__.encode())
-    for mod in ("jit.py", "conv_jit.py", "pool_jit.py"):
-        path = Path(__file__).with_name(mod)
-        if path.exists():
-            h.update(path.read_bytes())
+    here = Path(__file__).parent
+    for path in [here / "jit.py", *sorted(here.glob("*_jit.py"))]:
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 
