@@ -73,18 +73,26 @@ def padded_shape(x_shape, padding):
 
 
 def pad_input(x_cnhw, padding, work=None):
-    """(C, H, W, N) -> a zeroed (C, H+pt+pb, W+pl+pr, N8 + _POSITION_PAD) array holding x
-    inside its padding: the layout both kernels read. A new array, or the flat float32
-    ``work`` buffer (at least that size) reshaped."""
+    """(C, H, W, N) -> (C, H+pt+pb, W+pl+pr, N8 + _POSITION_PAD) holding x inside zeros: the
+    layout both kernels read. A new array, or the flat float32 ``work`` buffer (at least that
+    size) reshaped. Only what the kernels read is written: the padding, x, and the images
+    N..N8 (zeros: in the weight gradient they multiply zero gradients, and 0 * NaN would not
+    be 0); the last ``_POSITION_PAD`` floats of each position are never read."""
     shape = padded_shape(x_cnhw.shape, padding)
     if work is None:
-        buf = np.zeros(shape, np.float32)
+        buf = np.empty(shape, np.float32)
     else:
         buf = work[: int(np.prod(shape))].reshape(shape)
-        buf[...] = 0
     c, h, w, n = x_cnhw.shape
-    pt, _, pl, _ = padding
-    buf[:, pt : pt + h, pl : pl + w, :n] = x_cnhw
+    pt, pb, pl, pr = padding
+    n8 = padded_batch(n)
+    buf[:, :pt, :, :n8] = 0
+    buf[:, pt + h :, :, :n8] = 0
+    rows = buf[:, pt : pt + h]
+    rows[:, :, :pl, :n8] = 0
+    rows[:, :, pl + w :, :n8] = 0
+    rows[:, :, pl : pl + w, n:n8] = 0
+    rows[:, :, pl : pl + w, :n] = x_cnhw
     return buf
 
 
