@@ -26,6 +26,11 @@ THREADS = int(os.environ.get("BENCH_THREADS", os.cpu_count() or 1))
 # Same BLAS thread count for NumPy's OpenBLAS as for PyTorch; must be set before NumPy loads.
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, str(THREADS))
+# NumPy's OpenBLAS keeps its worker threads spinning for ~0.1 s after each product; in one
+# process with PyTorch they take cores from PyTorch's threads (W5: PyTorch 0.18 s with them,
+# 0.11 s without). deepgrad stops that itself when its compiled kernels first run (see
+# deepgrad/ops/blas_threads.py); set it from the start so every workload is compared fairly.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 # Some hosts pin OpenBLAS to an older kernel (OPENBLAS_CORETYPE=Haswell, a workaround for old
 # OpenBLAS builds) even on AVX-512 processors; NumPy's current OpenBLAS then runs its GEMMs at
 # half speed while PyTorch's oneDNN uses AVX-512. Compare both at their best: drop the pin for

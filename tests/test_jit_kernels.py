@@ -246,7 +246,7 @@ def test_quieting_openblas_workers_keeps_products_right():
     [
         ((16, 28, 28, 128), (3, 0, 1, 2), (3, 0, 1, 2)),  # a conv output and its gradient
         ((16, 28, 28, 128), (3, 0, 1, 2), (0, 1, 2, 3)),  # gradient laid out otherwise
-        ((512, 515), (0, 1), (0, 1)),  # size not a multiple of the kernel's unit: NumPy tail
+        ((2048, 515), (0, 1), (0, 1)),  # size not a multiple of the kernel's unit: NumPy tail
     ],
 )
 def test_relu_kernel_matches_torch_exactly(mem_shape, perm, grad_perm, monkeypatch):
@@ -281,6 +281,8 @@ def test_relu_kernel_matches_torch_exactly(mem_shape, perm, grad_perm, monkeypat
 def test_relu_kernel_leaves_small_arrays_to_numpy():
     from deepgrad.ops import relu_jit
 
-    assert not relu_jit.usable(_rand((128, 512)))
-    assert relu_jit.usable(_rand((128, 4096)))
-    assert not relu_jit.usable(_rand((128, 4096)).astype(np.float64))
+    assert not relu_jit.usable(_rand((128, 512)), backward=True)
+    assert relu_jit.usable(_rand((128, 4096)), backward=True)
+    assert not relu_jit.usable(_rand((128, 4096)))  # the forward pays only from ~1M elements
+    assert relu_jit.usable(_rand((256, 4096)))
+    assert not relu_jit.usable(_rand((256, 4096)).astype(np.float64))

@@ -213,7 +213,7 @@ class ReLU(Function):
 
     def backward(ctx, g):  # the gradient passes where the output is positive: a mask multiply
         (out,) = ctx.saved
-        dx = relu_jit.backward(g, out) if relu_jit.usable(g) else None
+        dx = relu_jit.backward(g, out) if relu_jit.usable(g, backward=True) else None
         return g * (out > 0) if dx is None else dx
 
 
