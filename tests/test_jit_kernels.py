@@ -233,9 +233,9 @@ def test_quieting_openblas_workers_keeps_products_right():
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     changed, timeouts, same = out.stdout.split("\n")[:3]
-    if changed == "True":
-        assert timeouts == "[4]"
-    assert same == "True"
+    if timeouts == "[]":
+        pytest.skip("NumPy is not linked to OpenBLAS here")
+    assert (changed, timeouts, same) == ("True", "[4]", "True")
     env["OPENBLAS_THREAD_TIMEOUT"] = "20"
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
     assert out.stdout.split("\n")[:2] == ["False", "[20]"]
