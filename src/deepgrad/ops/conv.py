@@ -37,6 +37,10 @@ On a CPU these copies cost about as much as the products, so the data layout is 
   building them again (about 10% of a step of the course CNN); larger inputs have their
   columns rebuilt chunk by chunk in backward, so memory stays bounded.
 
+float32 convolutions and max pooling run compiled kernels instead where they can
+(``conv_jit.py``, ``pool_jit.py``: direct loops with nothing to copy); the NumPy code here
+serves every other case, and is the reference those kernels are tested against.
+
 Pooling works on the same kind of strided views: max pooling keeps, per output, the index of
 the first maximum of its window in row-major order (PyTorch's CPU rule on ties) and routes the
 gradient there; average pooling divides by PyTorch's divisor (``count_include_pad``,
@@ -321,6 +325,19 @@ def _input_grad_by_conv(geo, weight, grad):
     return gx.reshape(geo.c, geo.h, geo.w, geo.n).transpose(3, 0, 1, 2)
 
 
+def _input_grad_by_kernels(geo, weight, gq):
+    """dx for stride 1 with the compiled forward kernel (see ``_transposed_conv``), from dY
+    stored (O, OH, OW, N); None when it does not apply."""
+    transposed = _transposed_conv(geo, weight)
+    if transposed is None:
+        return None
+    pads, flipped = transposed
+    size = int(np.prod(conv_jit.padded_shape(gq.shape, pads)))
+    gbuf = conv_jit.pad_input(gq, pads, scratch(np, "jit-pad", size, np.float32))
+    gx = conv_jit.forward(gbuf, flipped, None, geo.n, (geo.h, geo.w), (1, 1), geo.dilation)
+    return gx.transpose(3, 0, 1, 2)
+
+
 def _input_grad_by_col2im(geo, weight, g3):
     """dx by scattering dcols = W^T @ dY back into the padded input (any stride)."""
     xp = array_module(g3)
@@ -386,14 +403,8 @@ class Conv2d(Function):
             else:
                 gw = _weight_grad(geo, None if kept is not None else geo.pad(x), g3, kept)
         if need[0]:
-            transposed = _transposed_conv(geo, weight) if ctx.jit else None
-            if transposed is not None:
-                pads, flipped = transposed
-                size = int(np.prod(conv_jit.padded_shape(gq.shape, pads)))
-                gbuf = conv_jit.pad_input(gq, pads, scratch(np, "jit-pad", size, np.float32))
-                hw = (geo.h, geo.w)
-                gx = conv_jit.forward(gbuf, flipped, None, geo.n, hw, (1, 1), geo.dilation)
-                gx = gx.transpose(3, 0, 1, 2)
+            if ctx.jit:
+                gx = _input_grad_by_kernels(geo, weight, gq)
             else:
                 gx = _input_grad_by_conv(geo, weight, gq.transpose(3, 0, 1, 2))
             if gx is None:

@@ -29,9 +29,9 @@ apart would put every load of a tile into 8 of the 64 sets of the L1 cache.
   stack array between rows and summed across the 8 lanes at the end.
 
 The input gradient of a stride-1 convolution is itself a convolution (``ops/conv.py`` shows
-how), so it runs ``forward``. The threads split output channels x rows (forward) or output
-channels x input channels (weight gradient): every thread writes its own outputs and ctypes
-releases the GIL while a kernel runs.
+how), so it runs ``forward``. The threads split the output rows (forward) or the pairs of
+output channel block and input channel (weight gradient): every thread writes its own
+outputs.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ _OUT_BLOCK = 4  # output channels per forward register tile
 _IMAGE_VECTORS = 2  # vectors of images per forward register tile
 _CHANNEL_BLOCK = 4  # input channels reduced before the partial sums go back to memory
 _POSITION_PAD = 16  # extra floats after each position's images (see the module docstring)
-_MAX_UNROLLED = 32  # kernel columns unrolled into straight-line code; wider kernels use NumPy
+_MAX_KERNEL_WIDTH = 32  # kernel columns are unrolled into straight-line code; wider: NumPy
+_UNROLLED_OFFSETS = 32  # kernels with at most this many offsets have their rows unrolled too
 _ACCUMULATORS = 12  # vector registers a weight-gradient tile may hold (of 16)
 
 
@@ -56,13 +57,14 @@ def usable(x, weight, groups: int, kernel_width: int) -> bool:
         and x.dtype == np.float32
         and weight.dtype == np.float32
         and groups == 1
-        and kernel_width <= _MAX_UNROLLED
+        and kernel_width <= _MAX_KERNEL_WIDTH
         and jit.available()
     )
 
 
 # ------------------------------------------------------------------------------------ layout
 def padded_batch(n: int) -> int:
+    """The batch rounded up to whole vectors."""
     return -(-n // VEC) * VEC
 
 
@@ -140,21 +142,21 @@ def weight_grad(xbuf, grad, kernel_hw, stride, dilation):
     else:  # the padded images must be zero: their inputs are zero, but 0 * garbage need not be
         dy = np.zeros((o, oh, ow, n8), np.float32)
         dy[..., :n] = grad
-    rows = _wgrad_rows(o, kw)
-    shape = (xbuf.shape, (o, c, kh, kw), (oh, ow), n8, stride, dilation, rows)
+    outs = _wgrad_outputs(o, kw)
+    shape = (xbuf.shape, (o, c, kh, kw), (oh, ow), n8, stride, dilation, outs)
     kernel = jit.kernel("weight_grad", shape, _weight_grad_ir, 3)
     dw = np.empty((o, c, kh, kw), np.float32)
-    jit.run_split(kernel, (xbuf.ctypes.data, dy.ctypes.data, dw.ctypes.data), (o // rows) * c)
+    jit.run_split(kernel, (xbuf.ctypes.data, dy.ctypes.data, dw.ctypes.data), (o // outs) * c)
     return dw
 
 
-def _wgrad_rows(o: int, kw: int) -> int:
+def _wgrad_outputs(o: int, kw: int) -> int:
     """Output channels per weight-gradient tile: as many as fit the registers with the tile's
     kernel columns, and divide O."""
     cols = min(kw, _ACCUMULATORS // 2)
-    for rows in (4, 3, 2, 1):
-        if rows * cols <= _ACCUMULATORS and o % rows == 0:
-            return rows
+    for outs in (4, 3, 2, 1):
+        if outs * cols <= _ACCUMULATORS and o % outs == 0:
+            return outs
     return 1
 
 
@@ -198,7 +200,7 @@ def _forward_ir(xshape, wshape, out_hw, n8, stride, dilation):
                             accs[o * vecs + v] = e.fma(wv, xs[v], accs[o * vecs + v])
                 return accs
 
-            if kh * kw > _MAX_UNROLLED:
+            if kh * kw > _UNROLLED_OFFSETS:
                 return e.loop(0, kh, kernel_row, accs)
             for p in range(kh):  # unrolled: every offset a constant
                 accs = kernel_row(e.const(p), accs)
@@ -232,8 +234,8 @@ def _forward_ir(xshape, wshape, out_hw, n8, stride, dilation):
     return mod
 
 
-def _weight_grad_ir(xshape, wshape, out_hw, n8, stride, dilation, rows):
-    """weight_grad(x, dy, dw, t0, t1) for tiles t = (o // rows) * C + c in [t0, t1)."""
+def _weight_grad_ir(xshape, wshape, out_hw, n8, stride, dilation, outs):
+    """weight_grad(x, dy, dw, t0, t1) for tiles t = (o // outs) * C + c in [t0, t1)."""
     mod, fn, e = jit.function("weight_grad", 3)
     x, dy, dw, t0, t1 = fn.args
     o, c, kh, kw = wshape
@@ -245,24 +247,24 @@ def _weight_grad_ir(xshape, wshape, out_hw, n8, stride, dilation, rows):
     cols = min(kw, _ACCUMULATORS // 2)
     col_blocks = [list(range(q, min(q + cols, kw))) for q in range(0, kw, cols)]
     b = e.b
-    # partial sums of one tile across output rows: rows x kh x kw vectors on the stack
-    sums = b.alloca(e.ir.ArrayType(e.vec, rows * kh * kw))
+    # partial sums of one tile across output rows: outs x kh x kw vectors on the stack
+    sums = b.alloca(e.ir.ArrayType(e.vec, outs * kh * kw))
     sums_f = b.bitcast(sums, e.f32.as_pointer())
 
     def tile(t, _):
         ob = b.sdiv(t, e.const(c))
         ci = b.srem(t, e.const(c))
-        for k in range(rows * kh * kw):
+        for k in range(outs * kh * kw):
             e.store(e.zero, sums_f, e.const(k * VEC))
         x_c = e.mul(ci, xc)
-        y_o = e.mul(ob, rows * ychan)
+        y_o = e.mul(ob, outs * ychan)
 
         def out_row(i, _):
             def kernel_row(p, _):
                 x_row = e.add(x_c, e.mul(i, sh * xr), e.mul(p, dh * xr))
                 y_row = e.add(y_o, e.mul(i, yrow))
                 for qs in col_blocks:
-                    slots = [(r, q) for r in range(rows) for q in qs]
+                    slots = [(r, q) for r in range(outs) for q in qs]
 
                     def slot_at(r, q, p=p):
                         return e.add(e.mul(p, kw * VEC), (r * kh * kw + q) * VEC)
@@ -273,7 +275,7 @@ def _weight_grad_ir(xshape, wshape, out_hw, n8, stride, dilation, rows):
                         def lanes(nb, accs):
                             at = e.mul(nb, VEC)
                             ys = [e.load(dy, e.add(y_row, e.mul(j, n8), at, r * ychan))
-                                  for r in range(rows)]  # fmt: skip
+                                  for r in range(outs)]  # fmt: skip
                             xs = {q: e.load(x, e.add(x_row, e.mul(j, sw * pos), at, q * ddw * pos))
                                   for q in qs}  # fmt: skip
                             return [e.fma(ys[r], xs[q], a) for (r, q), a in zip(slots, accs)]
@@ -287,11 +289,11 @@ def _weight_grad_ir(xshape, wshape, out_hw, n8, stride, dilation, rows):
             e.loop(0, kh, kernel_row)
 
         e.loop(0, oh, out_row)
-        for r in range(rows):
+        for r in range(outs):
             for p in range(kh):
                 for q in range(kw):
                     v = e.load(sums_f, e.const((r * kh * kw + p * kw + q) * VEC))
-                    at = e.add(e.mul(ob, rows * c * kh * kw), e.mul(ci, kh * kw),
+                    at = e.add(e.mul(ob, outs * c * kh * kw), e.mul(ci, kh * kw),
                                r * c * kh * kw + p * kw + q)  # fmt: skip
                     b.store(e.lane_sum(v), b.gep(dw, [at]))
 

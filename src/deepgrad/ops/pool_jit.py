@@ -61,59 +61,64 @@ def backward(grad_cnhw, arg, geo):
     return gx
 
 
-def _rows(e, t, oh, ow, n, body):
-    """Loop over output row t = (c, i) -> body(c, i, j, image) for every vector of images."""
+def _windows(name, c, h, w, n, kh, kw, sh, sw, oh, ow, window):
+    """Module ``name``(a, b, out, t0, t1) calling window(pointers, o_at, at) for every vector
+    of images of the output rows t = ci * OH + i in [t0, t1): o_at its offset in the output,
+    at the offset of its window's first element in the input."""
+    mod, fn, e = jit.function(name, 3)
+    t0, t1 = fn.args[3:]
     b = e.b
-    ci = b.sdiv(t, e.const(oh))
-    i = b.srem(t, e.const(oh))
-    e.loop(0, ow, lambda j, _: e.loop(0, n // VEC, lambda nb, _: body(ci, i, j, e.mul(nb, VEC))))
+
+    def row(t, _):
+        ci, i = b.sdiv(t, e.const(oh)), b.srem(t, e.const(oh))
+
+        def vector(j, nb):
+            image = e.mul(nb, VEC)
+            o_at = e.add(e.mul(ci, oh * ow * n), e.mul(i, ow * n), e.mul(j, n), image)
+            at = e.add(e.mul(ci, h * w * n), e.mul(i, sh * w * n), e.mul(j, sw * n), image)
+            window(e, fn.args[:3], o_at, at)
+
+        e.loop(0, ow, lambda j, _: e.loop(0, n // VEC, lambda nb, _: vector(j, nb)))
+
+    e.loop(t0, t1, row)
+    b.ret_void()
+    return mod
 
 
 def _forward_ir(c, h, w, n, kh, kw, sh, sw, dh, dw, oh, ow):
-    """max_pool(x, out, arg, t0, t1) for output rows t = ci * OH + i in [t0, t1)."""
-    mod, fn, e = jit.function("max_pool", 3)
-    x, out, arg, t0, t1 = fn.args
-    b, ir = e.b, e.ir
-    xr, xc = w * n, h * w * n
-    i32v = ir.VectorType(ir.IntType(32), VEC)
+    """max_pool(x, out, arg, t0, t1)."""
 
-    def window(ci, i, j, image):
-        at = e.add(e.mul(ci, xc), e.mul(i, sh * xr), e.mul(j, sw * n), image)
+    def window(e, args, o_at, at):
+        x, out, arg = args
+        b, ir = e.b, e.ir
+        i32v = ir.VectorType(ir.IntType(32), VEC)
         best = e.load(x, at)
         won = ir.Constant(i32v, [0] * VEC)
         for k in range(1, kh * kw):
             p, q = divmod(k, kw)
-            v = e.load(x, e.add(at, p * dh * xr + q * dw * n))
+            v = e.load(x, e.add(at, (p * dh * w + q * dw) * n))
             take = b.or_(b.fcmp_ordered(">", v, best), b.fcmp_unordered("uno", v, v))
             best = b.select(take, v, best)
             won = b.select(take, ir.Constant(i32v, [k] * VEC), won)
-        o_at = e.add(e.mul(ci, oh * ow * n), e.mul(i, ow * n), e.mul(j, n), image)
         e.store(best, out, o_at)
         e.store_bytes(b.trunc(won, ir.VectorType(ir.IntType(8), VEC)), arg, o_at)
 
-    e.loop(t0, t1, lambda t, _: _rows(e, t, oh, ow, n, window))
-    b.ret_void()
-    return mod
+    return _windows("max_pool", c, h, w, n, kh, kw, sh, sw, oh, ow, window)
 
 
 def _backward_ir(c, h, w, n, kh, kw, sh, sw, dh, dw, oh, ow):
-    """max_pool_grad(dy, arg, dx, t0, t1) for output rows t = ci * OH + i in [t0, t1)."""
-    mod, fn, e = jit.function("max_pool_grad", 3)
-    dy, arg, dx, t0, t1 = fn.args
-    b, ir = e.b, e.ir
-    xr, xc = w * n, h * w * n
-    i8v = ir.VectorType(ir.IntType(8), VEC)
+    """max_pool_grad(dy, arg, dx, t0, t1), for windows that tile the input."""
 
-    def window(ci, i, j, image):
-        o_at = e.add(e.mul(ci, oh * ow * n), e.mul(i, ow * n), e.mul(j, n), image)
+    def window(e, args, o_at, at):
+        dy, arg, dx = args
+        b, ir = e.b, e.ir
         g = e.load(dy, o_at)
         won = e.load_bytes(arg, o_at)
-        at = e.add(e.mul(ci, xc), e.mul(i, sh * xr), e.mul(j, sw * n), image)
         for k in range(kh * kw):
             p, q = divmod(k, kw)
-            hit = b.icmp_unsigned("==", won, ir.Constant(i8v, [k] * VEC))
-            e.store(b.select(hit, g, e.zero), dx, e.add(at, p * xr + q * n))
+            hit = b.icmp_unsigned(
+                "==", won, ir.Constant(ir.VectorType(ir.IntType(8), VEC), [k] * VEC)
+            )
+            e.store(b.select(hit, g, e.zero), dx, e.add(at, (p * w + q) * n))
 
-    e.loop(t0, t1, lambda t, _: _rows(e, t, oh, ow, n, window))
-    b.ret_void()
-    return mod
+    return _windows("max_pool_grad", c, h, w, n, kh, kw, sh, sw, oh, ow, window)
