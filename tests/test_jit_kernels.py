@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -286,3 +287,29 @@ def test_relu_kernel_leaves_small_arrays_to_numpy():
     assert not relu_jit.usable(_rand((128, 4096)))  # the forward pays only from ~1M elements
     assert relu_jit.usable(_rand((256, 4096)))
     assert not relu_jit.usable(_rand((256, 4096)).astype(np.float64))
+
+
+def test_a_forked_child_gets_threads_of_its_own(monkeypatch):
+    """After fork the parent's pool threads are gone; the child must not wait on them."""
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork here")
+    monkeypatch.setenv("DEEPGRAD_NUM_THREADS", "2")
+    x, w = _rand((8, 3, 6, 6)), _rand((4, 3, 3, 3), seed=1)
+    expected = F.conv2d(deepgrad.tensor(x), deepgrad.tensor(w)).numpy()  # starts the pool
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: convolve again and report
+        try:
+            got = F.conv2d(deepgrad.tensor(x), deepgrad.tensor(w)).numpy()
+            os.write(write, b"same" if np.array_equal(got, expected) else b"different")
+        finally:
+            os._exit(0)
+    os.close(write)
+    deadline = time.monotonic() + 60
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the child hung waiting for threads it does not have")
+        time.sleep(0.05)
+    assert os.read(read, 16) == b"same"

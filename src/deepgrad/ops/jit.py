@@ -1,10 +1,11 @@
 """Kernels written in LLVM's intermediate language and compiled for this CPU, with llvmlite.
 
 NumPy runs one elementwise pass at a time on one core; some ops (convolution, pooling) need
-loops it cannot express without copies. ``conv_jit`` and ``pool_jit`` write those loops as
-LLVM IR with the small ``Emitter`` below, specialised to each shape (every size a constant),
-and ``kernel`` compiles each one once per process, with the object code cached on disk
-(``~/.cache/deepgrad/jit``, or under ``XDG_CACHE_HOME``) so later processes skip compiling.
+loops it cannot express without copies. ``conv_jit``, ``pool_jit`` and ``relu_jit`` write
+those loops as LLVM IR with the small ``Emitter`` below, specialised to each shape (every
+size a constant), and ``kernel`` compiles each one once per process, with the object code
+cached on disk (``~/.cache/deepgrad/jit``, or under ``XDG_CACHE_HOME``) so later processes
+skip compiling.
 
 Kernels need llvmlite (a wheel from PyPI), an x86-64 CPU with AVX2 and FMA, and
 ``DEEPGRAD_JIT`` unset or not ``0``; ``available()`` says whether all hold, and the ops fall
@@ -32,6 +33,7 @@ _kernels: dict = {}
 _engines: list = []  # compiled code lives as long as its engine
 _llvm = None  # the llvmlite modules once loaded; False when unavailable
 _pool: ThreadPoolExecutor | None = None
+_pool_key = (0, 0)  # (process id, workers) of _pool: a forked child must make its own
 _digest: str | None = None
 
 
@@ -68,19 +70,23 @@ def num_threads() -> int:
         value = os.environ.get(var, "")
         if value.isdigit() and int(value) > 0:
             return int(value)
-    return max(1, len(os.sched_getaffinity(0)))
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def run_split(fn, args, total: int):
     """Run ``fn(*args, start, end)`` over [0, total) split evenly among the threads."""
-    global _pool
+    global _pool, _pool_key
     threads = min(num_threads(), total)
     if threads <= 1:
         fn(*args, 0, total)
         return
     blas_threads.quiet_workers()  # once: spinning OpenBLAS threads would take our cores
-    if _pool is None or _pool._max_workers < threads - 1:
+    pid = os.getpid()
+    if _pool_key[0] != pid or _pool_key[1] < threads - 1:  # (a fork leaves the threads behind)
         _pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="deepgrad-jit")
+        _pool_key = (pid, threads - 1)
     bounds = [total * t // threads for t in range(threads + 1)]
     futures = [_pool.submit(fn, *args, bounds[t], bounds[t + 1]) for t in range(threads - 1)]
     fn(*args, bounds[-2], bounds[-1])
