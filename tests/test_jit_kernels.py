@@ -313,3 +313,21 @@ def test_a_forked_child_gets_threads_of_its_own(monkeypatch):
             pytest.fail("the child hung waiting for threads it does not have")
         time.sleep(0.05)
     assert os.read(read, 16) == b"same"
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"padding": 2}, {"stride": 2}, {"padding": "same", "dilation": 3}]
+)
+def test_conv1d_goes_through_the_kernels_and_matches_torch(kwargs, calls):
+    """conv1d is conv2d over images of height 1: kernels with one row."""
+    x, w, b = _rand((16, 3, 40)), _rand((5, 3, 5), seed=1, scale=0.3), _rand((5,), seed=2)
+    ts = [deepgrad.tensor(a, requires_grad=True) for a in (x, w, b)]
+    y = F.conv1d(*ts, **kwargs)
+    g = _rand(y.shape, seed=9)
+    y.backward(deepgrad.tensor(g))
+    tt = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    yt = TF.conv1d(*tt, **kwargs)
+    yt.backward(torch.tensor(g))
+    assert calls["conv"] >= 1
+    ours = [y.detach().numpy()] + [t.grad.numpy() for t in ts]
+    _close(ours, [yt.detach().numpy()] + [t.grad.numpy() for t in tt])
