@@ -282,6 +282,9 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", default="W1,W2,W3,W4,W5,W6")
     parser.add_argument("--limit", type=int, default=None, help="training samples (quick runs)")
+    parser.add_argument(
+        "--w3-epoch", action="store_true", help="W3 over a whole epoch instead of 100 batches"
+    )
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
@@ -321,7 +324,10 @@ def main(argv=None) -> int:
     if "W2" in only:
         results["W2"] = alternate("W2", *training("softmax"), args.rounds)
     if "W3" in only:
-        results["W3"] = alternate("W3", *training("cnn", max_batches=100), args.rounds)
+        batches = None if args.w3_epoch else 100
+        results["W3"] = alternate("W3", *training("cnn", max_batches=batches), args.rounds)
+        if args.w3_epoch:
+            TITLES["W3"] = "CNN 2 conv + linear, batch 128, 1 Fashion-MNIST epoch"
     if "W4" in only:
 
         def dg4():
