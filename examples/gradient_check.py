@@ -21,7 +21,7 @@ from common import saved, setup
 
 import deepgrad as torch
 from deepgrad import nn
-from deepgrad.autograd import Function
+from deepgrad.autograd import Op
 from deepgrad.autograd.model_check import check_model
 from deepgrad.viz import new_figure, save_figure
 
@@ -86,7 +86,7 @@ files = save_figure(fig, out / "gradient_check_error.png")
 
 
 # ---- 3. a whole model, and a bug it catches
-class ForgetfulSquare(Function):
+class ForgetfulSquare(Op):
     """x^2 whose backward forgot the 2: it returns g x instead of 2 g x."""
 
     def forward(ctx, x):

@@ -12,11 +12,11 @@ import pytest
 import deepgrad
 import deepgrad.nn as nn
 import deepgrad.nn.functional as F
-from deepgrad.autograd import Function
+from deepgrad.autograd import Op
 from deepgrad.autograd.model_check import check_model
 
 
-class WrongSquare(Function):
+class WrongSquare(Op):
     """x**2 with the factor 2 forgotten in backward: d/dx x^2 = 2x, not x."""
 
     def forward(ctx, x):

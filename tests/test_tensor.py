@@ -517,7 +517,7 @@ def test_gradcheck_reports_per_input_errors():
 
 
 def test_gradcheck_catches_a_wrong_backward_and_converts_to_float64():
-    class BadSquare(deepgrad.autograd.Function):
+    class BadSquare(deepgrad.autograd.Op):
         def forward(ctx, a):
             ctx.saved = (a,)
             return a * a

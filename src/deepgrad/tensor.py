@@ -1,7 +1,7 @@
 """``Tensor``: a NumPy array plus what autograd needs (``requires_grad``, ``grad``, its graph node).
 
 The class is a thin PyTorch-shaped face: every differentiable method delegates to a primitive
-``Function`` in ``deepgrad.ops`` or composes a few of them. Binary operators apply PyTorch's
+``Op`` in ``deepgrad.ops`` or composes a few of them. Binary operators apply PyTorch's
 type promotion (a float32 tensor times a Python float stays float32; an int64 tensor plus a
 float32 tensor is float32), which NumPy alone would not do.
 """
@@ -1046,7 +1046,7 @@ def where(condition, input=None, other=None) -> Tensor:
     return _E.Where.apply(cond.bool(), input, other)
 
 
-# The ops import ``Function``, whose module imports this one; Tensor must exist before they load.
+# The ops import ``Op``, whose module imports this one; Tensor must exist before they load.
 from deepgrad.ops import elementwise as _E  # noqa: E402
 from deepgrad.ops import linalg as _L  # noqa: E402
 from deepgrad.ops import reduce as _R  # noqa: E402

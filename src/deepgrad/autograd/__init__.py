@@ -1,7 +1,7 @@
 """Reverse-mode automatic differentiation: graph nodes, the backward engine, grad modes, checks."""
 
 from deepgrad.autograd.model_check import ModelCheckReport, ParamCheck, check_model
-from deepgrad.autograd.function import Function
+from deepgrad.autograd.op import Op
 from deepgrad.autograd.grad_mode import (
     enable_grad,
     inference_mode,
@@ -32,7 +32,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool = False):
 
 
 __all__ = [
-    "Function",
+    "Op",
     "ModelCheckReport",
     "ParamCheck",
     "check_model",

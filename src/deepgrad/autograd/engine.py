@@ -4,7 +4,7 @@ For each node, the upstream gradient times the op's local gradient (``ctx.backwa
 the gradients of its inputs; they are summed where a tensor feeds several ops (the course's
 "copy gate") and accumulated into the ``.grad`` of leaves.
 
-Nodes are the ``Function`` instances (``tensor._ctx``): each non-leaf tensor has exactly one,
+Nodes are the ``Op`` instances (``tensor._ctx``): each non-leaf tensor has exactly one,
 and they hash by identity in C, which keeps the walk cheap.
 """
 

@@ -1,1 +1,1 @@
-"""Primitive ops: each a ``Function`` with forward and backward written together on arrays."""
+"""Primitive ops: each an ``Op`` with forward and backward written together on arrays."""

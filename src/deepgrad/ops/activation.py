@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad.autograd.function import Function
+from deepgrad.autograd.op import Op
 from deepgrad.backend import array_module
 from deepgrad.ops.elementwise import sigmoid_array
 from deepgrad.ops.special import ndtr
@@ -17,7 +17,7 @@ _SQRT_2PI_INV = 1 / np.sqrt(2 * np.pi)
 _SQRT_2_OVER_PI = np.sqrt(2 / np.pi)
 
 
-class Step(Function):
+class Step(Op):
     """Heaviside step: 1 where x > 0, else 0 (the perceptron's activation, as in the course).
 
     d step / dx = 0 wherever it exists (and undefined at 0), so the gradient is all zeros.
@@ -30,7 +30,7 @@ class Step(Function):
         return array_module(g).zeros_like(g)
 
 
-class LeakyReLU(Function):
+class LeakyReLU(Op):
     def forward(ctx, a, negative_slope=0.01):
         pos = a > 0
         ctx.saved = (pos,)
@@ -42,7 +42,7 @@ class LeakyReLU(Function):
         return array_module(g).where(pos, g, g * ctx.slope)
 
 
-class ELU(Function):
+class ELU(Op):
     def forward(ctx, a, alpha=1.0):
         xp = array_module(a)
         pos = a > 0
@@ -57,7 +57,7 @@ class ELU(Function):
         return array_module(g).where(pos, g, g * (neg + ctx.alpha))
 
 
-class Softplus(Function):
+class Softplus(Op):
     """(1/beta) log(1 + exp(beta x)), and x itself where beta x > threshold (as PyTorch)."""
 
     def forward(ctx, a, beta=1.0, threshold=20.0):
@@ -75,7 +75,7 @@ class Softplus(Function):
         return array_module(g).where(linear, g, g * sigmoid_array(z))
 
 
-class Softsign(Function):
+class Softsign(Op):
     def forward(ctx, a):
         denom = 1 + array_module(a).abs(a)
         ctx.saved = (denom,)
@@ -86,7 +86,7 @@ class Softsign(Function):
         return g / (denom * denom)
 
 
-class GELU(Function):
+class GELU(Op):
     """x Phi(x) with Phi the standard normal CDF (``approximate='none'``, PyTorch's default),
     or 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) with ``approximate='tanh'``."""
 
@@ -114,7 +114,7 @@ class GELU(Function):
         return g * (aux + a * pdf)
 
 
-class SiLU(Function):
+class SiLU(Op):
     """x sigmoid(x) (also called swish)."""
 
     def forward(ctx, a):
@@ -127,7 +127,7 @@ class SiLU(Function):
         return g * (s * (1 + a * (1 - s)))
 
 
-class Hardtanh(Function):
+class Hardtanh(Op):
     def forward(ctx, a, min_val=-1.0, max_val=1.0):
         inside = (a > min_val) & (a < max_val)
         ctx.saved = (inside,)

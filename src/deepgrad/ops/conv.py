@@ -53,7 +53,7 @@ import threading
 
 import numpy as np
 
-from deepgrad.autograd.function import Function
+from deepgrad.autograd.op import Op
 from deepgrad.backend import array_module
 from deepgrad.ops import conv_jit, pool_jit
 
@@ -355,7 +355,7 @@ def _input_grad_by_col2im(geo, weight, g3):
     return gx.transpose(3, 0, 1, 2)
 
 
-class Conv2d(Function):
+class Conv2d(Op):
     """2-D convolution of x (N, C, H, W) with w (O, C/groups, kh, kw) and an optional bias (O,).
 
     ``padding`` is (top, bottom, left, right); ``stride`` and ``dilation`` are pairs. The
@@ -519,7 +519,7 @@ class _PoolGeometry:
         return (slice(None), slice(None), rows, cols)
 
 
-class MaxPool2d(Function):
+class MaxPool2d(Op):
     """Max over each window: y = max_{p,q} xpad[n, c, i*sh + p*dh, j*sw + q*dw].
 
     The gradient goes to the first maximum of each window in row-major order (PyTorch's CPU
@@ -590,7 +590,7 @@ class MaxPool2d(Function):
         return rows * geo.w + cols
 
 
-class AvgPool2d(Function):
+class AvgPool2d(Op):
     """Mean over each window: y = sum_{p,q} xpad[n, c, i*sh + p, j*sw + q] / divisor, with
     PyTorch's divisor (see ``avg_pool_divisor``). Backward shares each output's gradient
     equally among the pixels of its window: dx += dy / divisor."""
@@ -653,7 +653,7 @@ def avg_pool_divisor(geo, count_include_pad, divisor_override, dtype):
     return (rows[:, None] * cols[None, :]).astype(dtype)
 
 
-class AdaptiveAvgPool2d(Function):
+class AdaptiveAvgPool2d(Op):
     """Average over PyTorch's adaptive windows: output row i averages input rows
     floor(i*H/OH) .. ceil((i+1)*H/OH) - 1, likewise for columns. Such windows may overlap and
     differ in size, so this is written with two averaging matrices, y = A_h x A_w^T, and

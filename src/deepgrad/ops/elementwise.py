@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad.autograd.function import Function
+from deepgrad.autograd.op import Op
 from deepgrad.backend import array_module
 from deepgrad.ops import relu_jit
 
 
-class Add(Function):
+class Add(Op):
     def forward(ctx, a, b):
         return a + b
 
@@ -21,7 +21,7 @@ class Add(Function):
         return g, g
 
 
-class Sub(Function):
+class Sub(Op):
     def forward(ctx, a, b):
         return a - b
 
@@ -29,7 +29,7 @@ class Sub(Function):
         return g, (-g if ctx.needs_input_grad[1] else None)
 
 
-class Mul(Function):
+class Mul(Op):
     def forward(ctx, a, b):
         ctx.saved = (a, b)
         return a * b
@@ -40,7 +40,7 @@ class Mul(Function):
         return (g * b if need_a else None), (g * a if need_b else None)
 
 
-class Div(Function):
+class Div(Op):
     def forward(ctx, a, b):
         ctx.saved = (a, b)
         return a / b
@@ -51,7 +51,7 @@ class Div(Function):
         return (g / b if need_a else None), (-g * a / (b * b) if need_b else None)
 
 
-class Neg(Function):
+class Neg(Op):
     def forward(ctx, a):
         return -a
 
@@ -59,7 +59,7 @@ class Neg(Function):
         return -g
 
 
-class PowScalar(Function):
+class PowScalar(Op):
     """x ** p for a constant exponent p."""
 
     def forward(ctx, a, exponent):
@@ -77,7 +77,7 @@ class PowScalar(Function):
         return g * (p * a ** (p - 1))
 
 
-class Pow(Function):
+class Pow(Op):
     """a ** b with both operands tensors."""
 
     def forward(ctx, a, b):
@@ -98,7 +98,7 @@ class Pow(Function):
         return ga, gb
 
 
-class Exp(Function):
+class Exp(Op):
     def forward(ctx, a):
         out = array_module(a).exp(a)
         ctx.saved = (out,)
@@ -109,7 +109,7 @@ class Exp(Function):
         return g * out
 
 
-class Log(Function):
+class Log(Op):
     def forward(ctx, a):
         ctx.saved = (a,)
         return array_module(a).log(a)
@@ -119,7 +119,7 @@ class Log(Function):
         return g / a
 
 
-class Sqrt(Function):
+class Sqrt(Op):
     def forward(ctx, a):
         out = array_module(a).sqrt(a)
         ctx.saved = (out,)
@@ -130,7 +130,7 @@ class Sqrt(Function):
         return g / (2 * out)
 
 
-class Abs(Function):
+class Abs(Op):
     def forward(ctx, a):
         ctx.saved = (a,)
         return array_module(a).abs(a)
@@ -140,7 +140,7 @@ class Abs(Function):
         return g * array_module(a).sign(a)
 
 
-class Sin(Function):
+class Sin(Op):
     def forward(ctx, a):
         ctx.saved = (a,)
         return array_module(a).sin(a)
@@ -150,7 +150,7 @@ class Sin(Function):
         return g * array_module(a).cos(a)
 
 
-class Cos(Function):
+class Cos(Op):
     def forward(ctx, a):
         ctx.saved = (a,)
         return array_module(a).cos(a)
@@ -160,7 +160,7 @@ class Cos(Function):
         return -g * array_module(a).sin(a)
 
 
-class Erf(Function):
+class Erf(Op):
     def forward(ctx, a):
         from deepgrad.ops.special import erf
 
@@ -172,7 +172,7 @@ class Erf(Function):
         return g * (1.1283791670955126 * array_module(a).exp(-a * a))
 
 
-class Tanh(Function):
+class Tanh(Op):
     def forward(ctx, a):
         out = array_module(a).tanh(a)
         ctx.saved = (out,)
@@ -190,7 +190,7 @@ def sigmoid_array(a):
     return xp.where(a >= 0, 1 / (1 + e), e / (1 + e))
 
 
-class Sigmoid(Function):
+class Sigmoid(Op):
     def forward(ctx, a):
         out = sigmoid_array(a)
         ctx.saved = (out,)
@@ -201,7 +201,7 @@ class Sigmoid(Function):
         return g * (out * (1 - out))
 
 
-class ReLU(Function):
+class ReLU(Op):
     """max(x, 0); large float32 arrays go through the one-pass kernels of ``relu_jit``."""
 
     def forward(ctx, a):
@@ -217,7 +217,7 @@ class ReLU(Function):
         return g * (out > 0) if dx is None else dx
 
 
-class Clamp(Function):
+class Clamp(Op):
     def forward(ctx, a, min=None, max=None):
         ctx.saved = (a,)
         ctx.bounds = (min, max)
@@ -234,7 +234,7 @@ class Clamp(Function):
         return g * mask
 
 
-class Maximum(Function):
+class Maximum(Op):
     def forward(ctx, a, b):
         ctx.saved = (a, b)
         return array_module(a).maximum(a, b)
@@ -247,7 +247,7 @@ class Maximum(Function):
         return (half * (a >= b) if need_a else None), (half * (b >= a) if need_b else None)
 
 
-class Minimum(Function):
+class Minimum(Op):
     def forward(ctx, a, b):
         ctx.saved = (a, b)
         return array_module(a).minimum(a, b)
@@ -260,7 +260,7 @@ class Minimum(Function):
         return (half * (a <= b) if need_a else None), (half * (b <= a) if need_b else None)
 
 
-class Where(Function):
+class Where(Op):
     def forward(ctx, cond, a, b):
         ctx.saved = (cond,)
         return array_module(a).where(cond, a, b)
@@ -271,7 +271,7 @@ class Where(Function):
         return None, (g * cond if need_a else None), (g * ~cond if need_b else None)
 
 
-class Cast(Function):
+class Cast(Op):
     """Change dtype; the gradient is cast back to the input's dtype."""
 
     def forward(ctx, a, dtype):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from deepgrad.autograd.function import Function
+from deepgrad.autograd.op import Op
 
 
 def _swap(x):
     return x.swapaxes(-1, -2)
 
 
-class MatMul(Function):
+class MatMul(Op):
     def forward(ctx, a, b):
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(
@@ -51,7 +51,7 @@ class MatMul(Function):
         return ga, gb
 
 
-class Linear(Function):
+class Linear(Op):
     """y = x W^T + b in one op, with one backward: dx = g W, dW = g^T x, db = sum(g)."""
 
     def forward(ctx, x, weight, bias=None):

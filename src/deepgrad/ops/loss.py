@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad.autograd.function import Function
+from deepgrad.autograd.op import Op
 from deepgrad.backend import array_module
 from deepgrad.ops.elementwise import sigmoid_array
 
@@ -37,7 +37,7 @@ def _upstream(ctx, g):
 
 
 # ---------------------------------------------------------------------------- regression
-class MSELoss(Function):
+class MSELoss(Op):
     """(x - y)^2, reduced.  d/dx = 2 (x - y), d/dy = -2 (x - y)."""
 
     def forward(ctx, x, y, reduction="mean"):
@@ -52,7 +52,7 @@ class MSELoss(Function):
         return (gx if need_x else None), (-gx if need_y else None)
 
 
-class L1Loss(Function):
+class L1Loss(Op):
     """|x - y|, reduced.  d/dx = sign(x - y) (0 where x == y, as PyTorch)."""
 
     def forward(ctx, x, y, reduction="mean"):
@@ -68,7 +68,7 @@ class L1Loss(Function):
 
 
 # ---------------------------------------------------------------------------- binary
-class BinaryCrossEntropy(Function):
+class BinaryCrossEntropy(Op):
     """-w [y log x + (1 - y) log(1 - x)] on probabilities x, each log clamped at -100 as
     PyTorch does, so x = 0 or 1 gives a large finite loss instead of inf.
 
@@ -95,7 +95,7 @@ class BinaryCrossEntropy(Function):
         return gx, None
 
 
-class BinaryCrossEntropyWithLogits(Function):
+class BinaryCrossEntropyWithLogits(Op):
     """BCE on logits z, stable for any z:  (1 - y) z + l softplus(-z),  l = 1 + (p - 1) y
     with p the ``pos_weight`` (l = 1 without it), times ``weight``.
 
@@ -158,7 +158,7 @@ def _per_sample_shape(shape):
     return () if len(shape) == 1 else shape[:1] + shape[2:]
 
 
-class CrossEntropy(Function):
+class CrossEntropy(Op):
     """Cross-entropy from logits in one stable op (softmax and log never formed separately).
 
     With p = softmax(z) and a target distribution a over the classes,
@@ -296,7 +296,7 @@ def _reduce_rows(ctx, loss, reduction, in_shape):
     return loss.reshape(_per_sample_shape(in_shape))
 
 
-class NLLLoss(Function):
+class NLLLoss(Op):
     """Negative log-likelihood on log-probabilities x: loss_i = -w_{t_i} x_{i, t_i}.
 
     'mean' divides by sum_i w_{t_i} over rows not ignored (as PyTorch). The gradient is
@@ -343,7 +343,7 @@ class NLLLoss(Function):
         return _from_rows(grad, ctx.shape), None
 
 
-class MultiMarginLoss(Function):
+class MultiMarginLoss(Op):
     """Multiclass hinge: loss_i = (1/C) sum_{j != y_i} w_{y_i} max(0, margin - x_{i,y_i} +
     x_ij)^p, p in {1, 2} (PyTorch's definition; 'mean' averages over the N rows)."""
 
@@ -391,7 +391,7 @@ class MultiMarginLoss(Function):
         return _from_rows(grad, ctx.shape), None
 
 
-class KLDivergence(Function):
+class KLDivergence(Op):
     """Pointwise KL term for log-probabilities x and target t (PyTorch's ``kl_div``):
 
         t (log t - x)                 (log_target=False; 0 where t == 0)

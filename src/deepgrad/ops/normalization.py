@@ -10,7 +10,7 @@ estimates, so the op is a fixed affine map of x.
 
 from __future__ import annotations
 
-from deepgrad.autograd.function import Function
+from deepgrad.autograd.op import Op
 from deepgrad.backend import array_module
 
 
@@ -19,7 +19,7 @@ def _channel_shape(x):
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
-class BatchNorm(Function):
+class BatchNorm(Op):
     """Inputs (x, [gamma, beta]); ``mean``/``var`` given means eval mode (running statistics).
 
     Training backward, with n values per channel and g = dL/dy:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad.autograd.function import Function
+from deepgrad.autograd.op import Op
 from deepgrad.backend import array_module
 
 
@@ -20,7 +20,7 @@ def _expand(g, in_shape, axes, keepdim):
     return xp.broadcast_to(g, in_shape)
 
 
-class Sum(Function):
+class Sum(Op):
     def forward(ctx, a, axes=None, keepdim=False):
         ctx.shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
         return a.sum(axis=axes, keepdims=keepdim)
@@ -29,7 +29,7 @@ class Sum(Function):
         return _expand(g, ctx.shape, ctx.axes, ctx.keepdim)
 
 
-class Mean(Function):
+class Mean(Op):
     def forward(ctx, a, axes=None, keepdim=False):
         ctx.shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
         out = a.mean(axis=axes, keepdims=keepdim)
@@ -40,7 +40,7 @@ class Mean(Function):
         return _expand(g / ctx.count, ctx.shape, ctx.axes, ctx.keepdim)
 
 
-class Var(Function):
+class Var(Op):
     """Variance with Bessel's ``correction`` (1 by default, as in PyTorch)."""
 
     def forward(ctx, a, axes=None, keepdim=False, correction=1):
@@ -59,7 +59,7 @@ class Var(Function):
             return g * centred * (2 / ctx.denom) if ctx.denom else g * centred * np.inf
 
 
-class MaxAll(Function):
+class MaxAll(Op):
     """max() or min() over every element; ties share the gradient evenly (as PyTorch)."""
 
     def forward(ctx, a, largest=True):
@@ -73,7 +73,7 @@ class MaxAll(Function):
         return mask * (g / mask.sum()).astype(a.dtype, copy=False)
 
 
-class AMax(Function):
+class AMax(Op):
     """amax/amin over ``axes``: ties share the gradient evenly (as PyTorch)."""
 
     def forward(ctx, a, axes, keepdim=False, largest=True):
@@ -90,7 +90,7 @@ class AMax(Function):
         return mask * (g / mask.sum(axis=ctx.axes, keepdims=True))
 
 
-class MaxDim(Function):
+class MaxDim(Op):
     """max(dim)/min(dim): values and indices; the gradient goes to the returned index."""
 
     def forward(ctx, a, axis, keepdim=False, largest=True):
@@ -113,7 +113,7 @@ class MaxDim(Function):
         return grad
 
 
-class LogSumExp(Function):
+class LogSumExp(Op):
     def forward(ctx, a, axes, keepdim=False):
         xp = array_module(a)
         m = a.max(axis=axes, keepdims=True)
@@ -130,7 +130,7 @@ class LogSumExp(Function):
         return g * array_module(a).exp(a - s)
 
 
-class Softmax(Function):
+class Softmax(Op):
     def forward(ctx, a, axis):
         xp = array_module(a)
         e = xp.exp(a - a.max(axis=axis, keepdims=True))
@@ -144,7 +144,7 @@ class Softmax(Function):
         return y * (g - (g * y).sum(axis=ctx.axis, keepdims=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmax(Op):
     def forward(ctx, a, axis):
         xp = array_module(a)
         shifted = a - a.max(axis=axis, keepdims=True)

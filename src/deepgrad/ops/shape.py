@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad.autograd.function import Function
+from deepgrad.autograd.op import Op
 from deepgrad.backend import array_module
 
 
-class Reshape(Function):
+class Reshape(Op):
     def forward(ctx, a, shape):
         ctx.in_shape = a.shape
         return a.reshape(shape)
@@ -20,7 +20,7 @@ class Reshape(Function):
         return g.reshape(ctx.in_shape)
 
 
-class Permute(Function):
+class Permute(Op):
     def forward(ctx, a, dims):
         ctx.dims = dims
         return a.transpose(dims)
@@ -29,7 +29,7 @@ class Permute(Function):
         return g.transpose(np.argsort(ctx.dims))
 
 
-class Expand(Function):
+class Expand(Op):
     def forward(ctx, a, shape):
         return array_module(a).broadcast_to(a, shape)
 
@@ -37,7 +37,7 @@ class Expand(Function):
         return g
 
 
-class Index(Function):
+class Index(Op):
     """``a[key]``. Backward scatters the gradient back, adding it up at repeated indices."""
 
     def forward(ctx, a, key, advanced=False):
@@ -54,7 +54,7 @@ class Index(Function):
         return grad
 
 
-class Cat(Function):
+class Cat(Op):
     def forward(ctx, *arrays, axis=0):
         ctx.axis = axis
         ctx.splits = np.cumsum([a.shape[axis] for a in arrays])[:-1]
@@ -64,7 +64,7 @@ class Cat(Function):
         return tuple(array_module(g).split(g, ctx.splits, axis=ctx.axis))
 
 
-class Stack(Function):
+class Stack(Op):
     def forward(ctx, *arrays, axis=0):
         ctx.axis = axis
         return array_module(arrays[0]).stack(arrays, axis=axis)

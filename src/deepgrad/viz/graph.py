@@ -1,6 +1,6 @@
 """Draw the autograd graph behind a tensor: ops, tensors, values flowing forward, gradients back.
 
-The graph is read from the tensor itself: ``t._ctx`` is the op (a ``Function`` node) that made
+The graph is read from the tensor itself: ``t._ctx`` is the op (an ``Op`` node) that made
 ``t`` and ``ctx.inputs`` are the tensors it consumed, so walking back from the root reaches every
 op and tensor that contributed to it. Nodes are
 

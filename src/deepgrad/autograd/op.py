@@ -1,4 +1,8 @@
-"""``Function``: one primitive op, with its forward and backward side by side.
+"""``Op``: one primitive op on arrays, with its forward and backward side by side.
+
+This is deepgrad's internal node type. It is not PyTorch's ``torch.autograd.Function`` (the
+user-facing custom-function API with static ``forward(ctx, ...)``), which lives in
+``deepgrad.autograd.function``.
 
 A subclass writes ``forward(ctx, *arrays, **params) -> array`` and
 ``backward(ctx, grad) -> array | tuple[array | None, ...]`` on raw arrays. ``ctx`` is the
@@ -16,7 +20,7 @@ import numpy as np
 from deepgrad.autograd.grad_mode import state as _grad_state
 
 
-class Function:
+class Op:
     """Base class of every differentiable primitive (see the module docstring)."""
 
     #: Tuple of arrays saved by forward for backward; set to ``None`` once freed.
