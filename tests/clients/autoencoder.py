@@ -32,5 +32,5 @@ for epoch in range(40):
         print(f"Epoch:{epoch + 1}, Loss:{loss.item():.5f}")
 with torch.no_grad():
     z = model.encoder(data[:2])
-    print(tuple(z.shape), z.round(decimals=4))
+    print(tuple(z.shape), z)
     print(model.decoder(z).shape[1], round(((model(data) - data) ** 2).mean().item(), 5))

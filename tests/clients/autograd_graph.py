@@ -11,8 +11,8 @@ loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y)
 print(f"Gradient function for z = {type(z.grad_fn).__name__}")
 print(f"Gradient function for loss = {type(loss.grad_fn).__name__}")
 loss.backward()
-print(w.grad.round(decimals=4))
-print(b.grad.round(decimals=4))
+print(w.grad)
+print(b.grad)
 
 a = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
 h = a * 2

@@ -35,16 +35,14 @@ print(tuple(flat_image.size()))
 layer1 = nn.Linear(in_features=36, out_features=8)
 hidden1 = layer1(flat_image)
 print(tuple(hidden1.size()))
-print(f"Before ReLU: {hidden1[0].round(decimals=4)}\n\n")
+print(f"Before ReLU: {hidden1[0].detach()}\n\n")
 hidden1 = nn.ReLU()(hidden1)
-print(f"After ReLU: {hidden1[0].round(decimals=4)}")
+print(f"After ReLU: {hidden1[0].detach()}")
 seq_modules = nn.Sequential(nn.Flatten(), layer1, nn.ReLU(), nn.Linear(8, 4))
 logits = seq_modules(input_image)
 softmax = nn.Softmax(dim=1)
-print(softmax(logits).sum(dim=1).round(decimals=4))
+print(softmax(logits).sum(dim=1).detach())
 
 print(f"Model structure: {model}\n\n")
 for name, param in model.named_parameters():
-    print(
-        f"Layer: {name} | Size: {tuple(param.size())} | Values : {param[:2].round(decimals=4)} \n"
-    )
+    print(f"Layer: {name} | Size: {tuple(param.size())} | Values : {param[:2].detach()} \n")

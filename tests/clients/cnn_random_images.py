@@ -51,9 +51,7 @@ with torch.no_grad():
     _, predicted = torch.max(outputs, 1)
     correct = (predicted == labels).sum().item()
 print(f"Accuracy: {100 * correct // len(labels)} %")
-print(
-    tuple(net.conv2(net.pool(net.conv1(images[:2]))).shape), net.bn1.running_mean.round(decimals=4)
-)
+print(tuple(net.conv2(net.pool(net.conv1(images[:2]))).shape), net.bn1.running_mean)
 x = torch.randn(1, 3, 10, 10)
 print(tuple(nn.MaxPool2d(3, stride=2, padding=1)(x).shape), tuple(nn.AvgPool2d(2)(x).shape))
 print(

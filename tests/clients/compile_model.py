@@ -17,7 +17,7 @@ for step in range(30):
     if step % 10 == 9:
         print(step, round(loss.item(), 4))
 with torch.no_grad():
-    print(torch.allclose(compiled(X), model(X)), compiled(X[:3]).round(decimals=4))
+    print(torch.allclose(compiled(X), model(X)), compiled(X[:3]))
 
 
 @torch.compile
@@ -25,4 +25,4 @@ def fused(a, b):
     return torch.sin(a) + torch.cos(b)
 
 
-print(fused(torch.tensor([0.0, 1.0]), torch.tensor([0.0, 2.0])).round(decimals=4))
+print(fused(torch.tensor([0.0, 1.0]), torch.tensor([0.0, 2.0])))

@@ -42,7 +42,7 @@ torch.manual_seed(0)
 true_w = torch.tensor([2, -3.4])
 true_b = 4.2
 features, labels = synthetic_data(true_w, true_b, 500)
-print("features:", features[0].round(decimals=4), "\nlabel:", labels[0].round(decimals=4))
+print("features:", features[0], "\nlabel:", labels[0])
 
 w = torch.normal(0, 0.01, size=(2, 1), requires_grad=True)
 b = torch.zeros(1, requires_grad=True)

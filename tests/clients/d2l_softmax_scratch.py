@@ -71,7 +71,7 @@ def updater(batch_size, lr=0.1):
 X = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
 print(X.sum(0, keepdim=True), X.sum(1, keepdims=True), X.sum(axis=0))
 X_prob = softmax(torch.normal(0, 1, (2, 5)))
-print(X_prob.round(decimals=4), X_prob.sum(1).round(decimals=4))
+print(X_prob, X_prob.sum(1))
 print(round(evaluate_accuracy(net, test_iter), 4))
 for epoch in range(3):
     metric = Accumulator(3)

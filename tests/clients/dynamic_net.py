@@ -32,7 +32,7 @@ x = torch.linspace(-math.pi, math.pi, 200)
 y = torch.sin(x)
 model = DynamicNet()
 criterion = torch.nn.MSELoss(reduction="sum")
-optimizer = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)
+optimizer = torch.optim.SGD(model.parameters(), lr=2e-7, momentum=0.9)
 for t in range(600):
     y_pred = model(x)
     loss = criterion(y_pred, y)

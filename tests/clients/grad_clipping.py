@@ -20,7 +20,7 @@ optimizer.zero_grad()
 nn.MSELoss()(model(X), y).backward()
 nn.utils.clip_grad_value_(model.parameters(), clip_value=0.05)
 print(max(p.grad.abs().max().item() for p in model.parameters()))
-print(model[0].bias.grad.round(decimals=4))
+print(model[0].bias.grad)
 norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 0.01, norm_type=2.0)
 print(
     round(norm.item(), 5),

@@ -14,6 +14,7 @@ x_train = torch.rand(n, d)
 y_train = (x_train[:, :4].argmax(dim=1) + (x_train[:, 4] > 0.8).long()) % c
 x_valid, y_valid = x_train[150:], y_train[150:]
 x_train, y_train = x_train[:150], y_train[:150]
+n = x_train.shape[0]
 print(x_train.shape[0], y_train.min().item(), y_train.max().item())
 
 weights = torch.randn(d, c) / math.sqrt(d)
@@ -41,7 +42,7 @@ def accuracy(out, yb):
 bs, lr = 32, 0.5
 xb, yb = x_train[0:bs], y_train[0:bs]
 preds = model(xb)
-print(preds[0].round(decimals=4), tuple(preds.shape))
+print(preds[0].detach(), tuple(preds.shape))
 print(round(nll(preds, yb).item(), 4), round(accuracy(preds, yb).item(), 4))
 for epoch in range(2):
     for i in range((n - 1) // bs + 1):

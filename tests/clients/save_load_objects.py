@@ -25,7 +25,7 @@ torch.save(record, "record.pt")
 back = torch.load("record.pt", weights_only=True)
 print(back["epoch"], back["name"], back["metrics"], back["note"])
 print(
-    back["weights"]["w"].round(decimals=4),
+    back["weights"]["w"],
     torch.equal(back["weights"]["b"], record["weights"]["b"]),
 )
 print(tuple(back["shape"]) == (3, 4), sorted(back.keys()))

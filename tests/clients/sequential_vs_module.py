@@ -32,7 +32,7 @@ with torch.no_grad():
 
 X = torch.rand(3, 5)
 for model in (seq, named, mlp):
-    print(type(model).__name__, model(X).round(decimals=4))
+    print(type(model).__name__, model(X).detach())
 print(torch.equal(seq(X), mlp(X)), torch.allclose(named(X), mlp(X)))
 print(named.hidden, named[0] is named.hidden, len(seq), list(seq.state_dict().keys()))
 print(list(mlp.state_dict().keys()))
