@@ -295,10 +295,27 @@ class Tensor:
         return id(self)
 
     # ---------------------------------------------------------------- autograd
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
-        """Back-propagate from this tensor, accumulating d self / d leaf into each leaf's .grad."""
+    def backward(
+        self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None
+    ) -> None:
+        """Back-propagate from this tensor, accumulating d self / d leaf into each leaf's .grad.
+
+        With ``inputs`` (a tensor or a sequence of them), only those tensors' ``.grad`` is
+        accumulated into, as in PyTorch (deviation: non-leaf tensors with ``retain_grad()`` are
+        filled only when they are among ``inputs``). ``create_graph=True`` (double backward) is not
+        supported: deepgrad's backward runs on arrays.
+        """
         from deepgrad.autograd import engine
 
+        if create_graph:
+            raise NotImplementedError(
+                "backward(create_graph=True): deepgrad computes gradients on arrays, so a "
+                "graph of the backward pass (for higher-order derivatives) is not recorded."
+            )
+        if inputs is not None:
+            inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+            if not inputs:
+                raise RuntimeError("backward(): 'inputs' argument to backward() cannot be empty.")
         if not self.requires_grad:
             raise RuntimeError(
                 "backward() called on a tensor that does not require grad and has no grad_fn: "
@@ -320,7 +337,18 @@ class Tensor:
                     f"backward(): gradient has shape {tuple(grad.shape)} but the tensor has "
                     f"shape {tuple(self.shape)}; they must match."
                 )
-        engine.backward(self, grad, retain_graph=retain_graph)
+        if inputs is None:
+            engine.backward(self, grad, retain_graph=bool(retain_graph))
+            return
+        collected = engine.backward(self, grad, retain_graph=bool(retain_graph), inputs=inputs)
+        for t in inputs:
+            g = collected[id(t)]
+            if g is None:
+                continue
+            if t.grad is None:
+                t.grad = _wrap(np.array(g, dtype=t._data.dtype))
+            else:
+                t.grad._data += g
 
     def detach(self) -> Tensor:
         return _wrap(self._data)
