@@ -844,12 +844,17 @@ class Tensor:
 
     def _extreme(self, dim, keepdim, largest: bool):
         if dim is None:
-            return _R.MaxAll.apply(self, largest=largest)
+            out = _R.MaxAll.apply(self, largest=largest)
+            if out._ctx is not None:
+                out._ctx.largest = largest  # grad_fn.name(): MaxBackward1 or MinBackward1
+            return out
         if isinstance(dim, Tensor):
             return self.maximum(dim) if largest else self.minimum(dim)
         (axis,) = _axes(dim, self.ndim)
         values = _R.MaxDim.apply(self, axis=axis, keepdim=keepdim, largest=largest)
         ctx = values._ctx
+        if ctx is not None:
+            ctx.largest = largest
         indices = ctx.indices if ctx is not None else _arg(self._data, axis, keepdim, largest)
         return values_indices(values, _wrap(indices))
 

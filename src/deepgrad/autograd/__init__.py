@@ -10,6 +10,7 @@ from deepgrad.autograd.grad_mode import (
     set_grad_enabled,
 )
 from deepgrad.autograd.gradcheck import GradcheckReport, gradcheck
+from deepgrad.autograd.function import Function, FunctionCtx, once_differentiable
 
 
 def grad(
@@ -105,7 +106,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 
 
 __all__ = [
+    "Function",
+    "FunctionCtx",
     "Op",
+    "once_differentiable",
     "ModelCheckReport",
     "ParamCheck",
     "check_model",
