@@ -69,3 +69,7 @@ __all__ += [
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool1d", "AvgPool2d",
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d",
 ]  # fmt: skip
+
+from deepgrad.nn.modules.loss import HuberLoss, SmoothL1Loss
+
+__all__ += ["HuberLoss", "SmoothL1Loss"]
