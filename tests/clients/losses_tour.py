@@ -26,7 +26,7 @@ p = torch.sigmoid(torch.randn(5))
 t = torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0])
 print(
     round(nn.BCELoss()(p, t).item(), 5),
-    round(F.binary_cross_entropy_with_logits(torch.logit(p), t).item(), 4),
+    round(F.binary_cross_entropy_with_logits(torch.log(p / (1 - p)), t).item(), 4),
 )
 loss = F.cross_entropy(logits, target)
 loss.backward()
