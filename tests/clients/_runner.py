@@ -75,6 +75,10 @@ def install_deepgrad() -> None:
     except ImportError:  # not there yet: the torchvision programs fail on their import
         pass
     sys.modules.update(aliases)
+    # and every other loaded submodule, for imports such as torch.utils.data.sampler
+    for name, module in list(sys.modules.items()):
+        if name.startswith("deepgrad."):
+            sys.modules.setdefault("torch." + name.removeprefix("deepgrad."), module)
     _shared_random.install(
         deepgrad, deepgrad.nn, deepgrad.nn.functional, deepgrad.nn.init, deepgrad.data
     )
@@ -112,6 +116,15 @@ def install_torch() -> None:
     _shared_random.install(torch, torch.nn, torch.nn.functional, torch.nn.init, torch.utils.data)
 
 
+def reset_globals() -> None:
+    """Undo what a program may have set for the whole process (as a fresh interpreter would)."""
+    fw = sys.modules["torch"]
+    if hasattr(fw, "set_default_device"):
+        fw.set_default_device(None)  # torch's default device is a mode that also wraps calls
+    fw.set_default_dtype(fw.float32)
+    fw.set_grad_enabled(True)
+
+
 def run_program(path: Path) -> dict:
     out = io.StringIO()
     error = None
@@ -127,6 +140,7 @@ def run_program(path: Path) -> dict:
             error = traceback.format_exc(limit=-3)
         finally:
             os.chdir(cwd)
+            reset_globals()
     return {"stdout": out.getvalue(), "error": error}
 
 

@@ -16,7 +16,7 @@ with different bounds or in a different order still shows up as a difference.
 Wrapped: ``manual_seed``, ``rand``, ``randn``, ``randint``, ``randperm``, ``normal``,
 ``rand_like``, ``randn_like``, ``Tensor.uniform_``/``normal_``, ``nn.init.uniform_``/``normal_``
 (every other initialiser reaches one of these), ``nn.functional.dropout`` (the mask),
-``RandomSampler.__iter__`` (DataLoader's ``shuffle=True``) and ``random_split``. The
+``RandomSampler`` (DataLoader's ``shuffle=True``), ``SubsetRandomSampler`` and ``random_split``. The
 ``generator=`` argument is accepted and passed on, but the values come from the one stream.
 Nested calls (torch's ``init.uniform_`` calls ``Tensor.uniform_``) draw once, in the outermost.
 """
@@ -148,6 +148,16 @@ def install(fw, nn, F, init, data) -> None:
     data.RandomSampler.__iter__ = sampler_iter
     if hasattr(data.RandomSampler, "_indices"):  # deepgrad's batching reads the order here
         data.RandomSampler._indices = lambda self: _rng().permutation(len(self.data_source))
+
+    subset_sampler = data.SubsetRandomSampler
+
+    def subset_iter(self):
+        for i in _rng().permutation(len(self.indices)).tolist():
+            yield self.indices[i]
+
+    subset_sampler.__iter__ = subset_iter
+    if hasattr(subset_sampler, "_indices"):
+        subset_sampler._indices = lambda self: np.asarray(list(subset_iter(self)), dtype=np.int64)
 
     orig_split = data.random_split
 
