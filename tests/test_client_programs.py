@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -28,16 +29,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from filelock import FileLock  # a dependency of torch
 
 CLIENTS = Path(__file__).parent / "clients"
 PROGRAMS = sorted(p for p in CLIENTS.glob("*.py") if not p.name.startswith("_"))
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?\b(?:nan|inf)\b")
 
 
-@pytest.fixture(scope="module")
-def outputs(tmp_path_factory) -> dict:
-    """Both frameworks' outputs, ``{framework: {program: {"stdout", "error"}}}``."""
-    tmp = tmp_path_factory.mktemp("clients")
+def _run_both(tmp: Path) -> dict:
     runs = {}
     for framework in ("torch", "deepgrad"):
         out = tmp / f"{framework}.json"
@@ -50,6 +49,25 @@ def outputs(tmp_path_factory) -> dict:
         assert proc.returncode == 0, f"the {framework} runner failed:\n{stderr[-3000:]}"
         results[framework] = json.loads(out.read_text())
     return results
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory) -> dict:
+    """Both frameworks' outputs, ``{framework: {program: {"stdout", "error"}}}``.
+
+    Under pytest-xdist the first worker to get here runs the programs and the others read its
+    results (the session's shared temporary folder, under a file lock), so they run once.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _run_both(tmp_path_factory.mktemp("clients"))
+    shared = tmp_path_factory.getbasetemp().parent  # this session's folder, common to workers
+    with FileLock(str(shared / "client_programs.lock")):
+        cache = shared / "client_programs.json"
+        if not cache.exists():
+            tmp = shared / "client_programs"
+            tmp.mkdir(exist_ok=True)
+            cache.write_text(json.dumps(_run_both(tmp)))
+        return json.loads(cache.read_text())
 
 
 def _rtol(program: Path) -> float:
