@@ -67,6 +67,7 @@ from deepgrad.dtypes import (
 )
 from deepgrad.functions import *  # noqa: F403 - the torch.* math functions
 from deepgrad.functions import cat, concat, concatenate, is_tensor, meshgrid, mv, stack, where
+from deepgrad.serialization import load, save
 from deepgrad.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from deepgrad.tensor import Tensor
 
