@@ -116,4 +116,4 @@ def __getattr__(name):
         return summary
     from deepgrad._compat import missing_attribute
 
-    raise missing_attribute("deepgrad", name, list(globals()) + sorted(_LAZY))
+    raise missing_attribute("deepgrad", name, lambda: list(globals()) + sorted(_LAZY))

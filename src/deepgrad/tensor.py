@@ -1114,9 +1114,11 @@ class Tensor:
     def __getattr__(self, name: str):
         # Only reached when normal lookup failed: name the PyTorch feature deepgrad lacks, or
         # suggest a close match for a typo (issue 14, item 8).
+        if name[:1] == "_":  # private and dunder probes (copy, NumPy, pickle): stay cheap
+            raise AttributeError(f"'Tensor' object has no attribute {name!r}")
         from deepgrad._compat import missing_attribute
 
-        raise missing_attribute("Tensor", name, dir(type(self)))
+        raise missing_attribute("Tensor", name, lambda: dir(type(self)))
 
 
 def _np_names(dim, keepdim, axis, keepdims):
