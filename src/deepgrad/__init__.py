@@ -23,6 +23,7 @@ from deepgrad.creation import (
     ShortTensor,
     arange,
     as_tensor,
+    bernoulli,
     empty,
     empty_like,
     eye,
@@ -30,6 +31,7 @@ from deepgrad.creation import (
     full,
     full_like,
     linspace,
+    multinomial,
     normal,
     ones,
     ones_like,
@@ -98,7 +100,7 @@ def compile(model=None, **kwargs):  # noqa: A001 - torch.compile
     return model
 
 
-_LAZY = {"nn", "optim", "data", "utils", "train", "viz", "models", "vision"}
+_LAZY = {"nn", "optim", "data", "utils", "train", "viz", "models", "vision", "distributions"}
 
 
 def __getattr__(name):

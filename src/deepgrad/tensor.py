@@ -958,7 +958,9 @@ class Tensor:
         (d,) = _axes(dim, self.ndim)
         return self.reshape(self.shape[:d] + tuple(sizes) + self.shape[d + 1 :])
 
-    def squeeze(self, dim=None) -> Tensor:
+    def squeeze(self, dim=None, *, axis=None) -> Tensor:
+        if axis is not None:
+            dim = _np_names(dim, False, axis, None)[0]
         if dim is None:
             shape = tuple(n for n in self.shape if n != 1)
         else:
@@ -966,7 +968,8 @@ class Tensor:
             shape = tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1))
         return self.reshape(shape) if shape != self.shape else self
 
-    def unsqueeze(self, dim: int) -> Tensor:
+    def unsqueeze(self, dim=None, *, axis=None) -> Tensor:
+        dim = _required_dim("unsqueeze", dim, axis)
         (d,) = _axes(dim, self.ndim + 1)
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
@@ -1017,7 +1020,9 @@ class Tensor:
             return _wrap(self._data[key])
         return _S.Index.apply(self, key=key, advanced=advanced)
 
-    def chunk(self, chunks: int, dim: int = 0):
+    def chunk(self, chunks: int, dim: int = 0, *, axis=None):
+        if axis is not None:
+            dim = axis
         n = self.shape[dim]
         step = -(-n // chunks)
         return self.split(step, dim)
@@ -1037,10 +1042,13 @@ class Tensor:
             start += s
         return tuple(out)
 
-    def unbind(self, dim: int = 0):
+    def unbind(self, dim: int = 0, *, axis=None):
+        if axis is not None:
+            dim = axis
         return tuple(self.select(dim, i) for i in range(self.shape[dim]))
 
-    def select(self, dim: int, index: int) -> Tensor:
+    def select(self, dim=None, index=None, *, axis=None) -> Tensor:
+        dim = _required_dim("select", dim, axis)
         (d,) = _axes(dim, self.ndim)
         return self[(slice(None),) * d + (index,)]
 
@@ -1110,6 +1118,16 @@ class Tensor:
 
     def cosh(self) -> Tensor:
         return _X.Cosh.apply(self._floating())
+
+    def bernoulli(self, p=None, *, generator=None) -> Tensor:
+        from deepgrad.creation import bernoulli
+
+        return bernoulli(self, p, generator=generator)
+
+    def multinomial(self, num_samples: int, replacement: bool = False, *, generator=None):
+        from deepgrad.creation import multinomial
+
+        return multinomial(self, num_samples, replacement, generator=generator)
 
     def __getattr__(self, name: str):
         # Only reached when normal lookup failed: name the PyTorch feature deepgrad lacks, or
