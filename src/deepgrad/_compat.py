@@ -21,16 +21,16 @@ from pathlib import Path
 OUT_OF_SCOPE = {
     "complex numbers": (
         "complex32 complex64 complex128 cfloat cdouble chalf complex view_as_complex "
-        "view_as_real is_complex polar real imag conj conj_physical resolve_conj angle"
+        "view_as_real polar imag conj_physical resolve_conj angle"
     ),
     "sparse tensors": (
         "sparse sparse_coo_tensor sparse_csr_tensor sparse_csc_tensor sparse_bsr_tensor "
         "sparse_bsc_tensor sparse_compressed_tensor to_sparse to_sparse_csr to_sparse_coo "
-        "is_sparse sparse_coo sparse_csr"
+        "sparse_coo sparse_csr"
     ),
     "quantisation": (
         "quantization ao quantize_per_tensor quantize_per_channel dequantize qint8 quint8 "
-        "qint32 quint4x2 quint2x4 is_quantized q_scale q_zero_point int_repr"
+        "qint32 quint4x2 quint2x4 q_scale q_zero_point int_repr"
     ),
     "TorchScript (torch.jit)": "jit script trace",
     "torch.fx graph capture": "fx",

@@ -155,7 +155,9 @@ def randperm(n: int, generator=None, dtype=None, device=None) -> Tensor:
     return _wrap(rng(generator).permutation(n).astype(dt))
 
 
-def normal(mean=0.0, std=1.0, size=None, generator=None, dtype=None, requires_grad=False):
+def normal(
+    mean=0.0, std=1.0, size=None, generator=None, dtype=None, device=None, requires_grad=False
+):
     """Normal samples: ``normal(mean, std, size)`` with numbers, or tensors of means/stds."""
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
@@ -168,19 +170,19 @@ def normal(mean=0.0, std=1.0, size=None, generator=None, dtype=None, requires_gr
     return _finish(arr, requires_grad)
 
 
-def rand_like(input: Tensor, dtype=None, generator=None, requires_grad=False) -> Tensor:
+def rand_like(input: Tensor, dtype=None, generator=None, requires_grad=False, device=None):
     return rand(
         input.shape, dtype=dtype or input.dtype, generator=generator, requires_grad=requires_grad
     )
 
 
-def randn_like(input: Tensor, dtype=None, generator=None, requires_grad=False) -> Tensor:
+def randn_like(input: Tensor, dtype=None, generator=None, requires_grad=False, device=None):
     return randn(
         input.shape, dtype=dtype or input.dtype, generator=generator, requires_grad=requires_grad
     )
 
 
-def randint_like(input: Tensor, low=0, high=None, dtype=None, generator=None) -> Tensor:
+def randint_like(input: Tensor, low=0, high=None, dtype=None, generator=None, device=None):
     if high is None:
         low, high = 0, low
     return randint(low, high, input.shape, generator=generator, dtype=dtype or input.dtype)

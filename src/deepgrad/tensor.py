@@ -1119,6 +1119,17 @@ class Tensor:
     def cosh(self) -> Tensor:
         return _X.Cosh.apply(self._floating())
 
+    # Feature checks that code runs before using a feature deepgrad leaves out: always False.
+    is_sparse = False
+    is_quantized = False
+    is_meta = False
+
+    def is_complex(self) -> bool:
+        return False
+
+    def conj(self) -> Tensor:
+        return self  # the conjugate of a real tensor is itself, as in torch
+
     def bernoulli(self, p=None, *, generator=None) -> Tensor:
         from deepgrad.creation import bernoulli
 
