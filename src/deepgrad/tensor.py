@@ -13,7 +13,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from deepgrad import dtypes
+from deepgrad import _compat, dtypes
 from deepgrad.autograd.grad_mode import state as _grad_state
 
 _new = object.__new__
@@ -958,7 +958,9 @@ class Tensor:
         (d,) = _axes(dim, self.ndim)
         return self.reshape(self.shape[:d] + tuple(sizes) + self.shape[d + 1 :])
 
-    def squeeze(self, dim=None) -> Tensor:
+    def squeeze(self, dim=None, *, axis=None) -> Tensor:
+        if axis is not None:
+            dim = _np_names(dim, False, axis, None)[0]
         if dim is None:
             shape = tuple(n for n in self.shape if n != 1)
         else:
@@ -966,7 +968,8 @@ class Tensor:
             shape = tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1))
         return self.reshape(shape) if shape != self.shape else self
 
-    def unsqueeze(self, dim: int) -> Tensor:
+    def unsqueeze(self, dim=None, *, axis=None) -> Tensor:
+        dim = _required_dim("unsqueeze", dim, axis)
         (d,) = _axes(dim, self.ndim + 1)
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
@@ -1017,7 +1020,9 @@ class Tensor:
             return _wrap(self._data[key])
         return _S.Index.apply(self, key=key, advanced=advanced)
 
-    def chunk(self, chunks: int, dim: int = 0):
+    def chunk(self, chunks: int, dim: int = 0, *, axis=None):
+        if axis is not None:
+            dim = axis
         n = self.shape[dim]
         step = -(-n // chunks)
         return self.split(step, dim)
@@ -1037,10 +1042,13 @@ class Tensor:
             start += s
         return tuple(out)
 
-    def unbind(self, dim: int = 0):
+    def unbind(self, dim: int = 0, *, axis=None):
+        if axis is not None:
+            dim = axis
         return tuple(self.select(dim, i) for i in range(self.shape[dim]))
 
-    def select(self, dim: int, index: int) -> Tensor:
+    def select(self, dim=None, index=None, *, axis=None) -> Tensor:
+        dim = _required_dim("select", dim, axis)
         (d,) = _axes(dim, self.ndim)
         return self[(slice(None),) * d + (index,)]
 
@@ -1111,12 +1119,31 @@ class Tensor:
     def cosh(self) -> Tensor:
         return _X.Cosh.apply(self._floating())
 
-    def __getattr__(self, name: str):
-        # Only reached when normal lookup failed: name the PyTorch feature deepgrad lacks, or
-        # suggest a close match for a typo (issue 14, item 8).
-        from deepgrad._compat import missing_attribute
+    # Feature checks that code runs before using a feature deepgrad leaves out: always False.
+    is_sparse = False
+    is_quantized = False
+    is_meta = False
 
-        raise missing_attribute("Tensor", name, dir(type(self)))
+    def is_complex(self) -> bool:
+        return False
+
+    def conj(self) -> Tensor:
+        return self  # the conjugate of a real tensor is itself, as in torch
+
+    def bernoulli(self, p=None, *, generator=None) -> Tensor:
+        from deepgrad.creation import bernoulli
+
+        return bernoulli(self, p, generator=generator)
+
+    def multinomial(self, num_samples: int, replacement: bool = False, *, generator=None):
+        from deepgrad.creation import multinomial
+
+        return multinomial(self, num_samples, replacement, generator=generator)
+
+    # No __getattr__ here on purpose: defining one makes CPython route EVERY attribute lookup on
+    # Tensor through a slower path (about 6x per access). Names PyTorch has and deepgrad lacks
+    # get raising descriptors instead (see _compat.install_missing), and typos get Python's own
+    # "Did you mean" hint.
 
 
 def _np_names(dim, keepdim, axis, keepdims):
@@ -1234,4 +1261,6 @@ from deepgrad.ops import elementwise as _E  # noqa: E402
 from deepgrad.ops import linalg as _L  # noqa: E402
 from deepgrad.ops import reduce as _R  # noqa: E402
 from deepgrad.ops import scan as _X  # noqa: E402
+
+_compat.install_missing(Tensor)
 from deepgrad.ops import shape as _S  # noqa: E402
