@@ -12,6 +12,15 @@ from deepgrad.autograd import (
     set_grad_enabled,
 )
 from deepgrad.creation import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
     arange,
     as_tensor,
     empty,
@@ -57,7 +66,7 @@ from deepgrad.dtypes import (
     uint8,
 )
 from deepgrad.functions import *  # noqa: F403 - the torch.* math functions
-from deepgrad.functions import cat, concat, concatenate, is_tensor, stack, where  # noqa: F401
+from deepgrad.functions import cat, concat, concatenate, is_tensor, meshgrid, mv, stack, where
 from deepgrad.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from deepgrad.tensor import Tensor
 
@@ -65,13 +74,38 @@ __version__ = "0.1.0"
 
 _allocator.tune()  # reuse freed memory across training steps (see _allocator.py)
 
+_compile_noted = False
+
+
+def compile(model=None, **kwargs):  # noqa: A001 - torch.compile
+    """``torch.compile``: returns ``model`` unchanged, as deepgrad runs eagerly.
+
+    The first call prints a one-line note to stderr. Used as a decorator
+    (``@torch.compile`` or ``@torch.compile(mode=...)``) it also returns the function as is.
+    """
+    global _compile_noted
+    if not _compile_noted:
+        import sys
+
+        print(
+            "deepgrad: torch.compile is a no-op here; the model runs eagerly, unchanged.",
+            file=sys.stderr,
+        )
+        _compile_noted = True
+    if model is None:
+        return lambda fn: fn
+    return model
+
+
+_LAZY = {"nn", "optim", "data", "utils", "train", "viz", "models", "vision"}
+
 
 def __getattr__(name):
     # Subpackages load on first use, so `import deepgrad` stays fast and the core imports
     # nothing but NumPy.
     import importlib
 
-    if name in {"nn", "optim", "data", "utils", "train", "viz", "models"}:
+    if name in _LAZY:
         module = importlib.import_module(f"deepgrad.{name}")
         globals()[name] = module
         return module
@@ -79,4 +113,6 @@ def __getattr__(name):
         from deepgrad.viz.summary import summary
 
         return summary
-    raise AttributeError(f"module 'deepgrad' has no attribute {name!r}")
+    from deepgrad._compat import missing_attribute
+
+    raise missing_attribute("deepgrad", name, list(globals()) + sorted(_LAZY))

@@ -14,6 +14,20 @@ def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
     return _wrap(arr, requires_grad)
 
 
+def _size(args: tuple, kwargs: dict) -> tuple:
+    """The shape from ``zeros(2, 3)``, ``zeros((2, 3))`` or the keyword ``zeros(size=(2, 3))``."""
+    if kwargs:
+        if set(kwargs) != {"size"} or args:
+            bad = sorted(set(kwargs) - {"size"}) or ["size"]
+            raise TypeError(
+                f"got an unexpected keyword argument {bad[0]!r}"
+                if bad != ["size"]
+                else "pass the shape either positionally or as size=, not both"
+            )
+        args = (kwargs["size"],)
+    return _shape_arg(args)
+
+
 def _float_dtype(dtype) -> np.dtype:
     return dtypes.to_numpy_dtype(dtype) if dtype is not None else dtypes.get_default_dtype().np
 
@@ -45,16 +59,16 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return _wrap(array)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(_shape_arg(size), _float_dtype(dtype)), requires_grad)
+def zeros(*size, dtype=None, device=None, requires_grad=False, **_size_kw):
+    return _finish(np.zeros(_size(size, _size_kw), _float_dtype(dtype)), requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(_shape_arg(size), _float_dtype(dtype)), requires_grad)
+def ones(*size, dtype=None, device=None, requires_grad=False, **_size_kw):
+    return _finish(np.ones(_size(size, _size_kw), _float_dtype(dtype)), requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.empty(_shape_arg(size), _float_dtype(dtype)), requires_grad)
+def empty(*size, dtype=None, device=None, requires_grad=False, **_size_kw):
+    return _finish(np.empty(_size(size, _size_kw), _float_dtype(dtype)), requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -108,23 +122,25 @@ def full_like(input: Tensor, fill_value, dtype=None, device=None, requires_grad=
 
 
 # ---------------------------------------------------------------------- random
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **_size_kw):
     """Uniform samples on [0, 1)."""
     dt = _float_dtype(dtype)
-    arr = rng(generator).random(_shape_arg(size), dtype=dt if dt != np.float16 else np.float32)
+    arr = rng(generator).random(_size(size, _size_kw), dtype=dt if dt != np.float16 else np.float32)
     return _finish(arr.astype(dt, copy=False), requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, **_size_kw):
     """Standard normal samples."""
     dt = _float_dtype(dtype)
     arr = rng(generator).standard_normal(
-        _shape_arg(size), dtype=dt if dt != np.float16 else np.float32
+        _size(size, _size_kw), dtype=dt if dt != np.float16 else np.float32
     )
     return _finish(arr.astype(dt, copy=False), requires_grad)
 
 
-def randint(low, high=None, size=None, generator=None, dtype=None, device=None) -> Tensor:
+def randint(
+    low, high=None, size=None, generator=None, dtype=None, device=None, requires_grad=False
+) -> Tensor:
     """Integers on [low, high); ``randint(high, size)`` and ``randint(low, high, size)`` work."""
     if size is None:
         low, high, size = 0, low, high
@@ -168,3 +184,50 @@ def randint_like(input: Tensor, low=0, high=None, dtype=None, generator=None) ->
     if high is None:
         low, high = 0, low
     return randint(low, high, input.shape, generator=generator, dtype=dtype or input.dtype)
+
+
+# ---------------------------------------------------------------------- legacy tensor types
+class _LegacyTensorType(type):
+    """``torch.FloatTensor`` and friends: old-style constructors and dtype-aware isinstance.
+
+    ``FloatTensor(2, 3)`` is an uninitialised 2x3 float32 tensor (zeros here: deepgrad has no
+    uninitialised memory to show), ``FloatTensor([1, 2])`` holds the data, and
+    ``isinstance(x, FloatTensor)`` is true for float32 tensors only, as in PyTorch. The objects
+    made are plain ``Tensor`` instances.
+    """
+
+    def __call__(cls, *args, **kwargs):
+        dt = cls.dtype
+        if "device" in kwargs:
+            kwargs.pop("device")
+        if kwargs:
+            raise TypeError(f"{cls.__name__}() got unexpected keyword arguments {sorted(kwargs)}")
+        if not args:
+            return _wrap(np.zeros((0,), dt.np))
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            data = args[0]
+            if isinstance(data, (tuple, list)) or hasattr(data, "__array__"):
+                return tensor(data, dtype=dt)
+            raise TypeError(f"{cls.__name__}(): expected sizes or data, got {type(data).__name__}")
+        return _wrap(np.zeros(_shape_arg(args), dt.np))
+
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, Tensor) and obj._data.dtype == cls.dtype.np
+
+    def __repr__(cls) -> str:
+        return f"<class 'deepgrad.{cls.__name__}'>"
+
+
+def _legacy(name: str, dt) -> type:
+    return _LegacyTensorType(name, (), {"dtype": dt, "__doc__": f"Legacy {dt} tensor type."})
+
+
+FloatTensor = _legacy("FloatTensor", dtypes.float32)
+DoubleTensor = _legacy("DoubleTensor", dtypes.float64)
+HalfTensor = _legacy("HalfTensor", dtypes.float16)
+LongTensor = _legacy("LongTensor", dtypes.int64)
+IntTensor = _legacy("IntTensor", dtypes.int32)
+ShortTensor = _legacy("ShortTensor", dtypes.int16)
+CharTensor = _legacy("CharTensor", dtypes.int8)
+ByteTensor = _legacy("ByteTensor", dtypes.uint8)
+BoolTensor = _legacy("BoolTensor", dtypes.bool)

@@ -102,16 +102,47 @@ def _category(dt) -> int:
     return 2 if dt.kind == "f" else (0 if dt.kind == "b" else 1)
 
 
-def _result_dtype(a: np.ndarray, b: np.ndarray):
-    """PyTorch's promotion of two operands: higher category (bool < int < float) wins; within a
-    category a dimensioned tensor wins over a 0-d one; otherwise the wider type wins."""
-    ca, cb = _category(a.dtype), _category(b.dtype)
+def _promote_pair(a, b):
+    """torch.promote_types: the smallest dtype holding both (int with float gives the float)."""
+    if a is None or a == b:
+        return b
+    ca, cb = _category(a), _category(b)
     if ca != cb:
-        return a.dtype if ca > cb else b.dtype
-    da, db = a.ndim > 0, b.ndim > 0
-    if da != db:
-        return a.dtype if da else b.dtype
-    return np.promote_types(a.dtype, b.dtype)
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def result_type_of(operands) -> np.dtype:
+    """The dtype of an op over ``operands`` (tensors, arrays): PyTorch's promotion rule.
+
+    This is the one rule every op uses (``a + b``, ``cat``, ``stack``, ``where``). Operands are
+    grouped into dimensioned tensors and 0-d tensors; each group promotes within itself, and a
+    0-d group only decides the result if it is of a higher category (bool < integer < float)
+    than the dimensioned group: float32 tensor + float64 0-d tensor is float32, but an int64
+    tensor with a float64 0-d tensor is float64. Python scalars are made 0-d tensors of their
+    "weak" dtype by ``Tensor._other`` before they reach this rule.
+    """
+    dim_dt = zero_dt = None
+    for x in operands:
+        a = x._data if isinstance(x, Tensor) else x
+        if a.ndim:
+            dim_dt = _promote_pair(dim_dt, a.dtype)
+        else:
+            zero_dt = _promote_pair(zero_dt, a.dtype)
+    if dim_dt is None:
+        return zero_dt
+    if zero_dt is None:
+        return dim_dt
+    # torch's combine_categories(higher=dimensioned, lower=0-d)
+    if dim_dt.kind == "f":
+        return dim_dt
+    if dim_dt.kind == "b" or zero_dt.kind == "f":
+        return _promote_pair(dim_dt, zero_dt)
+    return dim_dt
+
+
+def _result_dtype(a: np.ndarray, b: np.ndarray):
+    return result_type_of((a, b))
 
 
 class Tensor:
@@ -636,10 +667,14 @@ class Tensor:
     def isfinite(self) -> Tensor:
         return _wrap(np.isfinite(self._data))
 
-    def all(self, dim=None, keepdim=False) -> Tensor:
+    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         return _wrap(np.asarray(self._data.all(axis=_axes(dim, self.ndim), keepdims=keepdim)))
 
-    def any(self, dim=None, keepdim=False) -> Tensor:
+    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         return _wrap(np.asarray(self._data.any(axis=_axes(dim, self.ndim), keepdims=keepdim)))
 
     def sign(self) -> Tensor:
@@ -739,13 +774,17 @@ class Tensor:
         return self if self._data.dtype.kind == "f" else self.float()
 
     # ---------------------------------------------------------------- reductions
-    def sum(self, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    def sum(self, dim=None, keepdim: bool = False, dtype=None, *, axis=None, keepdims=None):
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         x = self if dtype is None else self.to(dtype)
         if x._data.dtype.kind == "b":
             x = x.long()
         return _R.Sum.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim)
 
-    def mean(self, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    def mean(self, dim=None, keepdim: bool = False, dtype=None, *, axis=None, keepdims=None):
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         x = self if dtype is None else self.to(dtype)
         if x._data.dtype.kind != "f":
             raise RuntimeError(
@@ -755,7 +794,11 @@ class Tensor:
             )
         return _R.Mean.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim)
 
-    def var(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+    def var(
+        self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None
+    ) -> Tensor:
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         if isinstance(dim, builtins.bool):  # var(False): the old positional `unbiased`
             dim, unbiased = None, dim
         if correction is None:
@@ -764,7 +807,11 @@ class Tensor:
             self._floating(), axes=_axes(dim, self.ndim), keepdim=keepdim, correction=correction
         )
 
-    def std(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+    def std(
+        self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None
+    ) -> Tensor:
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
     def _extreme(self, dim, keepdim, largest: bool):
@@ -778,43 +825,69 @@ class Tensor:
         indices = ctx.indices if ctx is not None else _arg(self._data, axis, keepdim, largest)
         return values_indices(values, _wrap(indices))
 
-    def max(self, dim=None, keepdim: bool = False):
+    def max(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
         """max() of all elements; max(dim) -> (values, indices); max(other) elementwise."""
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         return self._extreme(dim, keepdim, True)
 
-    def min(self, dim=None, keepdim: bool = False):
+    def min(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         return self._extreme(dim, keepdim, False)
 
-    def amax(self, dim=(), keepdim: bool = False) -> Tensor:
+    def amax(self, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         axes = _axes(dim, self.ndim) or tuple(range(self.ndim))
         return _R.AMax.apply(self, axes=axes, keepdim=keepdim, largest=True)
 
-    def amin(self, dim=(), keepdim: bool = False) -> Tensor:
+    def amin(self, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         axes = _axes(dim, self.ndim) or tuple(range(self.ndim))
         return _R.AMax.apply(self, axes=axes, keepdim=keepdim, largest=False)
 
-    def argmax(self, dim=None, keepdim: bool = False) -> Tensor:
+    def argmax(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         if dim is None:
             return _wrap(np.asarray(self._data.argmax()))
         return _wrap(_arg(self._data, _axes(dim, self.ndim)[0], keepdim, True))
 
-    def argmin(self, dim=None, keepdim: bool = False) -> Tensor:
+    def argmin(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         if dim is None:
             return _wrap(np.asarray(self._data.argmin()))
         return _wrap(_arg(self._data, _axes(dim, self.ndim)[0], keepdim, False))
 
-    def logsumexp(self, dim, keepdim: bool = False) -> Tensor:
+    def logsumexp(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         return _R.LogSumExp.apply(self._floating(), axes=_axes(dim, self.ndim), keepdim=keepdim)
 
-    def softmax(self, dim: int, dtype=None) -> Tensor:
+    def softmax(self, dim=None, dtype=None, *, axis=None) -> Tensor:
+        if axis is not None:
+            dim = _np_names(dim, False, axis, None)[0]
+        if dim is None:
+            dim = _implicit_softmax_dim(self.ndim)
         x = self._floating() if dtype is None else self.to(dtype)
         return _R.Softmax.apply(x, axis=_axes(dim, self.ndim)[0])
 
-    def log_softmax(self, dim: int, dtype=None) -> Tensor:
+    def log_softmax(self, dim=None, dtype=None, *, axis=None) -> Tensor:
+        if axis is not None:
+            dim = _np_names(dim, False, axis, None)[0]
+        if dim is None:
+            dim = _implicit_softmax_dim(self.ndim)
         x = self._floating() if dtype is None else self.to(dtype)
         return _R.LogSoftmax.apply(x, axis=_axes(dim, self.ndim)[0])
 
-    def norm(self, p=2, dim=None, keepdim: bool = False) -> Tensor:
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None, *, axis=None, keepdims=None):
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
+        if p is None:
+            p = 2
         if p in (2, "fro"):
             return (self * self).sum(dim, keepdim).sqrt()
         if p == 1:
@@ -970,6 +1043,83 @@ class Tensor:
 
     mv = matmul
 
+    # ================================================================ PyTorch API additions
+    # (issue 14: names that client code uses; kept together so merges stay easy)
+    def cumsum(self, dim=None, dtype=None, *, axis=None) -> Tensor:
+        """Running sum along ``dim``: out_j = x_0 + ... + x_j."""
+        dim = _required_dim("cumsum", dim, axis)
+        x = self if dtype is None else self.to(dtype)
+        if x._data.dtype.kind in "bu" or x._data.dtype.itemsize < 8 and x._data.dtype.kind == "i":
+            x = x.long()  # torch sums integers and bools in int64
+        return _X.CumSum.apply(x, axis=_axes(dim, x.ndim)[0] if x.ndim else 0)
+
+    def cumprod(self, dim=None, dtype=None, *, axis=None) -> Tensor:
+        """Running product along ``dim``: out_j = x_0 * ... * x_j."""
+        dim = _required_dim("cumprod", dim, axis)
+        x = self if dtype is None else self.to(dtype)
+        if x._data.dtype.kind in "bu" or x._data.dtype.itemsize < 8 and x._data.dtype.kind == "i":
+            x = x.long()
+        return _X.CumProd.apply(x, axis=_axes(dim, x.ndim)[0] if x.ndim else 0)
+
+    def prod(self, dim=None, keepdim=False, dtype=None, *, axis=None, keepdims=None) -> Tensor:
+        """Product of all elements, or along ``dim``."""
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
+        x = self if dtype is None else self.to(dtype)
+        if x._data.dtype.kind in "bu" or x._data.dtype.itemsize < 8 and x._data.dtype.kind == "i":
+            x = x.long()
+        if dim is None:
+            return _X.Prod.apply(x, axis=None, keepdim=False)
+        return _X.Prod.apply(x, axis=_axes(dim, x.ndim)[0] if x.ndim else None, keepdim=keepdim)
+
+    def sinh(self) -> Tensor:
+        return _X.Sinh.apply(self._floating())
+
+    def cosh(self) -> Tensor:
+        return _X.Cosh.apply(self._floating())
+
+    def __getattr__(self, name: str):
+        # Only reached when normal lookup failed: name the PyTorch feature deepgrad lacks, or
+        # suggest a close match for a typo (issue 14, item 8).
+        from deepgrad._compat import missing_attribute
+
+        raise missing_attribute("Tensor", name, dir(type(self)))
+
+
+def _np_names(dim, keepdim, axis, keepdims):
+    """Fold NumPy's spellings ``axis``/``keepdims`` into ``dim``/``keepdim``, as torch does.
+
+    Only called when one of them was passed, so the usual call pays one ``is None`` test.
+    """
+    if axis is not None:
+        if dim is not None and dim != ():
+            raise TypeError("got both dim and its alias axis; pass only one of them")
+        dim = axis
+    if keepdims is not None:
+        keepdim = keepdims
+    return dim, keepdim
+
+
+def _required_dim(op: str, dim, axis):
+    if axis is not None:
+        dim = _np_names(dim, False, axis, None)[0]
+    if dim is None:
+        raise TypeError(f"{op}() missing required argument 'dim' (e.g. x.{op}(dim=0))")
+    return dim
+
+
+def _implicit_softmax_dim(ndim: int) -> int:
+    # torch's legacy rule for softmax without dim (it warns; so do we)
+    import warnings
+
+    warnings.warn(
+        "Implicit dimension choice for softmax has been deprecated. Change the call to include "
+        "dim=X as an argument.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return 0 if ndim in (0, 1, 3) else 1
+
 
 def _no_bool_sub(a: Tensor, b) -> None:
     if (
@@ -1050,4 +1200,5 @@ def where(condition, input=None, other=None) -> Tensor:
 from deepgrad.ops import elementwise as _E  # noqa: E402
 from deepgrad.ops import linalg as _L  # noqa: E402
 from deepgrad.ops import reduce as _R  # noqa: E402
+from deepgrad.ops import scan as _X  # noqa: E402
 from deepgrad.ops import shape as _S  # noqa: E402
