@@ -237,3 +237,17 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
 # ---------------------------------------------------------------------------- convolution
 # Convolution and pooling live in their own file; they are part of this namespace, as in torch.
 from deepgrad.nn._conv_functional import *  # noqa: E402, F403
+
+# ---- census extras (issue 14): functional forms the API census found in teaching code ------
+from deepgrad.nn._functional_extra import (  # noqa: E402, F401
+    conv_transpose2d,
+    cosine_embedding_loss,
+    dropout2d,
+    embedding,
+    instance_norm,
+    interpolate,
+    normalize,
+    pixel_shuffle,
+    reflection_pad2d,
+    upsample,
+)
