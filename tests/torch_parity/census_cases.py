@@ -758,8 +758,12 @@ def _(t):
 @case("torch.nn.LazyLinear")
 def _(t):
     lin = t.nn.LazyLinear(out_features=2)
+    # d2l makes the optimiser before the first batch: it must see the filled-in parameters
+    opt = t.optim.SGD(lin.parameters(), lr=0.5)
     lin(t.ones(1, 3))
-    return layer(t, lin, 4, 3), lin.in_features, lin.weight.shape
+    out = layer(t, lin, 4, 3)
+    opt.step()
+    return out, lin.in_features, type(lin).__name__, lin.weight.detach(), lin.bias.detach()
 
 
 @case("torch.nn.LazyConv2d")
@@ -809,7 +813,9 @@ def _(t):
 
 @case("torch.nn.Conv2d")
 def _(t):
-    c = t.nn.Conv2d(in_channels=2, out_channels=3, kernel_size=3, stride=2, padding=1, bias=False)
+    c = t.nn.Conv2d(
+        in_channels=2, out_channels=3, kernel_size=3, stride=2, padding=1, bias=False, device="cpu"
+    )
     return layer(t, c, 1, 2, 5, 5), layer(t, t.nn.Conv2d(2, 2, 2), 1, 2, 3, 3)
 
 
@@ -989,6 +995,7 @@ def _(t):
     return (
         _loss(t, lambda a, b: t.nn.BCELoss()(t.sigmoid(a), b), y),
         _loss(t, lambda a, b: F.binary_cross_entropy(t.sigmoid(a), b, reduction="sum"), y),
+        _loss(t, lambda a, b: F.binary_cross_entropy(t.sigmoid(a), b, size_average=False), y),
     )
 
 
@@ -1164,7 +1171,9 @@ def _(t):
     ds = data.TensorDataset(t.tensor(arr(6, 2)), t.arange(6))
     shuffled = data.DataLoader(ds, batch_size=4, shuffle=True, pin_memory=False)
     seen = t.cat([y for _, y in shuffled]).sort()[0]
-    return batches, len(loader), len(ds), ds[2], seen, [len(y) for _, y in shuffled]
+    subset = data.DataLoader(ds, batch_size=2, sampler=data.SubsetRandomSampler([0, 3, 5]))
+    picked = t.cat([y for _, y in subset]).sort()[0]
+    return batches, len(loader), len(ds), ds[2], seen, [len(y) for _, y in shuffled], picked
 
 
 @case("torch.utils.data.sampler.SubsetRandomSampler", "torch.utils.data.RandomSampler")

@@ -10,7 +10,9 @@ docs/COMPATIBILITY.md.
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -126,6 +128,20 @@ def test_left_out_names_are_in_the_census_and_rare():
 def test_every_case_is_a_census_name():
     extra = sorted(set(CASES) - set(CENSUS["names"]))
     assert not extra, f"census_cases.py has cases for names not in the census: {extra}"
+
+
+def test_cases_pass_the_census_keywords():
+    # each keyword the census found with a name appears (as kw=) in that name's sample program
+    missing = []
+    for name in IN_SCOPE:
+        if name in CASES and CENSUS["names"][name]["keywords"]:
+            source = inspect.getsource(CASES[name])
+            missing += [
+                f"{name}({kw}=)"
+                for kw in CENSUS["names"][name]["keywords"]
+                if not re.search(rf"\b{kw}=", source)
+            ]
+    assert not missing, f"census keywords no sample program passes: {missing}"
 
 
 @pytest.mark.parametrize("name", [n for n in IN_SCOPE if n in CASES])
