@@ -23,6 +23,7 @@ from deepgrad.creation import (
     ShortTensor,
     arange,
     as_tensor,
+    bernoulli,
     empty,
     empty_like,
     eye,
@@ -30,6 +31,7 @@ from deepgrad.creation import (
     full,
     full_like,
     linspace,
+    multinomial,
     normal,
     ones,
     ones_like,
@@ -67,6 +69,7 @@ from deepgrad.dtypes import (
 )
 from deepgrad.functions import *  # noqa: F403 - the torch.* math functions
 from deepgrad.functions import cat, concat, concatenate, is_tensor, meshgrid, mv, stack, where
+from deepgrad.serialization import load, save
 from deepgrad.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from deepgrad.tensor import Tensor
 
@@ -115,7 +118,7 @@ def compile(model=None, **kwargs):  # noqa: A001 - torch.compile
     return model
 
 
-_LAZY = {"nn", "optim", "data", "utils", "train", "viz", "models", "vision"}
+_LAZY = {"nn", "optim", "data", "utils", "train", "viz", "models", "vision", "distributions"}
 
 
 def __getattr__(name):
@@ -133,4 +136,4 @@ def __getattr__(name):
         return summary
     from deepgrad._compat import missing_attribute
 
-    raise missing_attribute("deepgrad", name, list(globals()) + sorted(_LAZY))
+    raise missing_attribute("deepgrad", name, lambda: list(globals()) + sorted(_LAZY))

@@ -21,16 +21,16 @@ from pathlib import Path
 OUT_OF_SCOPE = {
     "complex numbers": (
         "complex32 complex64 complex128 cfloat cdouble chalf complex view_as_complex "
-        "view_as_real is_complex polar real imag conj conj_physical resolve_conj angle"
+        "view_as_real polar imag conj_physical resolve_conj angle"
     ),
     "sparse tensors": (
         "sparse sparse_coo_tensor sparse_csr_tensor sparse_csc_tensor sparse_bsr_tensor "
         "sparse_bsc_tensor sparse_compressed_tensor to_sparse to_sparse_csr to_sparse_coo "
-        "is_sparse sparse_coo sparse_csr"
+        "sparse_coo sparse_csr"
     ),
     "quantisation": (
         "quantization ao quantize_per_tensor quantize_per_channel dequantize qint8 quint8 "
-        "qint32 quint4x2 quint2x4 is_quantized q_scale q_zero_point int_repr"
+        "qint32 quint4x2 quint2x4 q_scale q_zero_point int_repr"
     ),
     "TorchScript (torch.jit)": "jit script trace",
     "torch.fx graph capture": "fx",
@@ -59,8 +59,28 @@ def out_of_scope(where: str, name: str) -> NotImplementedError:
     )
 
 
+class MissingAttributeError(AttributeError):
+    """A failed lookup; the close-match hint is computed only when the message is shown, so
+    ``hasattr``/``getattr(obj, name, default)`` probes stay cheap."""
+
+    def __init__(self, owner: str, name: str, known) -> None:
+        super().__init__(owner, name)
+        self._owner, self._name, self._known = owner, name, known
+
+    def __str__(self) -> str:
+        known = self._known() if callable(self._known) else self._known
+        close = difflib.get_close_matches(
+            self._name, [k for k in known if not k.startswith("_")], n=1
+        )
+        hint = f". Did you mean: '{close[0]}'?" if close else ""
+        return f"{self._owner} has no attribute {self._name!r}{hint}"
+
+
 def missing_attribute(where: str, name: str, known) -> Exception:
-    """The exception for a failed ``deepgrad.<name>`` (where="deepgrad") or ``Tensor.<name>``."""
+    """The exception for a failed ``deepgrad.<name>`` (where="deepgrad") or ``Tensor.<name>``.
+
+    ``known`` is the list of names that do exist (or a function returning it), for the hint.
+    """
     owner = "module 'deepgrad'" if where == "deepgrad" else "'Tensor' object"
     if name.startswith("_"):  # dunders and private names: copy/pickle probe these, keep it cheap
         return AttributeError(f"{owner} has no attribute {name!r}")
@@ -71,7 +91,4 @@ def missing_attribute(where: str, name: str, known) -> Exception:
         return AttributeError(
             f"PyTorch has `{name}`; deepgrad does not (see docs/COMPATIBILITY.md)"
         )
-    close = difflib.get_close_matches(name, [k for k in known if not k.startswith("_")], n=1)
-    hint = f". Did you mean: '{close[0]}'?" if close else ""
-    err = AttributeError(f"{owner} has no attribute {name!r}{hint}")
-    return err
+    return MissingAttributeError(owner, name, known)

@@ -63,7 +63,7 @@ def format_tensor(t) -> str:
             formatter={"all": lambda v: fmt(v).rjust(width)},
         )
     if t._ctx is not None:
-        suffix.append(f"grad_fn=<{t._ctx.op_name()}Backward>")
+        suffix.append(f"grad_fn=<{t._ctx.name()}>")
     elif t.requires_grad:
         suffix.append("requires_grad=True")
     return "tensor(" + ", ".join([body, *suffix]) + ")"

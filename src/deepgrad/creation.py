@@ -155,7 +155,9 @@ def randperm(n: int, generator=None, dtype=None, device=None) -> Tensor:
     return _wrap(rng(generator).permutation(n).astype(dt))
 
 
-def normal(mean=0.0, std=1.0, size=None, generator=None, dtype=None, requires_grad=False):
+def normal(
+    mean=0.0, std=1.0, size=None, generator=None, dtype=None, device=None, requires_grad=False
+):
     """Normal samples: ``normal(mean, std, size)`` with numbers, or tensors of means/stds."""
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
@@ -168,19 +170,19 @@ def normal(mean=0.0, std=1.0, size=None, generator=None, dtype=None, requires_gr
     return _finish(arr, requires_grad)
 
 
-def rand_like(input: Tensor, dtype=None, generator=None, requires_grad=False) -> Tensor:
+def rand_like(input: Tensor, dtype=None, generator=None, requires_grad=False, device=None):
     return rand(
         input.shape, dtype=dtype or input.dtype, generator=generator, requires_grad=requires_grad
     )
 
 
-def randn_like(input: Tensor, dtype=None, generator=None, requires_grad=False) -> Tensor:
+def randn_like(input: Tensor, dtype=None, generator=None, requires_grad=False, device=None):
     return randn(
         input.shape, dtype=dtype or input.dtype, generator=generator, requires_grad=requires_grad
     )
 
 
-def randint_like(input: Tensor, low=0, high=None, dtype=None, generator=None) -> Tensor:
+def randint_like(input: Tensor, low=0, high=None, dtype=None, generator=None, device=None):
     if high is None:
         low, high = 0, low
     return randint(low, high, input.shape, generator=generator, dtype=dtype or input.dtype)
@@ -231,3 +233,49 @@ ShortTensor = _legacy("ShortTensor", dtypes.int16)
 CharTensor = _legacy("CharTensor", dtypes.int8)
 ByteTensor = _legacy("ByteTensor", dtypes.uint8)
 BoolTensor = _legacy("BoolTensor", dtypes.bool)
+
+
+# ---------------------------------------------------------------------- sampling from tensors
+def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
+    """0/1 samples, 1 with probability ``input`` (or ``p``), in ``input``'s dtype; no gradient."""
+    probs = input._data if p is None else np.broadcast_to(np.asarray(p), input._data.shape)
+    if probs.size and ((probs < 0) | (probs > 1)).any():
+        raise RuntimeError("bernoulli: all probabilities must be in [0, 1]")
+    draws = rng(generator).random(input._data.shape) < probs
+    result = _wrap(draws.astype(input._data.dtype))
+    if out is not None:
+        from deepgrad.functions import write_out
+
+        return write_out("bernoulli", result, out)
+    return result
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None):
+    """Indices drawn with probability proportional to the rows of ``input`` (1-D or 2-D).
+
+    Without replacement every index appears at most once per row, so ``num_samples`` can be at
+    most the number of non-zero weights, as in PyTorch. Result: int64.
+    """
+    w = np.asarray(input._data, dtype=np.float64)
+    if w.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got {w.ndim}")
+    rows = w.reshape(-1, w.shape[-1])
+    if (rows < 0).any() or not np.isfinite(rows).all():
+        raise RuntimeError(
+            "multinomial: probability tensor contains either inf, nan or element < 0"
+        )
+    g = rng(generator)
+    out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
+    for r, weights in enumerate(rows):
+        total = weights.sum()
+        if total <= 0:
+            raise RuntimeError(
+                "multinomial: invalid multinomial distribution (sum of probabilities <= 0)"
+            )
+        if not replacement and num_samples > np.count_nonzero(weights):
+            raise RuntimeError(
+                "multinomial: cannot sample n_sample > prob_dist.size(-1) samples without "
+                "replacement"
+            )
+        out[r] = g.choice(len(weights), size=num_samples, replace=replacement, p=weights / total)
+    return _wrap(out.reshape(w.shape[:-1] + (num_samples,)))

@@ -10,7 +10,8 @@ import builtins
 import numpy as np
 
 from deepgrad.ops import shape as _S
-from deepgrad.tensor import Tensor, _as_array, _axes, _wrap, result_type_of, where  # noqa: F401
+from deepgrad.tensor import Tensor, _as_array, _axes, _wrap, result_type_of  # noqa: F401
+from deepgrad.tensor import where as _where
 
 
 def _t(x) -> Tensor:
@@ -134,6 +135,15 @@ def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
 
+def is_floating_point(input: Tensor) -> bool:
+    return input.is_floating_point()
+
+
+def is_complex(input: Tensor) -> bool:
+    """Always False: deepgrad has no complex dtypes."""
+    return False
+
+
 def numel(input: Tensor) -> int:
     return input.numel()
 
@@ -175,3 +185,10 @@ def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
         )
     result = input.matmul(vec)
     return result if out is None else write_out("mv", result, out)
+
+
+def where(condition, input=None, other=None, *, out=None):
+    """Elements of ``input`` where ``condition`` holds, else of ``other`` (promoted like
+    ``input + other``); ``where(condition)`` alone gives the indices of true elements."""
+    result = _where(condition, input, other)
+    return result if out is None else write_out("where", result, out)

@@ -295,10 +295,27 @@ class Tensor:
         return id(self)
 
     # ---------------------------------------------------------------- autograd
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
-        """Back-propagate from this tensor, accumulating d self / d leaf into each leaf's .grad."""
+    def backward(
+        self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None
+    ) -> None:
+        """Back-propagate from this tensor, accumulating d self / d leaf into each leaf's .grad.
+
+        With ``inputs`` (a tensor or a sequence of them), only those tensors' ``.grad`` is
+        accumulated into, as in PyTorch (deviation: non-leaf tensors with ``retain_grad()`` are
+        filled only when they are among ``inputs``). ``create_graph=True`` (double backward) is not
+        supported: deepgrad's backward runs on arrays.
+        """
         from deepgrad.autograd import engine
 
+        if create_graph:
+            raise NotImplementedError(
+                "backward(create_graph=True): deepgrad computes gradients on arrays, so a "
+                "graph of the backward pass (for higher-order derivatives) is not recorded."
+            )
+        if inputs is not None:
+            inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+            if not inputs:
+                raise RuntimeError("backward(): 'inputs' argument to backward() cannot be empty.")
         if not self.requires_grad:
             raise RuntimeError(
                 "backward() called on a tensor that does not require grad and has no grad_fn: "
@@ -320,7 +337,18 @@ class Tensor:
                     f"backward(): gradient has shape {tuple(grad.shape)} but the tensor has "
                     f"shape {tuple(self.shape)}; they must match."
                 )
-        engine.backward(self, grad, retain_graph=retain_graph)
+        if inputs is None:
+            engine.backward(self, grad, retain_graph=bool(retain_graph))
+            return
+        collected = engine.backward(self, grad, retain_graph=bool(retain_graph), inputs=inputs)
+        for t in inputs:
+            g = collected[id(t)]
+            if g is None:
+                continue
+            if t.grad is None:
+                t.grad = _wrap(np.array(g, dtype=t._data.dtype))
+            else:
+                t.grad._data += g
 
     def detach(self) -> Tensor:
         return _wrap(self._data)
@@ -816,12 +844,17 @@ class Tensor:
 
     def _extreme(self, dim, keepdim, largest: bool):
         if dim is None:
-            return _R.MaxAll.apply(self, largest=largest)
+            out = _R.MaxAll.apply(self, largest=largest)
+            if out._ctx is not None:
+                out._ctx.largest = largest  # grad_fn.name(): MaxBackward1 or MinBackward1
+            return out
         if isinstance(dim, Tensor):
             return self.maximum(dim) if largest else self.minimum(dim)
         (axis,) = _axes(dim, self.ndim)
         values = _R.MaxDim.apply(self, axis=axis, keepdim=keepdim, largest=largest)
         ctx = values._ctx
+        if ctx is not None:
+            ctx.largest = largest
         indices = ctx.indices if ctx is not None else _arg(self._data, axis, keepdim, largest)
         return values_indices(values, _wrap(indices))
 
@@ -925,7 +958,9 @@ class Tensor:
         (d,) = _axes(dim, self.ndim)
         return self.reshape(self.shape[:d] + tuple(sizes) + self.shape[d + 1 :])
 
-    def squeeze(self, dim=None) -> Tensor:
+    def squeeze(self, dim=None, *, axis=None) -> Tensor:
+        if axis is not None:
+            dim = _np_names(dim, False, axis, None)[0]
         if dim is None:
             shape = tuple(n for n in self.shape if n != 1)
         else:
@@ -933,7 +968,8 @@ class Tensor:
             shape = tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1))
         return self.reshape(shape) if shape != self.shape else self
 
-    def unsqueeze(self, dim: int) -> Tensor:
+    def unsqueeze(self, dim=None, *, axis=None) -> Tensor:
+        dim = _required_dim("unsqueeze", dim, axis)
         (d,) = _axes(dim, self.ndim + 1)
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
@@ -984,7 +1020,9 @@ class Tensor:
             return _wrap(self._data[key])
         return _S.Index.apply(self, key=key, advanced=advanced)
 
-    def chunk(self, chunks: int, dim: int = 0):
+    def chunk(self, chunks: int, dim: int = 0, *, axis=None):
+        if axis is not None:
+            dim = axis
         n = self.shape[dim]
         step = -(-n // chunks)
         return self.split(step, dim)
@@ -1004,10 +1042,13 @@ class Tensor:
             start += s
         return tuple(out)
 
-    def unbind(self, dim: int = 0):
+    def unbind(self, dim: int = 0, *, axis=None):
+        if axis is not None:
+            dim = axis
         return tuple(self.select(dim, i) for i in range(self.shape[dim]))
 
-    def select(self, dim: int, index: int) -> Tensor:
+    def select(self, dim=None, index=None, *, axis=None) -> Tensor:
+        dim = _required_dim("select", dim, axis)
         (d,) = _axes(dim, self.ndim)
         return self[(slice(None),) * d + (index,)]
 
@@ -1078,12 +1119,35 @@ class Tensor:
     def cosh(self) -> Tensor:
         return _X.Cosh.apply(self._floating())
 
+    # Feature checks that code runs before using a feature deepgrad leaves out: always False.
+    is_sparse = False
+    is_quantized = False
+    is_meta = False
+
+    def is_complex(self) -> bool:
+        return False
+
+    def conj(self) -> Tensor:
+        return self  # the conjugate of a real tensor is itself, as in torch
+
+    def bernoulli(self, p=None, *, generator=None) -> Tensor:
+        from deepgrad.creation import bernoulli
+
+        return bernoulli(self, p, generator=generator)
+
+    def multinomial(self, num_samples: int, replacement: bool = False, *, generator=None):
+        from deepgrad.creation import multinomial
+
+        return multinomial(self, num_samples, replacement, generator=generator)
+
     def __getattr__(self, name: str):
         # Only reached when normal lookup failed: name the PyTorch feature deepgrad lacks, or
         # suggest a close match for a typo (issue 14, item 8).
+        if name[:1] == "_":  # private and dunder probes (copy, NumPy, pickle): stay cheap
+            raise AttributeError(f"'Tensor' object has no attribute {name!r}")
         from deepgrad._compat import missing_attribute
 
-        raise missing_attribute("Tensor", name, dir(type(self)))
+        raise missing_attribute("Tensor", name, lambda: dir(type(self)))
 
     # ---- census extras (issue 14): tensor methods the API census found in teaching code ----
     def byte(self) -> Tensor:

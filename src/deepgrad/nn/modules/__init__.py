@@ -70,6 +70,10 @@ __all__ += [
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d",
 ]  # fmt: skip
 
+from deepgrad.nn.modules.loss import HuberLoss, SmoothL1Loss
+
+__all__ += ["HuberLoss", "SmoothL1Loss"]
+
 # ---- census extras (issue 14): layers the API census found in teaching code ----------------
 from deepgrad.nn.modules.channel_dropout import Dropout2d  # noqa: E402
 from deepgrad.nn.modules.conv_transpose import ConvTranspose2d  # noqa: E402
