@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
+# set by deepgrad.set_printoptions
+PRINT_OPTIONS = {"precision": 4}
+
 
 def _float_formatter(values: np.ndarray):
+    digits = PRINT_OPTIONS["precision"]
     finite = values[np.isfinite(values)]
     if finite.size == 0:
-        return lambda v: _special(v) or f"{v:.4f}"
+        return lambda v: _special(v) or f"{v:.{digits}f}"
     absmax, absmin = np.abs(finite).max(), np.abs(finite).min()
     if np.all(finite == np.round(finite)) and absmax < 1e8:
         fmt = "{:.0f}."
     elif absmax >= 1e8 or (absmin > 0 and (absmin < 1e-4 or absmax / absmin > 1000)):
-        fmt = "{:.4e}"
+        fmt = "{:." + str(digits) + "e}"
     else:
-        fmt = "{:.4f}"
+        fmt = "{:." + str(digits) + "f}"
     return lambda v: _special(v) or fmt.format(v)
 
 
