@@ -10,7 +10,8 @@ beside torch 2.13 here, so ``_torchvision_standin.py`` plays it, built from torc
 following torchvision's documented behaviour.
 
 ``torch.compile`` uses dynamo's ``eager`` backend in the torch run (see ``install_torch``).
-Both runs draw their random numbers from one NumPy stream (``_shared_random.py``). Each program
+Both runs draw their random numbers from one NumPy stream (``_shared_random.py``), and so do
+deepgrad.vision's random transforms (see ``install_deepgrad``). Each program
 runs in a fresh temporary directory (for the files it saves), with ``__name__ == "__main__"``;
 its stdout is captured on its own, and an exception is recorded with the program's output so far.
 """
@@ -84,6 +85,11 @@ def install_deepgrad() -> None:
     )
     # deepgrad.utils.data re-exports deepgrad.data's names: give it the wrapped one too
     deepgrad.utils.data.random_split = deepgrad.data.random_split
+    if "torchvision" in aliases:
+        # deepgrad.vision's random transforms draw from deepgrad's NumPy generator where
+        # torchvision calls torch.rand(1) and torch.randint(..., size=(1,)), one number each:
+        # point them at the shared stream, which gives the same numbers for the same draws
+        deepgrad.vision.transforms.rng = lambda generator=None: _shared_random.stream()
 
 
 def install_torch() -> None:

@@ -32,8 +32,12 @@ def reseed(seed: int) -> None:
     _state["rng"] = np.random.default_rng(int(seed))
 
 
-def _rng() -> np.random.Generator:
+def stream() -> np.random.Generator:
+    """The one NumPy generator behind every wrapped draw (replaced when reseeded)."""
     return _state["rng"]
+
+
+_rng = stream
 
 
 def _wrap(orig, draw, overwrite):

@@ -19,10 +19,15 @@ x, _ = data[0]
 p, _ = plain[0]
 print(tuple(x.shape), x.dtype)
 flipped = transforms.RandomHorizontalFlip(p=1.0)(p)
-print(torch.equal(flipped, p.flip(-1)), torch.equal(transforms.RandomHorizontalFlip(p=0.0)(p), p))
+print(torch.equal(flipped[..., 0], p[..., -1]), torch.equal(flipped[..., 5], p[..., 22]))
+print(torch.equal(transforms.RandomHorizontalFlip(p=0.0)(p), p))
 crop = transforms.RandomCrop(20)(p)
 print(tuple(crop.shape))
 padded = transforms.RandomCrop(28, padding=4)(p)
 print(tuple(padded.shape), round(padded.sum().item(), 3) <= round(p.sum().item(), 3))
 loader = DataLoader(Subset(data, range(8)), batch_size=4)
 print([tuple(b.shape) for b, _ in loader])
+crops = [transforms.RandomCrop(16, padding=2)(p) for _ in range(6)]
+print([round(c.sum().item(), 3) for c in crops])
+flips = [torch.equal(transforms.RandomHorizontalFlip()(p), p) for _ in range(6)]
+print(flips)
