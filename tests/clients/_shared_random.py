@@ -15,9 +15,10 @@ with different bounds or in a different order still shows up as a difference.
 
 Wrapped: ``manual_seed``, ``rand``, ``randn``, ``randint``, ``randperm``, ``normal``,
 ``rand_like``, ``randn_like``, ``Tensor.uniform_``/``normal_``, ``nn.init.uniform_``/``normal_``
-(every other initialiser reaches one of these), ``nn.functional.dropout`` (the mask),
-``RandomSampler`` (DataLoader's ``shuffle=True``), ``SubsetRandomSampler`` and ``random_split``. The
-``generator=`` argument is accepted and passed on, but the values come from the one stream.
+(the kaiming and xavier initialisers reach one of these; deepgrad's ``orthogonal_`` does not),
+``nn.functional.dropout`` (the mask), ``RandomSampler`` (DataLoader's ``shuffle=True``),
+``SubsetRandomSampler`` and ``random_split``. The ``generator=`` argument is accepted and passed
+on, but the values come from the one stream.
 Nested calls (torch's ``init.uniform_`` calls ``Tensor.uniform_``) draw once, in the outermost.
 """
 
