@@ -50,3 +50,12 @@ def test_precision_option_is_used():
         assert repr(deepgrad.tensor([1.23456, 2.5])) == "tensor([1.23, 2.50])"
     finally:
         deepgrad.set_printoptions(precision=4)
+
+
+def test_lazy_placeholder_prints_like_torch():
+    ours, theirs = deepgrad.nn.LazyLinear(3), torch.nn.LazyLinear(3)
+    assert repr(ours.weight) == repr(theirs.weight) == "<UninitializedParameter>"
+    ours(deepgrad.ones(2, 4))
+    theirs(torch.ones(2, 4))
+    assert type(ours.weight).__name__ == type(theirs.weight).__name__ == "Parameter"
+    assert repr(ours.weight).startswith("Parameter containing:\ntensor([[")

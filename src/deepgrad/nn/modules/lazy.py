@@ -19,6 +19,25 @@ from deepgrad.nn.parameter import Parameter
 from deepgrad.tensor import Tensor, _wrap
 
 
+# ---- client-programs block (i14clients): PyTorch prints a lazy layer's placeholder as
+# <UninitializedParameter> (d2l's lazy-initialisation section shows it); filled, it is a Parameter.
+class UninitializedParameter(Parameter):
+    """The empty placeholder of a lazy layer, until its first forward call."""
+
+    def __repr__(self) -> str:
+        return "<UninitializedParameter>"
+
+    __str__ = __repr__
+
+    def __deepcopy__(self, memo):
+        out = super().__deepcopy__(memo)
+        out.__class__ = UninitializedParameter
+        return out
+
+
+# ---- end of the client-programs block ----
+
+
 class _LazyModule(Module):
     """Holds the constructor's arguments and placeholder parameters until the first input."""
 
@@ -32,7 +51,8 @@ class _LazyModule(Module):
             if name == "bias" and not kwargs.get("bias", True):
                 self.register_parameter("bias", None)
             else:
-                self.register_parameter(name, Parameter(_wrap(np.empty((0,), np.float32))))
+                placeholder = UninitializedParameter(_wrap(np.empty((0,), np.float32)))
+                self.register_parameter(name, placeholder)
 
     def has_uninitialized_params(self) -> bool:
         return True
@@ -49,6 +69,7 @@ class _LazyModule(Module):
                 self._parameters[name] = param
             else:
                 own.data = param.data  # fill the placeholder in place
+                own.__class__ = Parameter
                 own.requires_grad = param.requires_grad
         state = self.__dict__
         for key, value in eager.__dict__.items():
