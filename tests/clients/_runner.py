@@ -25,6 +25,7 @@ import os
 import runpy
 import sys
 import tempfile
+import time
 import traceback
 from pathlib import Path
 
@@ -134,6 +135,7 @@ def reset_globals() -> None:
 def run_program(path: Path) -> dict:
     out = io.StringIO()
     error = None
+    start = time.perf_counter()
     _shared_random.reseed(0)
     np.random.seed(0)
     cwd = os.getcwd()
@@ -147,7 +149,8 @@ def run_program(path: Path) -> dict:
         finally:
             os.chdir(cwd)
             reset_globals()
-    return {"stdout": out.getvalue(), "error": error}
+    seconds = round(time.perf_counter() - start, 3)  # for finding slow programs; not compared
+    return {"stdout": out.getvalue(), "error": error, "seconds": seconds}
 
 
 def main(argv: list[str]) -> None:
