@@ -142,8 +142,10 @@ def randint(
     low, high=None, size=None, generator=None, dtype=None, device=None, requires_grad=False
 ) -> Tensor:
     """Integers on [low, high); ``randint(high, size)`` and ``randint(low, high, size)`` work."""
-    if size is None:
+    if size is None:  # randint(high, size)
         low, high, size = 0, low, high
+    elif high is None:  # randint(high, size=...)
+        low, high = 0, low
     if high is None:
         raise TypeError("randint() needs high and size, e.g. randint(0, 10, (3,))")
     dt = dtypes.to_numpy_dtype(dtype) if dtype is not None else np.int64

@@ -156,7 +156,12 @@ class Tensor:
     __array_priority__ = 1000
     __array_ufunc__ = None  # `ndarray + tensor` defers to Tensor.__radd__ instead of NumPy
 
-    def __init__(self, data=(), dtype=None, requires_grad: bool = False) -> None:
+    def __init__(self, data=(), *sizes, dtype=None, requires_grad: bool = False) -> None:
+        if sizes or isinstance(data, _int_types) and not isinstance(data, builtins.bool):
+            # the legacy constructor Tensor(2, 3): a new tensor of that shape (zeros here,
+            # where torch leaves the memory uninitialised)
+            dt = dtypes.to_numpy_dtype(dtype) if dtype is not None else None
+            data = np.zeros(_shape_arg((data, *sizes)), dt or dtypes.get_default_dtype().np)
         arr = _as_array(data, dtype or dtypes.get_default_dtype())
         if arr is data or (isinstance(data, Tensor) and arr is data._data):
             arr = arr.copy()
