@@ -74,9 +74,15 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False, inputs=None):
     else:  # non-leaf inputs: their gradient is the one their node receives
         retained = {t._ctx: t for t in inputs if t._ctx is not None}
     grads = {root_ctx: grad}
-    for ctx in reversed(topological_order(root_ctx)):
+    order = topological_order(root_ctx)
+    needed = None if collect is None else _leading_to(order, collect, retained)
+    for ctx in reversed(order):
         g = grads.pop(ctx, None)
         if g is None:
+            continue
+        if needed is not None and ctx not in needed:  # no input lies below this node
+            if not retain_graph:
+                ctx.free()
             continue
         if ctx.freed:
             raise RuntimeError(
@@ -115,6 +121,21 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False, inputs=None):
         if not retain_graph:
             ctx.free()
     return collect
+
+
+def _leading_to(order: list, collect: dict, retained: dict) -> set:
+    """The nodes of ``order`` from which some collected input can be reached.
+
+    ``order`` lists every node after the nodes that feed it, so one forward pass decides each
+    node from its inputs. Backward skips the other nodes: their gradients reach no input.
+    """
+    needed = set()
+    for node in order:
+        if node in retained or any(
+            (inp._ctx is None and id(inp) in collect) or inp._ctx in needed for inp in node.inputs
+        ):
+            needed.add(node)
+    return needed
 
 
 def _accumulate(t, g, handed_out) -> None:
