@@ -520,13 +520,27 @@ class Tensor:
             return self.float()._binary(_E.Div, other, True)
         return self._binary(_E.Div, other, True)
 
-    def __floordiv__(self, other):
+    def _no_grad_binary(self, op, other, reverse=False) -> Tensor:
+        """A non-differentiable binary op with the same promotion as ``+`` (not NumPy's)."""
         other = self._other(other)
-        return _wrap(self._data // other._data)
+        a, b = (other, self) if reverse else (self, other)
+        dt = result_type_of((a, b))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _wrap(
+                np.asarray(op(a._data.astype(dt, copy=False), b._data.astype(dt, copy=False)))
+            )
+
+    def __floordiv__(self, other):
+        return self._no_grad_binary(np.floor_divide, other)
+
+    def __rfloordiv__(self, other):
+        return self._no_grad_binary(np.floor_divide, other, True)
 
     def __mod__(self, other):
-        other = self._other(other)
-        return _wrap(self._data % other._data)
+        return self._no_grad_binary(np.mod, other)
+
+    def __rmod__(self, other):
+        return self._no_grad_binary(np.mod, other, True)
 
     def __pow__(self, exponent):
         if isinstance(exponent, Tensor):
@@ -789,7 +803,12 @@ class Tensor:
         return self._binary(_E.Minimum, other)
 
     def masked_fill(self, mask, value) -> Tensor:
-        return where(mask, self._other(value), self)
+        # the result keeps self's dtype (torch casts the value: int.masked_fill(m, 1.5) is int)
+        if isinstance(value, Tensor):
+            fill = value.to(self._data.dtype) if value._data.dtype != self._data.dtype else value
+        else:
+            fill = _wrap(np.asarray(value).astype(self._data.dtype))
+        return where(mask, fill, self)
 
     def add(self, other, alpha=1) -> Tensor:
         return self + (other if alpha == 1 else other * alpha)
