@@ -139,6 +139,17 @@ def test_legacy_tensor_types():
     assert type(deepgrad.FloatTensor([1.0])) is deepgrad.Tensor
 
 
+def test_type_with_legacy_types_and_names():
+    a = np.array([1.7, -2.2, 3.0])
+    d, t = deepgrad.tensor(a), torch.tensor(a)
+    for target in ("FloatTensor", "LongTensor", "IntTensor", "DoubleTensor", "BoolTensor"):
+        _same(d.type(getattr(deepgrad, target)), t.type(getattr(torch, target)))
+        _same(d.type(f"torch.{target}"), t.type(f"torch.{target}"))
+        assert d.type(getattr(deepgrad, target)).type() == f"deepgrad.{target}"
+        assert t.type(getattr(torch, target)).type() == f"torch.{target}"
+    _same(d.type(deepgrad.int32), t.type(torch.int32))
+
+
 def test_legacy_tensor_constructor_with_sizes():
     for args in ((2, 3), (3,), ([3],), (), ((2, 3),), ([[1, 2]],)):
         d, t = deepgrad.Tensor(*args), torch.Tensor(*args)

@@ -281,3 +281,26 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
             )
         out[r] = g.choice(len(weights), size=num_samples, replace=replacement, p=weights / total)
     return _wrap(out.reshape(w.shape[:-1] + (num_samples,)))
+
+
+_LEGACY = (
+    FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor, ShortTensor, CharTensor,
+    ByteTensor, BoolTensor,
+)  # fmt: skip
+
+
+def legacy_type_of(np_dtype) -> type:
+    """The legacy tensor type of a NumPy dtype (float32 -> FloatTensor)."""
+    for t in _LEGACY:
+        if t.dtype.np == np_dtype:
+            return t
+    raise TypeError(f"no legacy tensor type for dtype {np_dtype}")
+
+
+def legacy_type_named(name: str) -> type:
+    """``"torch.FloatTensor"`` / ``"deepgrad.FloatTensor"`` / ``"FloatTensor"`` -> the type."""
+    short = name.rsplit(".", 1)[-1]
+    for t in _LEGACY:
+        if t.__name__ == short:
+            return t
+    raise ValueError(f"invalid type: {name!r}; expected e.g. 'torch.FloatTensor'")

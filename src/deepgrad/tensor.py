@@ -403,9 +403,18 @@ class Tensor:
             return _E.Cast.apply(self, dtype=target)
         return _wrap(self._data.astype(target))
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking: bool = False, **kwargs):
+        """``x.type()`` names the legacy type ("deepgrad.FloatTensor" where torch says
+        "torch.FloatTensor"); ``x.type(t)`` converts to a dtype, a legacy type such as
+        ``deepgrad.LongTensor``, or its name ("torch.LongTensor")."""
+        from deepgrad import creation
+
         if dtype is None:
-            return f"deepgrad.{type(self).__name__}"
+            return f"deepgrad.{creation.legacy_type_of(self._data.dtype).__name__}"
+        if isinstance(dtype, str):
+            dtype = creation.legacy_type_named(dtype).dtype
+        elif isinstance(dtype, creation._LegacyTensorType):
+            dtype = dtype.dtype
         return self.to(dtype)
 
     def type_as(self, other: Tensor) -> Tensor:
