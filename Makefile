@@ -30,6 +30,9 @@ demo: $(STAMP) data
 
 bench: $(STAMP) data
 	$(PY) benchmarks/run.py
+	@# the GPU benchmark (benchmarks/RESULTS-gpu.md) when deepgrad sees a GPU (CuPy installed)
+	@if $(PY) -c "import deepgrad, sys; sys.exit(not deepgrad.cuda.is_available())"; then \
+		$(PY) benchmarks/gpu_bench.py --profile; fi
 
 # The largest differences from PyTorch: ops, layers, losses, training trajectories.
 parity: $(STAMP) data

@@ -59,7 +59,7 @@ class device:  # noqa: N801 - PyTorch's name
         return self.type + (f":{self.index}" if self.index is not None else "")
 
     def __eq__(self, other) -> bool:
-        if isinstance(other, (str, device)):
+        if isinstance(other, (str, device)) or type(other).__name__ == "device":  # torch's too
             return str(self) == str(other)
         return NotImplemented
 
@@ -83,9 +83,7 @@ def set_default_device(dev) -> None:
     """Make factories (``zeros``, ``randn``, ``tensor`` ...) create tensors on ``dev`` by default,
     like ``torch.set_default_device``. ``None`` restores the CPU."""
     global _default
-    _default = CPU if dev is None else as_device(dev)
-    if _default.type != "cpu":
-        _require_cuda(str(_default))
+    _default = CPU if dev is None else as_device(dev)  # like torch, checked when first used
 
 
 def get_default_device() -> device:

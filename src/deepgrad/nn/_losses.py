@@ -7,8 +7,7 @@ sigmoid, shapes that broadcast by accident), then calls the primitive in ``ops.l
 
 from __future__ import annotations
 
-import numpy as np
-
+from deepgrad.backend import array_module
 from deepgrad.nn import _checks
 from deepgrad.ops import loss as _L
 from deepgrad.tensor import Tensor, _as_array, _wrap, where
@@ -307,7 +306,7 @@ def hinge_embedding_loss(
     target = _tensor(target)
     y = target._data
     margin_term = (margin - input).clamp(min=0)
-    zeros = _wrap(np.zeros((), dtype=input._data.dtype))
+    zeros = _wrap(array_module(input._data).zeros((), dtype=input._data.dtype))
     out = where(_wrap(y != 1), margin_term, zeros) + where(_wrap(y != -1), input, zeros)
     if reduction == "mean":
         return out.mean()
