@@ -28,6 +28,7 @@ import pstats
 import statistics
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -204,12 +205,15 @@ def main(argv=None):
     for name, kind, bs in workloads:
         if only and name not in only:
             continue
-        dg, th = make_pair(kind, bs, x, y)
-        results[name] = alternate(name, dg, th, args.rounds) | {"batch": bs}
-        if args.profile:
-            phases[name] = (dg.phases(), th.phases())
-            if name in ("W1", "W3"):
-                profiles[name] = profile_text(dg)
+        try:
+            dg, th = make_pair(kind, bs, x, y)
+            results[name] = alternate(name, dg, th, args.rounds) | {"batch": bs}
+            if args.profile:
+                phases[name] = (dg.phases(), th.phases())
+                if name in ("W1", "W3"):
+                    profiles[name] = profile_text(dg)
+        except Exception:  # report and go on to the next workload
+            traceback.print_exc()
     write(args.out, env, source, results, phases, profiles, args.rounds)
     return 0
 

@@ -184,8 +184,11 @@ def test_device_agnostic_tutorial_code_takes_its_cpu_path_like_torch():
     outputs = []
     for lib in (torch, deepgrad):
         buf = io.StringIO()
-        with contextlib.redirect_stdout(buf):
-            exec(DEVICE_AGNOSTIC, {"lib": lib})
+        try:
+            with contextlib.redirect_stdout(buf):
+                exec(DEVICE_AGNOSTIC, {"lib": lib})
+        finally:  # torch's set_default_device installs a global mode: undo it for other tests
+            lib.set_default_device(None)
         outputs.append(buf.getvalue())
     assert outputs[0] == outputs[1]
     assert outputs[1].startswith("Using cpu device (cpu)")

@@ -91,10 +91,11 @@ class Op:
 
 
 def _check_one_device(cls, inputs) -> None:
-    """Raise PyTorch's error if the inputs live on different devices (0-d CPU ones may join)."""
-    err = mismatch_error([t._data for t in inputs])
-    if err is not None:
-        raise err
+    """Raise PyTorch's error if a GPU op had a CPU input with dimensions (0-d CPU inputs may
+    join a GPU op, as in PyTorch). Runs after every GPU op, so it only looks at array types."""
+    for t in inputs:
+        if type(t._data) is np.ndarray and t._data.ndim:
+            raise mismatch_error([t._data for t in inputs])
 
 
 def _retry_on_one_device(ctx, cls, inputs, params, err: TypeError):

@@ -6,13 +6,15 @@ raw direct-convolution kernels and im2col + cuBLAS. im2col + cuBLAS is what a re
 can make fast with little code: two gather kernels (``im2col``, ``col2im``) written here, and
 every multiply-add in cuBLAS's batched GEMM, which is tuned for the chip.
 
-Layouts. Images are NCHW, C-contiguous. The columns of one image form a (K, L) matrix with
-K = C*kh*kw (one row per input channel and kernel offset) and L = OH*OW (one column per output
-pixel); the batch stacks them as (N, K, L), so
+Layouts. Images are NCHW. The columns form one (K, N*L) matrix, K = C*kh*kw (one row per
+input channel and kernel offset), L = OH*OW (one column per output pixel of each image), so
+every product is one large GEMM rather than N small ones:
 
-    forward   y[n] = W (O, K) @ cols[n] (K, L)           -> (N, O, L) = NCHW, no transpose
-    backward  dW = sum_n g[n] @ cols[n]^T,  dcols[n] = W^T @ g[n],  dx = col2im(dcols)
+    forward   y2 (O, N*L) = W (O, K) @ cols (K, N*L)     y = y2 viewed as (N, O, OH, OW)
+    backward  dW = g2 @ cols^T,  dcols = W^T @ g2,  dx = col2im(dcols)      g2: (O, N*L)
 
+The forward returns the (O, N, OH, OW) memory as an (N, O, OH, OW) view, as the CPU path
+does: the next elementwise op reads it in place, and no transposing copy is made.
 ``col2im`` gathers (one thread per input pixel sums the columns that read it), so it needs no
 atomics and is deterministic. Max pooling records the flat index (h*W + w) of each window's
 maximum, PyTorch's ``return_indices``; its backward adds the gradient at those indices with
@@ -35,10 +37,10 @@ _im2col = cupy.ElementwiseKernel(
     "raw T x, " + _GEOMETRY,
     "T col",
     """
-    // col is (N, K, L): i = (n*K + k)*L + l, k = (c*KH + kh)*KW + kw, l = oh*OW + ow
-    const long long L = (long long)OH * OW, K = (long long)C * KH * KW;
-    const long long l = i % L, nk = i / L;
-    const int k = nk % K, n = nk / K;
+    // col is (K, N*L): i = k*N*L + n*L + l, k = (c*KH + kh)*KW + kw, l = oh*OW + ow
+    const long long L = (long long)OH * OW;
+    const long long l = i % L, kn = i / L;
+    const int n = kn % N, k = kn / N;
     const int ow = l % OW, oh = l / OW;
     const int kw = k % KW, kh = (k / KW) % KH, c = k / (KW * KH);
     const int h = oh * SH - PH + kh * DH, w = ow * SW - PW + kw * DW;
@@ -53,7 +55,7 @@ _col2im = cupy.ElementwiseKernel(
     "T gx",
     """
     // one thread per input pixel (n, c, h, w): sum every column entry that read it
-    const long long L = (long long)OH * OW, K = (long long)C * KH * KW;
+    const long long L = (long long)OH * OW, NL = (long long)N * L;
     const int w = i % W, h = (i / W) % H, c = (i / ((long long)W * H)) % C;
     const int n = i / ((long long)W * H * C);
     T sum = 0;
@@ -68,7 +70,7 @@ _col2im = cupy.ElementwiseKernel(
             const int ow = ww / SW;
             if (ow >= OW) continue;
             const long long k = ((long long)c * KH + kh) * KW + kw;
-            sum += col[((long long)n * K + k) * L + (long long)oh * OW + ow];
+            sum += col[k * NL + (long long)n * L + (long long)oh * OW + ow];
         }
     }
     gx = sum;
@@ -146,58 +148,52 @@ class Conv2dCUDA(Op):
         og = o // groups
         ctx.dims = (n, c, h, w, oh, ow, kh, kw, sh, sw, top, left, dh, dw)
         ctx.groups = groups
-        k, L = cg * kh * kw, oh * ow
-        out = cupy.empty((n, o, L), dtype=x.dtype)
+        geometry = _geometry_args(n, cg, h, w, oh, ow, kh, kw, sh, sw, top, left, dh, dw)
+        k, nl = cg * kh * kw, n * oh * ow
+        out = cupy.empty((o, nl), dtype=x.dtype)
         cols_kept = []
         for g in range(groups):
             xg = x if groups == 1 else _contiguous(x[:, g * cg : (g + 1) * cg])
-            cols = cupy.empty((n, k, L), dtype=x.dtype)
-            _im2col(xg, *_geometry_args(n, cg, h, w, oh, ow, kh, kw, sh, sw, top, left, dh, dw),
-                    cols)  # fmt: skip
+            cols = cupy.empty((k, nl), dtype=x.dtype)
+            _im2col(xg, *geometry, cols)
             wg = weight[g * og : (g + 1) * og].reshape(og, k)
-            if groups == 1:
-                cupy.matmul(wg, cols, out=out)  # one batched GEMM: (O, K) @ (N, K, L)
-            else:
-                out[:, g * og : (g + 1) * og] = cupy.matmul(wg, cols)
+            cupy.matmul(wg, cols, out=out[g * og : (g + 1) * og])  # rows: a contiguous block
             cols_kept.append(cols)
         if bias is not None:
-            out += bias[None, :, None]
+            out += bias[:, None]
         need = ctx.needs_input_grad
         if need:
             ctx.saved = (cols_kept if need[1] else None, weight if need[0] else None)
-        return out.reshape(n, o, oh, ow)
+        return out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
 
     def backward(ctx, grad):
         cols_kept, weight = ctx.saved
         need = ctx.needs_input_grad
         n, c, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw = ctx.dims
         groups = ctx.groups
-        g3 = _contiguous(grad).reshape(n, grad.shape[1], oh * ow)
-        o = g3.shape[1]
+        o = grad.shape[1]
+        # (O, N*L): free when grad has the forward's layout, else one transposing copy
+        g2 = _contiguous(grad.transpose(1, 0, 2, 3)).reshape(o, n * oh * ow)
         og, cg = o // groups, c // groups
         k = cg * kh * kw
+        geometry = _geometry_args(n, cg, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw)
         gx = gw = gb = None
         if len(need) > 2 and need[2]:
-            gb = g3.sum(axis=(0, 2))
+            gb = g2.sum(axis=1)
         if need[1]:
-            parts = []
-            for g in range(groups):
-                gg = g3[:, g * og : (g + 1) * og]
-                # sum_n g[n] (og, L) @ cols[n]^T (L, k): one GEMM over the batch folded into L
-                parts.append(
-                    cupy.tensordot(gg, cols_kept[g], axes=((0, 2), (0, 2))).reshape(og, cg, kh, kw)
-                )
-            gw = parts[0] if groups == 1 else cupy.concatenate(parts, axis=0)
+            parts = [g2[g * og : (g + 1) * og] @ cols_kept[g].T for g in range(groups)]
+            gw = (parts[0] if groups == 1 else cupy.concatenate(parts)).reshape(o, cg, kh, kw)
         if need[0]:
             gx = cupy.empty((n, c, h, w), dtype=grad.dtype)
             for g in range(groups):
                 wg = weight[g * og : (g + 1) * og].reshape(og, k)
-                dcols = cupy.matmul(wg.T, g3[:, g * og : (g + 1) * og])  # (n, k, L)
-                target = gx if groups == 1 else cupy.empty((n, cg, h, w), dtype=grad.dtype)
-                _col2im(dcols, *_geometry_args(n, cg, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw),
-                        target)  # fmt: skip
-                if groups > 1:
-                    gx[:, g * cg : (g + 1) * cg] = target
+                dcols = wg.T @ g2[g * og : (g + 1) * og]  # (K, N*L)
+                if groups == 1:
+                    _col2im(dcols, *geometry, gx)
+                else:
+                    part = cupy.empty((n, cg, h, w), dtype=grad.dtype)
+                    _col2im(dcols, *geometry, part)
+                    gx[:, g * cg : (g + 1) * cg] = part
             if ctx.crop is not None:  # drop the rows and columns the forward padded on
                 top, left, h0, w0 = ctx.crop
                 gx = gx[:, :, top : top + h0, left : left + w0]

@@ -7,6 +7,8 @@ sigmoid, shapes that broadcast by accident), then calls the primitive in ``ops.l
 
 from __future__ import annotations
 
+import numpy as np
+
 from deepgrad.backend import array_module
 from deepgrad.nn import _checks
 from deepgrad.ops import loss as _L
@@ -222,6 +224,11 @@ def cross_entropy(
             input, target, weight=w, label_smoothing=label_smoothing, reduction=reduction,
             probs=True,
         )  # fmt: skip
+    if type(x) is not np.ndarray and not 0 <= ignore_index < c:  # on a GPU: two fused kernels
+        from deepgrad.cuda import loss as cuda_loss
+
+        if cuda_loss.usable(x, w, label_smoothing, reduction):
+            return cuda_loss.CrossEntropyCUDA.apply(input, target, reduction=reduction)
     ignored = _checks.check_class_range("CrossEntropyLoss", t, c, ignore_index)
     return _L.CrossEntropy.apply(
         input, target, weight=w, label_smoothing=label_smoothing, reduction=reduction,
