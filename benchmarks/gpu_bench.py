@@ -145,7 +145,8 @@ def alternate(name, dg, th, rounds):
         for out, fn in pair if r % 2 == 0 else reversed(pair):
             out.append(fn())
     md, mt = statistics.median(d), statistics.median(t)
-    print(f"{name:10s} deepgrad {md:7.3f}s  pytorch {mt:7.3f}s  ratio {md / mt:5.2f}", flush=True)
+    print(f"{name:10s} deepgrad {md:7.3f}s  pytorch {mt:7.3f}s  ratio {md / mt:5.2f}  last loss "
+          f"{dg.last_loss:.4f} / {th.last_loss:.4f}", flush=True)  # fmt: skip
     return {"deepgrad": md, "pytorch": mt, "ratio": md / mt, "steps": len(dg.batches),
             "loss": (dg.last_loss, th.last_loss)}  # fmt: skip
 
