@@ -36,9 +36,10 @@ def is_gpu_array(a) -> bool:
 def scatter_add(target, index, values) -> None:
     """``target[index] += values`` with repeated indices adding up (NumPy's ``add.at``)."""
     xp = array_module(target)
-    if xp is np:
-        np.add.at(target, index, values)
-    else:
+    at = getattr(xp.add, "at", None)  # CuPy has ufunc.at from version 13
+    if at is not None:
+        at(target, index, values)
+    else:  # pragma: no cover - older CuPy
         import cupyx
 
         cupyx.scatter_add(target, index, values)
