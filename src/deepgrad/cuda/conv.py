@@ -23,6 +23,8 @@ maximum, PyTorch's ``return_indices``; its backward adds the gradient at those i
 
 from __future__ import annotations
 
+import os
+
 import cupy
 
 from deepgrad.autograd.op import Op
@@ -33,8 +35,18 @@ _GEOMETRY = (
     "int32 SH, int32 SW, int32 PH, int32 PW, int32 DH, int32 DW"
 )
 
-_im2col = cupy.ElementwiseKernel(
-    "raw T x, " + _GEOMETRY,
+_SOURCES: dict = {}
+
+
+def _define(kind: str, array_param: str, out_params: str, body: str, name: str):
+    """The generic kernel (sizes as arguments); the source is kept for ``_fixed_kernel``."""
+    _SOURCES[kind] = (array_param, out_params, body, name)
+    return cupy.ElementwiseKernel(array_param + ", " + _GEOMETRY, out_params, body, name)
+
+
+_im2col = _define(
+    "im2col",
+    "raw T x",
     "T col",
     """
     // col is (K, N*L): i = k*N*L + n*L + l, k = (c*KH + kh)*KW + kw, l = oh*OW + ow
@@ -50,8 +62,9 @@ _im2col = cupy.ElementwiseKernel(
     "deepgrad_im2col",
 )
 
-_col2im = cupy.ElementwiseKernel(
-    "raw T col, " + _GEOMETRY,
+_col2im = _define(
+    "col2im",
+    "raw T col",
     "T gx",
     """
     // one thread per input pixel (n, c, h, w): sum every column entry that read it
@@ -78,8 +91,9 @@ _col2im = cupy.ElementwiseKernel(
     "deepgrad_col2im",
 )
 
-_maxpool = cupy.ElementwiseKernel(
-    "raw T x, " + _GEOMETRY,
+_maxpool = _define(
+    "maxpool",
+    "raw T x",
     "T y, int32 arg",
     """
     // one thread per output (n, c, oh, ow); PyTorch's rule: a larger value or a NaN wins,
@@ -121,6 +135,42 @@ def _geometry_args(n, c, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw):
     return tuple(int(v) for v in (n, c, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw))
 
 
+# ------------------------------------------------------------------ kernels for one geometry
+# The kernels above take the sizes as arguments, so every index computation divides by a
+# runtime value (a long subroutine for 64-bit integers). A training run uses a handful of
+# geometries, each thousands of times: for each one, the same source is compiled again with
+# the sizes as constants (a division by a constant is a multiply and a shift). CuPy caches the
+# compiled kernels on disk. DEEPGRAD_CUDA_SPECIALIZE=0 keeps the generic kernels.
+_NAMES = ("N", "C", "H", "W", "OH", "OW", "KH", "KW", "SH", "SW", "PH", "PW", "DH", "DW")
+_GENERIC = {"im2col": _im2col, "col2im": _col2im, "maxpool": _maxpool}
+_SPECIALIZE = os.environ.get("DEEPGRAD_CUDA_SPECIALIZE", "1") != "0"
+_fixed: dict = {}
+
+
+def _fixed_kernel(kind: str, dims: tuple):
+    key = (kind, dims)
+    kernel = _fixed.get(key)
+    if kernel is None:
+        array_param, out_params, body, name = _SOURCES[kind]
+        consts = "\n".join(f"static constexpr int {n} = {v};" for n, v in zip(_NAMES, dims))
+        kernel = cupy.ElementwiseKernel(
+            array_param, out_params, body, name + "_fixed", preamble=consts
+        )
+        _fixed[key] = kernel
+    return kernel
+
+
+def _launch(kind: str, dims: tuple, x, *outputs):
+    """Run kernel ``kind`` on input ``x`` into ``outputs`` for geometry ``dims``."""
+    global _SPECIALIZE
+    if _SPECIALIZE:
+        try:
+            return _fixed_kernel(kind, dims)(x, *outputs)
+        except cupy.cuda.compiler.CompileException:  # pragma: no cover - keep training
+            _SPECIALIZE = False
+    return _GENERIC[kind](x, *dims, *outputs)
+
+
 def _contiguous(a):
     return a if a.flags.c_contiguous else cupy.ascontiguousarray(a)
 
@@ -155,7 +205,7 @@ class Conv2dCUDA(Op):
         for g in range(groups):
             xg = x if groups == 1 else _contiguous(x[:, g * cg : (g + 1) * cg])
             cols = cupy.empty((k, nl), dtype=x.dtype)
-            _im2col(xg, *geometry, cols)
+            _launch("im2col", geometry, xg, cols)
             wg = weight[g * og : (g + 1) * og].reshape(og, k)
             cupy.matmul(wg, cols, out=out[g * og : (g + 1) * og])  # rows: a contiguous block
             cols_kept.append(cols)
@@ -189,10 +239,10 @@ class Conv2dCUDA(Op):
                 wg = weight[g * og : (g + 1) * og].reshape(og, k)
                 dcols = wg.T @ g2[g * og : (g + 1) * og]  # (K, N*L)
                 if groups == 1:
-                    _col2im(dcols, *geometry, gx)
+                    _launch("col2im", geometry, dcols, gx)
                 else:
                     part = cupy.empty((n, cg, h, w), dtype=grad.dtype)
-                    _col2im(dcols, *geometry, part)
+                    _launch("col2im", geometry, dcols, part)
                     gx[:, g * cg : (g + 1) * cg] = part
             if ctx.crop is not None:  # drop the rows and columns the forward padded on
                 top, left, h0, w0 = ctx.crop
@@ -215,7 +265,9 @@ class MaxPool2dCUDA(Op):
         ow = pool_output_size(w, kw, sw, pw, dw, ceil_mode)
         y = cupy.empty((n, c, oh, ow), dtype=x.dtype)
         arg = cupy.empty((n, c, oh, ow), dtype=cupy.int32)
-        _maxpool(x, *_geometry_args(n, c, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw), y, arg)
+        _launch(
+            "maxpool", _geometry_args(n, c, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw), x, y, arg
+        )
         ctx.arg, ctx.in_shape = arg, x.shape
         return y
 
