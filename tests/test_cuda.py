@@ -432,3 +432,21 @@ def test_moves_and_factories_follow_torch():
     finally:
         deepgrad.set_default_device("cpu")
     assert not deepgrad.ones(2).is_cuda
+
+
+def test_train_command_on_the_gpu_matches_the_cpu_run(tmp_path):
+    import json
+
+    from deepgrad.cli import main
+
+    runs = {}
+    for device in ("cpu", "cuda"):
+        out = tmp_path / device
+        args = ["train", "--model", "mlp", "--dataset", "moons", "--epochs", "3", "--quiet",
+                "--out", str(out), "--device", device]  # fmt: skip
+        assert main(args) == 0
+        runs[device] = json.loads((out / "metrics.json").read_text())
+        assert (out / "model.safetensors").exists()
+    cpu, gpu = runs["cpu"], runs["cuda"]
+    assert abs(cpu["test_accuracy"] - gpu["test_accuracy"]) <= 0.02
+    np.testing.assert_allclose(gpu["train_loss"], cpu["train_loss"], rtol=1e-3)

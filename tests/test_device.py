@@ -215,3 +215,16 @@ def test_array_module_and_scatter_add_on_numpy():
 def test_tensor_numpy_and_repr_stay_as_before_on_cpu():
     x = deepgrad.tensor([1.0, 2.0])
     assert "device" not in repr(x) and x.numpy() is x._data
+
+
+@no_gpu
+def test_train_command_says_there_is_no_gpu(capsys, tmp_path):
+    from deepgrad.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--model", "mlp", "--dataset", "xor", "--device", "cuda", "--quiet",
+              "--out", str(tmp_path / "run")])  # fmt: skip
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--device cuda" in err and "no GPU" in err
+    assert not (tmp_path / "run").exists()

@@ -151,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         "its own fold, into RUN_DIR/fold-1 .. fold-K, and report the mean test accuracy",
     )
     t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.add_argument("--device", default="cpu", help="cpu (default), or cuda: train on the GPU")
     t.set_defaults(handler=cmd_train, subparser=t)
 
     e = sub.add_parser(
@@ -265,9 +266,14 @@ TRAIN_SETTINGS = (
 
 
 def cmd_train(args, parser) -> int:
+    from deepgrad.tensor import _check_device
     from deepgrad.train import run
 
     given = {k: getattr(args, k) for k in TRAIN_SETTINGS}
+    try:
+        _check_device(args.device)
+    except RuntimeError as e:  # no GPU (or a device deepgrad lacks): say so, no traceback
+        parser.error(f"--device {args.device}: {e}")
     if args.cv is not None and args.resume:
         parser.error("--cv trains K new models; it cannot --resume a run")
     if args.resume:
@@ -305,7 +311,9 @@ def cmd_train(args, parser) -> int:
         if (out / "model.safetensors").exists():
             print(f"note: replacing the run in {out}", file=sys.stderr)
         print(f"training {_describe(config)} -> {out}", flush=True)
-    metrics = run.train(config, out, resume=bool(args.resume), progress=not args.quiet)
+    metrics = run.train(
+        config, out, resume=bool(args.resume), progress=not args.quiet, device=args.device
+    )
     print(
         f"train accuracy {100 * metrics['train_accuracy']:.2f}%  "
         f"(loss {metrics['train_loss']:.4f})\n"
