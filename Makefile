@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench accuracy parity lint format data clean
+.PHONY: test demo bench bench-distributed accuracy parity lint format data clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ demo: $(STAMP) data
 
 bench: $(STAMP) data
 	$(PY) benchmarks/run.py
+
+# Data-parallel training on 1 and 2 MPI ranks (one thread each): W1 and W3 throughput, scaling
+# efficiency and the share of all-reduce time hidden behind backward; appends to RESULTS.md.
+bench-distributed: $(STAMP) data
+	$(PY) benchmarks/distributed.py
 
 # The largest differences from PyTorch: ops, layers, losses, training trajectories.
 parity: $(STAMP) data
