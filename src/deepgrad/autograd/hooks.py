@@ -20,6 +20,12 @@ from collections.abc import Callable
 POST_ACCUMULATE_GRAD_HOOKS: dict[int, tuple[weakref.ref, dict[int, Callable]]] = {}
 _next_id = itertools.count()
 
+# Called after every graph node of a backward pass that has hooks, while non-empty. DDP puts a
+# function here while its all-reduces are in flight: MPI moves a nonblocking message only
+# inside MPI calls, so without a poll between the ops the message would wait for the end of
+# backward instead of travelling while backward computes.
+BACKWARD_PROGRESS: list[Callable[[], None]] = []
+
 
 class RemovableHandle:
     """Returned by ``register_post_accumulate_grad_hook``: ``handle.remove()`` unregisters it."""
@@ -95,6 +101,8 @@ class PendingLeaves:
 
     def done(self, ctx) -> None:
         """``ctx`` has handed out its gradients (or had none to hand out)."""
+        for poll in BACKWARD_PROGRESS:
+            poll()
         for inp, need in zip(ctx.inputs, ctx.needs_input_grad):
             key = id(inp)
             if need and key in self.left:

@@ -15,8 +15,10 @@ gradients); a hook on each parameter (``register_post_accumulate_grad_hook``) co
 bucket's finished gradients, and a full bucket is flattened into one buffer and sent off with
 a nonblocking ``MPI_Iallreduce`` while backward goes on with the earlier layers. When the last
 bucket is started, the hook waits for all of them and writes the averages back into
-``param.grad``. Buckets start in index order on every rank, because MPI matches nonblocking
-collectives by the order in which they are issued.
+``param.grad``. MPI moves a nonblocking message only inside MPI calls, so while buckets are in
+flight the engine calls ``MPI_Test`` on them between backward's ops. Buckets start in index
+order on every rank, because MPI matches nonblocking collectives by the order in which they
+are issued.
 
 As in PyTorch, BatchNorm layers normalise with their own rank's batch statistics, and with
 ``broadcast_buffers=True`` every forward in training mode first copies rank 0's buffers (the
@@ -31,6 +33,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from deepgrad.autograd.hooks import BACKWARD_PROGRESS
 from deepgrad.nn.module import Module
 
 _FIRST_BUCKET_BYTES = 1024 * 1024  # PyTorch's: a small first bucket starts communication early
@@ -175,9 +178,6 @@ class DistributedDataParallel(Module):
             return
         bucket = self._bucket_of[id(param)]
         bucket.ready += 1
-        for b in self._buckets[: self._next]:  # let MPI move the messages already in flight
-            if b.request is not None and b.request.Test():
-                b.request = None
         while self._next < len(self._buckets):
             b = self._buckets[self._next]
             if b.ready < len(b.params):
@@ -192,8 +192,18 @@ class DistributedDataParallel(Module):
 
         bucket.pack()
         bucket.request = self._comm.Iallreduce(MPI.IN_PLACE, bucket.buffer, MPI.SUM)
+        if self._poll not in BACKWARD_PROGRESS:
+            BACKWARD_PROGRESS.append(self._poll)
+
+    def _poll(self) -> None:
+        """Let MPI move the messages in flight (called between backward's ops)."""
+        for b in self._buckets[: self._next]:
+            if b.request is not None and b.request.Test():
+                b.request = None
 
     def _finish(self) -> None:
+        if self._poll in BACKWARD_PROGRESS:
+            BACKWARD_PROGRESS.remove(self._poll)
         started = time.perf_counter()
         for b in self._buckets:
             if b.request is not None:
