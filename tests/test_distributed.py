@@ -202,3 +202,32 @@ def test_train_nproc_2_evaluates_like_one_process_and_resumes_after_a_kill(tmp_p
     resumed, uninterrupted = weights(tmp_path / "killed"), weights(tmp_path / "two")
     for name, value in uninterrupted.items():
         np.testing.assert_array_equal(resumed[name], value, err_msg=name)
+
+
+LAUNCHED = """
+import os, sys
+import deepgrad
+import deepgrad.distributed as dist
+
+if sys.argv[1:] == ["fail"] and os.environ["RANK"] == "1":
+    raise RuntimeError("rank 1 gives up before init_process_group")
+dist.init_process_group()
+t = deepgrad.tensor([float(dist.get_rank() + 1)])
+dist.all_reduce(t)
+print(f"rank {os.environ['RANK']} of {os.environ['WORLD_SIZE']} local {os.environ['LOCAL_RANK']}"
+      f" args {sys.argv[1:]} sum {t.item()}", flush=True)
+"""
+
+
+def test_deepgrad_run_launches_a_script_like_torchrun(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(LAUNCHED)
+    launcher = [sys.executable, "-m", "deepgrad.distributed.run", "--nproc-per-node", "2"]
+    status, log = finish(start([*launcher, str(script), "--x", "1"]), 120, "deepgrad-run")
+    assert status == 0, log
+    for rank in range(2):
+        assert f"rank {rank} of 2 local {rank} args ['--x', '1'] sum 3.0" in log, log
+    # a rank that dies before joining the group still ends the job
+    status, log = finish(start([*launcher, str(script), "fail"]), 120, "deepgrad-run, failing")
+    assert status != 0
+    assert "[rank 1]" in log and "rank 1 gives up before init_process_group" in log, log

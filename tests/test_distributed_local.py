@@ -190,3 +190,17 @@ def test_sync_batchnorm_without_ranks_is_batchnorm():
     assert isinstance(sync[0], deepgrad.nn.SyncBatchNorm)
     np.testing.assert_array_equal(sync(x).detach().numpy(), plain(x).detach().numpy())
     np.testing.assert_array_equal(sync[0].running_var.numpy(), plain[0].running_var.numpy())
+
+
+def test_train_nproc_argument_errors(capsys, clean_env):
+    from deepgrad.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--model", "mlp", "--dataset", "iris", "--cv", "3", "--nproc", "2"])
+    assert e.value.code == 2
+    assert "--cv trains K small models" in capsys.readouterr().err
+    clean_env.setenv("PMI_RANK", "0")
+    clean_env.setenv("PMI_SIZE", "2")
+    with pytest.raises(SystemExit):
+        main(["train", "--model", "mlp", "--dataset", "iris", "--nproc", "3"])
+    assert "--nproc 3 but this process is one of 2 ranks" in capsys.readouterr().err

@@ -264,6 +264,11 @@ def _distributed_train(args, argv) -> int | None:
     from deepgrad.distributed import launched_world_size
 
     world = launched_world_size()
+    if args.cv is not None and max(world, args.nproc or 1) > 1:
+        args.subparser.error(
+            "--cv trains K small models one after another; run it in one process (without "
+            "--nproc, mpiexec or srun)"
+        )
     if world == 1 and args.nproc is not None and args.nproc > 1:
         from deepgrad.distributed.run import launch
 
