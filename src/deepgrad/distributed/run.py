@@ -53,10 +53,11 @@ def mpiexec_command(nproc: int, args: list[str]) -> list[str]:
 def launch(nproc: int, args: list[str]) -> int:
     """Run ``python ARGS`` on ``nproc`` ranks and wait; returns the job's exit status."""
     env = dict(os.environ)
-    # One BLAS thread per rank unless asked otherwise: N ranks with N threads each would fight
-    # over the cores (torchrun sets OMP_NUM_THREADS=1 for the same reason).
+    # The cores shared out among the ranks, unless set: N ranks that each start a thread per
+    # core would fight over the cores (torchrun sets OMP_NUM_THREADS=1 for the same reason).
+    threads = str(max(1, (os.cpu_count() or 1) // nproc))
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env.setdefault(var, "1")
+        env.setdefault(var, threads)
     try:
         return subprocess.call(mpiexec_command(nproc, args), env=env)
     except KeyboardInterrupt:
