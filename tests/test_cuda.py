@@ -450,3 +450,17 @@ def test_train_command_on_the_gpu_matches_the_cpu_run(tmp_path):
     cpu, gpu = runs["cpu"], runs["cuda"]
     assert abs(cpu["test_accuracy"] - gpu["test_accuracy"]) <= 0.02
     np.testing.assert_allclose(gpu["train_loss"], cpu["train_loss"], rtol=1e-3)
+
+
+def test_layers_made_on_the_gpu_like_torch():
+    layer = deepgrad.nn.Linear(4, 3, device="cuda")
+    assert layer.weight.device.type == "cuda" and layer.bias.device.type == "cuda"
+    deepgrad.set_default_device("cuda")
+    try:
+        model = deepgrad.nn.Sequential(deepgrad.nn.Conv2d(1, 2, 3), deepgrad.nn.BatchNorm2d(2))
+        x = deepgrad.randn(2, 1, 5, 5)
+    finally:
+        deepgrad.set_default_device("cpu")
+    assert all(t.device.type == "cuda" for t in [*model.parameters(), *model.buffers(), x])
+    model(x).sum().backward()
+    assert model[0].weight.grad.device.type == "cuda"

@@ -228,3 +228,10 @@ def test_train_command_says_there_is_no_gpu(capsys, tmp_path):
     err = capsys.readouterr().err
     assert "--device cuda" in err and "no GPU" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_layers_take_device_like_torch():
+    assert deepgrad.nn.Linear(3, 2, device="cpu").weight.device.type == "cpu"
+    if not deepgrad.cuda.is_available():
+        with pytest.raises(AssertionError, match="no GPU"):
+            deepgrad.nn.Linear(3, 2, device="cuda")
