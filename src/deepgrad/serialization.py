@@ -38,6 +38,7 @@ from collections import Counter, OrderedDict
 import numpy as np
 
 from deepgrad import dtypes
+from deepgrad.device import as_device, move
 from deepgrad.tensor import Tensor, _check_device, _wrap
 
 __all__ = ["save", "load", "UnsafeCheckpointError"]
@@ -102,7 +103,7 @@ def _encode(obj, tensors: dict, names: dict):
         key = names.get(id(obj))
         if key is None:
             key = names[id(obj)] = f"t{len(names)}"
-            arr = obj._data
+            arr = move(obj._data, "cpu")  # a GPU tensor is saved from a host copy
             tensors[key] = arr if arr.flags.c_contiguous else arr.copy()  # keeps 0-d shapes
         node = {"__tensor__": key, "requires_grad": bool(obj.requires_grad)}
         if type(obj).__name__ == "Parameter":
@@ -163,9 +164,10 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
 
     Args:
         f: a path or a binary file object.
-        map_location: where tensors go; deepgrad tensors live on the CPU, so ``None``,
-            ``"cpu"``, a CPU ``device``, a dict or a callable are accepted (a callable is
-            called as torch does, with each tensor and ``"cpu"``).
+        map_location: where tensors go: ``None``/``"cpu"`` (the CPU, where loading puts them),
+            ``"cuda"`` or a ``device`` (moved there; an error without a GPU), a dict from saved
+            location to target, or a callable called as torch does, with each tensor and
+            ``"cpu"``.
         weights_only: accepted for compatibility. Loading is always weights-only here:
             ``weights_only=False`` does not enable arbitrary unpickling.
         mmap: map a deepgrad file's tensors from disk (copy-on-write) instead of reading
@@ -285,12 +287,14 @@ def _map_location(obj, map_location):
         return obj
     if callable(map_location):
         return _apply_to_tensors(obj, lambda t: map_location(t, "cpu"))
-    if isinstance(map_location, dict):
-        for target in map_location.values():
-            _check_device(target)
+    if isinstance(map_location, dict):  # {saved location: target}; ours are saved on the CPU
+        target = map_location.get("cpu", "cpu")
+    else:
+        target = map_location
+    _check_device(target)
+    if as_device(target).type == "cpu":
         return obj
-    _check_device(map_location)
-    return obj
+    return _apply_to_tensors(obj, lambda t: t.to(target))
 
 
 def _apply_to_tensors(obj, fn):
@@ -359,14 +363,12 @@ def _latin1_bytes(text: str, encoding: str = "latin1") -> bytes:
 
 
 def _device(*args):
-    from deepgrad.device import device
+    from deepgrad.device import device  # torch.device(...) as deepgrad's
 
     return device(*args)
 
 
 def _torch_dtypes() -> dict:
-    from deepgrad import dtypes
-
     names = ("float16", "float32", "float64", "int8", "uint8", "int16", "int32", "int64", "bool")
     return {("torch", n): getattr(dtypes, n) for n in names}
 
