@@ -95,3 +95,14 @@ def test_masked_fill_keeps_the_tensor_dtype(dt, value):
     rd, rt = d.masked_fill(md, value), t.masked_fill(mt, value)
     assert _name(rd.dtype) == _name(rt.dtype)
     np.testing.assert_array_equal(rd._data, rt.numpy())
+
+
+@pytest.mark.parametrize("a_dt, b_dt", list(itertools.product(DTYPES, DTYPES)))
+def test_result_type_and_promote_types_match_torch(a_dt, b_dt):
+    (da, ta), (db, tb) = _pair(a_dt, (2,)), _pair(b_dt, ())
+    assert _name(deepgrad.result_type(da, db)) == _name(torch.result_type(ta, tb))
+    for scalar in (2, 2.5, True):
+        assert _name(deepgrad.result_type(da, scalar)) == _name(torch.result_type(ta, scalar))
+    assert _name(deepgrad.promote_types(getattr(deepgrad, a_dt), getattr(deepgrad, b_dt))) == _name(
+        torch.promote_types(getattr(torch, a_dt), getattr(torch, b_dt))
+    )
