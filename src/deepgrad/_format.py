@@ -108,6 +108,9 @@ def _with_suffixes(text: str, suffixes: list[str], indent: int) -> str:
 def format_tensor(t) -> str:
     a = t._data
     suffix = []
+    if type(a) is not np.ndarray and not isinstance(a, np.generic):  # on a GPU: print a copy
+        suffix.append(f"device='{t.device}'")
+        a = a.get()
     if a.dtype.kind == "f" and a.dtype != np.float32:
         suffix.append(f"dtype=deepgrad.{a.dtype.name}")
     elif a.dtype.kind in "iu" and a.dtype != np.int64:
