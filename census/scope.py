@@ -144,6 +144,4 @@ LEFT_OUT: dict[str, str] = {
     "torch.svd": "no differentiable SVD yet (its backward is long); NumPy's np.linalg.svd "
     "serves for analysis",
     "torch.linalg.svd": "as torch.svd",
-    "torch.distributions.multinomial.Multinomial": "deepgrad has no distribution objects; "
-    "torch.multinomial-style sampling is numpy.random.multinomial",
 }

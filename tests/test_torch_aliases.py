@@ -256,7 +256,9 @@ def test_torch_names_file_matches_installed_torch():
     from deepgrad._compat import torch_names
 
     names = torch_names()
-    assert set(names["torch"]) == {n for n in dir(torch) if not n.startswith("_")}
+    # torch.onnx appears in dir(torch) only once something (torch.compile) has imported it
+    lazy = {"onnx"}
+    assert set(names["torch"]) - lazy == {n for n in dir(torch) if not n.startswith("_")} - lazy
     assert set(names["Tensor"]) == {n for n in dir(torch.Tensor) if not n.startswith("_")}
 
 

@@ -38,7 +38,6 @@ AWAITING = {
     "torch.autograd.Function": "custom autograd.Function",
     "torch.nn.functional.smooth_l1_loss": "i14core's smooth_l1_loss",
     "torch.optim.Adadelta": "i14core's Adadelta",
-    "torch.rand": "i14core's out= keyword",
     "torch.accelerator.is_available": "device queries",
     "torch.accelerator.current_accelerator": "device queries",
     "torch.backends.mps.is_available": "device queries",
