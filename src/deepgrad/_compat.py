@@ -1,6 +1,8 @@
 """Helpful errors for PyTorch names deepgrad lacks (issue 14, item 8).
 
-``deepgrad.X`` or ``tensor.X`` that fails normal lookup comes here. Three outcomes:
+``deepgrad.X`` that fails normal lookup comes here (module ``__getattr__``); for ``tensor.X``
+every PyTorch name Tensor lacks gets a raising descriptor (``install_missing``), because a
+``__getattr__`` on Tensor would slow down every attribute access. Three outcomes:
 
 * an out-of-scope feature (complex numbers, sparse tensors, quantisation, TorchScript, FX):
   ``NotImplementedError`` naming the feature;
@@ -92,3 +94,30 @@ def missing_attribute(where: str, name: str, known) -> Exception:
             f"PyTorch has `{name}`; deepgrad does not (see docs/COMPATIBILITY.md)"
         )
     return MissingAttributeError(owner, name, known)
+
+
+class _Missing:
+    """A class attribute standing for a PyTorch Tensor name deepgrad lacks: reading it raises."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        raise missing_attribute("Tensor", self.name, lambda: dir(owner))
+
+
+def install_missing(cls) -> None:
+    """Give ``cls`` (Tensor) a raising descriptor for each torch.Tensor name it lacks, and a
+    ``__dir__`` that hides them (so Python's "Did you mean" hint only suggests real names)."""
+    for name in torch_names()["Tensor"]:
+        if not hasattr(cls, name):
+            setattr(cls, name, _Missing(name))
+
+    hidden = {n for n, v in vars(cls).items() if isinstance(v, _Missing)}
+
+    def __dir__(self):
+        return [n for n in object.__dir__(self) if n not in hidden]
+
+    cls.__dir__ = __dir__

@@ -13,7 +13,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from deepgrad import dtypes
+from deepgrad import _compat, dtypes
 from deepgrad.autograd.grad_mode import state as _grad_state
 
 _new = object.__new__
@@ -1140,14 +1140,10 @@ class Tensor:
 
         return multinomial(self, num_samples, replacement, generator=generator)
 
-    def __getattr__(self, name: str):
-        # Only reached when normal lookup failed: name the PyTorch feature deepgrad lacks, or
-        # suggest a close match for a typo (issue 14, item 8).
-        if name[:1] == "_":  # private and dunder probes (copy, NumPy, pickle): stay cheap
-            raise AttributeError(f"'Tensor' object has no attribute {name!r}")
-        from deepgrad._compat import missing_attribute
-
-        raise missing_attribute("Tensor", name, lambda: dir(type(self)))
+    # No __getattr__ here on purpose: defining one makes CPython route EVERY attribute lookup on
+    # Tensor through a slower path (about 6x per access). Names PyTorch has and deepgrad lacks
+    # get raising descriptors instead (see _compat.install_missing), and typos get Python's own
+    # "Did you mean" hint.
 
     # ---- census extras (issue 14): tensor methods the API census found in teaching code ----
     def byte(self) -> Tensor:
@@ -1359,4 +1355,6 @@ from deepgrad.ops import elementwise as _E  # noqa: E402
 from deepgrad.ops import linalg as _L  # noqa: E402
 from deepgrad.ops import reduce as _R  # noqa: E402
 from deepgrad.ops import scan as _X  # noqa: E402
+
+_compat.install_missing(Tensor)
 from deepgrad.ops import shape as _S  # noqa: E402
