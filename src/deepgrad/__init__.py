@@ -87,6 +87,7 @@ from deepgrad.census_extras import (  # noqa: E402, F401
     set_printoptions,
     sin_,
     std_mean,
+    svd,
     topk,
     unique,
 )

@@ -129,3 +129,21 @@ def set_printoptions(precision: int | None = None, threshold=None, edgeitems=Non
         _format.PRINT_OPTIONS["precision"] = 2 if profile == "short" else 4
     if precision is not None:
         _format.PRINT_OPTIONS["precision"] = precision
+
+
+def _svd_factors(input: Tensor):
+    from deepgrad.ops.extra_math import SVD
+
+    if input.ndim != 2:
+        raise NotImplementedError("svd: deepgrad factorises one matrix (2-D), not batches")
+    m = input.shape[0]
+    packed = SVD.apply(input)
+    return packed[:m], packed[m], packed[m + 1 :]
+
+
+def svd(input: Tensor, some: bool = True, compute_uv: bool = True):
+    """Reduced SVD (U, S, V) with input = U diag(S) V^T; differentiable (distinct singular
+    values). deepgrad implements ``some=True`` (the reduced factors) only."""
+    if not some or not compute_uv:
+        raise NotImplementedError("svd: deepgrad implements some=True, compute_uv=True only")
+    return _svd_factors(input)

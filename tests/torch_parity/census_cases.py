@@ -1186,7 +1186,7 @@ def _(t):
     return sorted(s), len(s), len(list(r)), all(0 <= i < 6 for i in r), got
 
 
-@case("torch.distributions.multinomial.Multinomial")
+@case("torch.distributions.multinomial.Multinomial", "torch.distributions")
 def _(t):
     m = t.distributions.multinomial.Multinomial(10, probs=t.tensor([0.2, 0.3, 0.5]))
     s = m.sample((4,))
@@ -1246,12 +1246,16 @@ def _(t):
 
 @case("torch.nn.Conv3d")
 def _(t):
-    return layer(t, t.nn.Conv3d(in_channels=1, out_channels=2, kernel_size=2), 1, 1, 3, 3, 3)
+    c = t.nn.Conv3d(in_channels=1, out_channels=2, kernel_size=2)
+    strided = t.nn.Conv3d(2, 3, (3, 2, 2), stride=2, padding=1, bias=False)
+    return layer(t, c, 1, 1, 3, 3, 3), layer(t, strided, 2, 2, 4, 5, 3)
 
 
 @case("torch.svd", "torch.linalg.svd")
 def _(t):
-    a = t.tensor(arr(3, 2))
+    a = leaf(t, 4, 3)
     u, s, v = t.svd(a)
     u2, s2, vh = t.linalg.svd(a, full_matrices=False)
-    return s, s2, (u * s) @ v.T, (u2 * s2) @ vh
+    # the factors' signs are LAPACK's choice; these results do not depend on them
+    out = (u * s) @ v.T + (u2 * s2) @ vh + (u @ u.T)[:, :3] * s.sum() + (v @ v.T).sum() * s2[0]
+    return grads(out, a), s.detach()
