@@ -23,6 +23,16 @@ def asin(input: Tensor) -> Tensor:
     return input.asin()
 
 
+def clone(input: Tensor, *, memory_format=None) -> Tensor:
+    """A copy of ``input`` that stays in the graph (its gradient flows back to ``input``)."""
+    return input.clone()
+
+
+def log1p(input: Tensor) -> Tensor:
+    """log(1 + x), accurate for small x; d/dx = 1/(1 + x)."""
+    return input.log1p()
+
+
 def sin_(input: Tensor) -> Tensor:
     """In-place sine."""
     return input.sin_()

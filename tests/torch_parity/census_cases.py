@@ -412,6 +412,40 @@ for _name, _fn, _lo, _hi in [
     case(_name)(unary(_fn, _lo, _hi))
 
 
+@case("Tensor.ravel", "torch.reshape", "Tensor.repeat", "torch.clone")
+def _(t):
+    x = leaf(t, 2, 3)
+    y = x.ravel() * 2 + t.reshape(x, (6,)) + t.clone(x).ravel()
+    return grads(y, x), grads(x.repeat(2, 1) + 0, x)
+
+
+@case("Tensor.sqrt", "Tensor.clamp", "torch.log1p", "Tensor.var")
+def _(t):
+    x = leaf(t, 3, 4, lo=0.1, hi=2.0)
+    y = x.sqrt() + x.clamp(min=0.5, max=1.5) + t.log1p(x) + x.var(dim=0) + x.var()
+    return grads(y, x)
+
+
+@case("Tensor.ge", "Tensor.type_as", "Tensor.short")
+def _(t):
+    x = t.tensor([[1.5, -2.0], [0.0, 3.0]])
+    return x.ge(0), x.ge(t.ones(2, 2)), x.type_as(t.tensor([1, 2])), x.short()
+
+
+@case("Tensor.new_tensor", "Tensor.new_empty")
+def _(t):
+    x = t.ones(2, dtype=t.float64)
+    e = x.new_empty((2, 3))
+    return x.new_tensor([1, 2]), x.new_tensor([1.5], dtype=t.float32), e.shape, e.dtype
+
+
+@case("torch.randint")
+def _(t):
+    r = t.randint(0, 5, size=(200,))
+    r2 = t.randint(3, (2, 2))
+    return r.dtype, r.shape, bool(((r >= 0) & (r < 5)).all()), r2.shape, bool((r2 < 3).all())
+
+
 @case("torch.sin_", "Tensor.exp_", "Tensor.clamp_")
 def _(t):
     x = t.tensor(arr(3))

@@ -66,3 +66,13 @@ class SVD(Op):
         out += (np.eye(m) - u @ u.T) @ gu @ sinv @ v.T
         out += u @ sinv @ gv.T @ (np.eye(v.shape[0]) - v @ v.T)
         return out.astype(g.dtype)
+
+
+class Log1p(Op):
+    def forward(ctx, a):
+        ctx.saved = (a,)
+        return np.log1p(a)
+
+    def backward(ctx, g):  # d log(1 + x) = 1 / (1 + x)
+        (a,) = ctx.saved
+        return g / (1 + a)
