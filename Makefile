@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 APP_STAMP := $(VENV)/.installed-app
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench accuracy parity lint format data clean
+.PHONY: test demo bench bench-distributed accuracy parity lint format data clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ demo: $(APP_STAMP) data
 
 bench: $(STAMP) data
 	$(PY) benchmarks/run.py
+	@# the GPU benchmark (benchmarks/RESULTS-gpu.md) when deepgrad sees a GPU (CuPy installed)
+	@if $(PY) -c "import deepgrad, sys; sys.exit(not deepgrad.cuda.is_available())"; then \
+		$(PY) benchmarks/gpu_bench.py --profile; fi
+
+# Data-parallel training on 1 and 2 MPI ranks (one thread each): W1 and W3 throughput, scaling
+# efficiency and the share of all-reduce time hidden behind backward; appends to RESULTS.md.
+bench-distributed: $(STAMP) data
+	$(PY) benchmarks/distributed.py
 
 # The largest differences from PyTorch: ops, layers, losses, training trajectories.
 parity: $(STAMP) data

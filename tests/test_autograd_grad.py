@@ -90,3 +90,26 @@ def test_backward_inputs_can_name_a_non_leaf():
     (th * ty).sum().backward(inputs=[th])
     np.testing.assert_allclose(h.grad._data, th.grad.numpy())
     assert x.grad is None and tx.grad is None
+
+
+def test_grad_skips_branches_that_lead_to_no_input():
+    calls = []
+    for lib in (deepgrad, torch):
+
+        class Loud(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, y):
+                return y * 3
+
+            @staticmethod
+            def backward(ctx, g):
+                calls.append("backward ran")
+                return g * 3
+
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = lib.tensor([3.0, 4.0], requires_grad=True)
+        out = (x * 2 + Loud.apply(y)).sum()
+        (gx,) = lib.autograd.grad(out, x)
+        np.testing.assert_array_equal(gx.numpy(), [2.0, 2.0])
+        assert y.grad is None
+    assert calls == []  # neither library runs the branch through y

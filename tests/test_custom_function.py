@@ -225,3 +225,29 @@ def test_next_functions_match_torch():
         shapes.append(_structure(out.grad_fn, [a, b]))
     assert shapes[0] == shapes[1]
     assert "<MulBackward0 object at" in repr((deepgrad.ones(2, requires_grad=True) * 2).grad_fn)
+
+
+def test_setup_context_style_matches_torch():
+    grads = []
+    for lib in (deepgrad, torch):
+
+        class Cube(lib.autograd.Function):
+            @staticmethod
+            def forward(x, k):
+                return x**3 * k
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                x, k = inputs
+                ctx.save_for_backward(x)
+                ctx.k = k
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return 3 * x**2 * ctx.k * g, None
+
+        x = lib.tensor([1.0, -2.0, 0.5], requires_grad=True)
+        Cube.apply(x, 2.0).sum().backward()
+        grads.append(x.grad.numpy().copy())
+    np.testing.assert_allclose(grads[0], grads[1])

@@ -65,3 +65,44 @@ def test_cat_float32_with_int64_keeps_float32_and_values():
     out = deepgrad.cat([a, b])
     assert out.dtype == deepgrad.float32
     np.testing.assert_array_equal(out._data, np.array([1.5, 2.5, 3, 4], np.float32))
+
+
+@pytest.mark.parametrize("dt", ["int64", "int32", "float32", "float64", "uint8"])
+@pytest.mark.parametrize("other", [2, 2.5, "tensor_f64_0d", "tensor_f32"])
+def test_floordiv_and_mod_promote_like_add(dt, other):
+    d, t = _pair(dt, (4,))
+    d, t = d + 3, t + 3  # no zero divisors
+    if other == "tensor_f64_0d":
+        od, ot = (
+            deepgrad.tensor(2.5, dtype=deepgrad.float64),
+            torch.tensor(2.5, dtype=torch.float64),
+        )
+    elif other == "tensor_f32":
+        od, ot = deepgrad.tensor([1.5, 2.0, 2.5, 3.0]), torch.tensor([1.5, 2.0, 2.5, 3.0])
+    else:
+        od = ot = other
+    for fn in (lambda a, b: a // b, lambda a, b: a % b, lambda a, b: b // a, lambda a, b: b % a):
+        rd, rt = fn(d, od), fn(t, ot)
+        assert _name(rd.dtype) == _name(rt.dtype)
+        np.testing.assert_allclose(rd._data, rt.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dt", ["int64", "float32", "bool"])
+@pytest.mark.parametrize("value", [1, 1.5, True])
+def test_masked_fill_keeps_the_tensor_dtype(dt, value):
+    d, t = _pair(dt, (4,))
+    md, mt = deepgrad.tensor([True, False, True, False]), torch.tensor([True, False, True, False])
+    rd, rt = d.masked_fill(md, value), t.masked_fill(mt, value)
+    assert _name(rd.dtype) == _name(rt.dtype)
+    np.testing.assert_array_equal(rd._data, rt.numpy())
+
+
+@pytest.mark.parametrize("a_dt, b_dt", list(itertools.product(DTYPES, DTYPES)))
+def test_result_type_and_promote_types_match_torch(a_dt, b_dt):
+    (da, ta), (db, tb) = _pair(a_dt, (2,)), _pair(b_dt, ())
+    assert _name(deepgrad.result_type(da, db)) == _name(torch.result_type(ta, tb))
+    for scalar in (2, 2.5, True):
+        assert _name(deepgrad.result_type(da, scalar)) == _name(torch.result_type(ta, scalar))
+    assert _name(deepgrad.promote_types(getattr(deepgrad, a_dt), getattr(deepgrad, b_dt))) == _name(
+        torch.promote_types(getattr(torch, a_dt), getattr(torch, b_dt))
+    )

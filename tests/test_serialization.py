@@ -7,7 +7,7 @@ import math
 import os
 import pickle
 import zipfile
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 import numpy as np
 import pytest
@@ -68,6 +68,7 @@ def test_nested_structures_roundtrip(tmp_path):
         2.5: None,
         "ordered": OrderedDict([("b", 1), ("a", deepgrad.zeros(1))]),
         "empty": ({}, [], ()),
+        "extras": ({1, "a"}, frozenset({2.5}), b"\x00\xff", deepgrad.float64, Counter("aab")),
         "numpy": np.arange(3.0),
     }
     got = _roundtrip(obj, tmp_path)
@@ -287,3 +288,19 @@ def test_malicious_bare_pickle_and_build_tricks_are_refused(tmp_path):
     from deepgrad.serialization import _rebuild_tensor_v2
 
     assert not hasattr(_rebuild_tensor_v2, "evil")
+
+
+def test_reads_torch_scheduler_state_and_plain_python_extras(tmp_path):
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[2, 5], gamma=0.5)
+    torch.save(
+        {"sched": sched.state_dict(), "dtype": torch.float64, "tags": {1, 2}, "raw": b"\x00\xff"},
+        tmp_path / "s.pt",
+    )
+    got = deepgrad.load(tmp_path / "s.pt")
+    assert dict(got["sched"]["milestones"]) == {2: 1, 5: 1}
+    assert got["dtype"] == deepgrad.float64 and got["tags"] == {1, 2} and got["raw"] == b"\x00\xff"
+    d_opt = deepgrad.optim.SGD([deepgrad.zeros(2, requires_grad=True)], lr=0.1)
+    d_sched = deepgrad.optim.lr_scheduler.MultiStepLR(d_opt, milestones=[2, 5], gamma=0.5)
+    d_sched.load_state_dict(got["sched"])
+    assert d_sched.get_last_lr() == sched.get_last_lr()

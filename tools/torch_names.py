@@ -18,11 +18,17 @@ def public(names) -> list[str]:
     return sorted(n for n in names if not n.startswith("_"))
 
 
+def torch_public_names() -> list[str]:
+    """dir(torch) with the submodules torch imports lazily (``torch.onnx``...) always included,
+    so the list does not depend on what happened to be imported before."""
+    return public(set(dir(torch)) | set(getattr(torch, "_lazy_modules", ())))
+
+
 def main() -> None:
     out = Path(__file__).resolve().parents[1] / "src" / "deepgrad" / "_torch_names.json"
     data = {
         "torch_version": torch.__version__,
-        "torch": public(dir(torch)),
+        "torch": torch_public_names(),
         "Tensor": public(dir(torch.Tensor)),
     }
     out.write_text(json.dumps(data, indent=0) + "\n")

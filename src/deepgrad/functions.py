@@ -192,3 +192,24 @@ def where(condition, input=None, other=None, *, out=None):
     ``input + other``); ``where(condition)`` alone gives the indices of true elements."""
     result = _where(condition, input, other)
     return result if out is None else write_out("where", result, out)
+
+
+def result_type(tensor1, tensor2):
+    """The dtype ``tensor1 + tensor2`` would have (PyTorch's promotion; numbers are weak)."""
+    from deepgrad import dtypes
+
+    if not isinstance(tensor1, Tensor):
+        tensor1, tensor2 = tensor2, tensor1
+    if not isinstance(tensor1, Tensor):  # two numbers
+        tensor1 = _t(tensor1)
+    other = tensor1._other(tensor2)
+    return dtypes.from_numpy_dtype(result_type_of((tensor1, other)))
+
+
+def promote_types(type1, type2):
+    """The smallest dtype both ``type1`` and ``type2`` convert to without loss of kind."""
+    from deepgrad import dtypes
+    from deepgrad.tensor import _promote_pair
+
+    a, b = dtypes.to_numpy_dtype(type1), dtypes.to_numpy_dtype(type2)
+    return dtypes.from_numpy_dtype(_promote_pair(a, b))

@@ -5,6 +5,9 @@ dicts, lists and tuples of tensors, numbers, strings and None) is written as ONE
 file: the tensors as raw little-endian bytes, the structure as JSON in the header's
 ``__metadata__``. Nothing is pickled, so loading a deepgrad file can only produce data.
 
+Also kept: sets, bytes, ``Counter`` and dtypes (``deepgrad.float64``), which appear in saved
+configurations and scheduler states.
+
 ``load`` also reads PyTorch's own ``.pt``/``.pth`` zip archives (from ``torch.save``). Those
 hold a pickle, and a pickle can name any Python callable; the unpickler here resolves only
 the handful of globals that rebuild tensors and plain containers (the idea of torch's
@@ -21,6 +24,7 @@ The safetensors layout (https://github.com/huggingface/safetensors, a documented
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import math
@@ -29,10 +33,12 @@ import pickle
 import struct
 import tempfile
 import zipfile
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 import numpy as np
 
+from deepgrad import dtypes
+from deepgrad.device import as_device, move
 from deepgrad.tensor import Tensor, _check_device, _wrap
 
 __all__ = ["save", "load", "UnsafeCheckpointError"]
@@ -97,7 +103,7 @@ def _encode(obj, tensors: dict, names: dict):
         key = names.get(id(obj))
         if key is None:
             key = names[id(obj)] = f"t{len(names)}"
-            arr = obj._data
+            arr = move(obj._data, "cpu")  # a GPU tensor is saved from a host copy
             tensors[key] = arr if arr.flags.c_contiguous else arr.copy()  # keeps 0-d shapes
         node = {"__tensor__": key, "requires_grad": bool(obj.requires_grad)}
         if type(obj).__name__ == "Parameter":
@@ -113,13 +119,20 @@ def _encode(obj, tensors: dict, names: dict):
     if isinstance(obj, np.ndarray):
         return {"__ndarray__": _encode(_wrap(obj), tensors, names)}
     if isinstance(obj, dict):
-        kind = "__odict__" if isinstance(obj, OrderedDict) else "__dict__"
+        kind = {OrderedDict: "__odict__", Counter: "__counter__"}.get(type(obj), "__dict__")
         items = [[_encode(k, tensors, names), _encode(v, tensors, names)] for k, v in obj.items()]
         return {kind: items}
     if isinstance(obj, list):
         return {"__list__": [_encode(v, tensors, names) for v in obj]}
     if isinstance(obj, tuple):
         return {"__tuple__": [_encode(v, tensors, names) for v in obj]}
+    if isinstance(obj, (set, frozenset)):
+        kind = "__set__" if isinstance(obj, set) else "__frozenset__"
+        return {kind: [_encode(v, tensors, names) for v in obj]}
+    if isinstance(obj, bytes):
+        return {"__bytes__": base64.b64encode(obj).decode("ascii")}
+    if isinstance(obj, dtypes.dtype):
+        return {"__dtype__": obj.name}
     raise TypeError(
         f"deepgrad.save can't store a {type(obj).__module__}.{type(obj).__qualname__}: it saves "
         "tensors and dicts/lists/tuples of tensors, numbers, strings and None (no pickling, so "
@@ -151,9 +164,10 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
 
     Args:
         f: a path or a binary file object.
-        map_location: where tensors go; deepgrad tensors live on the CPU, so ``None``,
-            ``"cpu"``, a CPU ``device``, a dict or a callable are accepted (a callable is
-            called as torch does, with each tensor and ``"cpu"``).
+        map_location: where tensors go: ``None``/``"cpu"`` (the CPU, where loading puts them),
+            ``"cuda"`` or a ``device`` (moved there; an error without a GPU), a dict from saved
+            location to target, or a callable called as torch does, with each tensor and
+            ``"cpu"``.
         weights_only: accepted for compatibility. Loading is always weights-only here:
             ``weights_only=False`` does not enable arbitrary unpickling.
         mmap: map a deepgrad file's tensors from disk (copy-on-write) instead of reading
@@ -242,16 +256,25 @@ def _decode(node, arrays: dict, made: dict):
         return _decode(node["__ndarray__"], arrays, made)._data
     if "__float__" in node:
         return float(node["__float__"])
-    if "__dict__" in node or "__odict__" in node:
-        kind = OrderedDict if "__odict__" in node else dict
-        items = node.get("__dict__", node.get("__odict__"))
-        return kind(
-            (_hashable(_decode(k, arrays, made)), _decode(v, arrays, made)) for k, v in items
-        )
+    for key, kind in (("__dict__", dict), ("__odict__", OrderedDict), ("__counter__", Counter)):
+        if key in node:
+            items = node[key]
+            pairs = {
+                _hashable(_decode(k, arrays, made)): _decode(v, arrays, made) for k, v in items
+            }
+            return pairs if kind is dict else kind(pairs)  # Counter(pairs) would count them
     if "__list__" in node:
         return [_decode(v, arrays, made) for v in node["__list__"]]
     if "__tuple__" in node:
         return tuple(_decode(v, arrays, made) for v in node["__tuple__"])
+    if "__set__" in node:
+        return {_hashable(_decode(v, arrays, made)) for v in node["__set__"]}
+    if "__frozenset__" in node:
+        return frozenset(_hashable(_decode(v, arrays, made)) for v in node["__frozenset__"])
+    if "__bytes__" in node:
+        return base64.b64decode(node["__bytes__"])
+    if "__dtype__" in node:
+        return getattr(dtypes, node["__dtype__"])
     raise RuntimeError(f"deepgrad.load: unknown structure node {sorted(node)}")
 
 
@@ -264,12 +287,14 @@ def _map_location(obj, map_location):
         return obj
     if callable(map_location):
         return _apply_to_tensors(obj, lambda t: map_location(t, "cpu"))
-    if isinstance(map_location, dict):
-        for target in map_location.values():
-            _check_device(target)
+    if isinstance(map_location, dict):  # {saved location: target}; ours are saved on the CPU
+        target = map_location.get("cpu", "cpu")
+    else:
+        target = map_location
+    _check_device(target)
+    if as_device(target).type == "cpu":
         return obj
-    _check_device(map_location)
-    return obj
+    return _apply_to_tensors(obj, lambda t: t.to(target))
 
 
 def _apply_to_tensors(obj, fn):
@@ -330,8 +355,32 @@ def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
     return _rebuild_parameter(data, requires_grad)
 
 
+def _latin1_bytes(text: str, encoding: str = "latin1") -> bytes:
+    """Protocol-2 pickles store bytes as ``_codecs.encode(text, "latin1")``; only that."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise UnsafeCheckpointError("deepgrad.load: unexpected _codecs.encode call")
+    return text.encode("latin1")
+
+
+def _device(*args):
+    from deepgrad.device import device  # torch.device(...) as deepgrad's
+
+    return device(*args)
+
+
+def _torch_dtypes() -> dict:
+    names = ("float16", "float32", "float64", "int8", "uint8", "int16", "int32", "int64", "bool")
+    return {("torch", n): getattr(dtypes, n) for n in names}
+
+
 _ALLOWED_GLOBALS = {
     ("collections", "OrderedDict"): OrderedDict,
+    ("collections", "Counter"): Counter,
+    ("builtins", "set"): set,
+    ("builtins", "frozenset"): frozenset,
+    ("_codecs", "encode"): _latin1_bytes,
+    ("torch", "device"): _device,
+    **_torch_dtypes(),
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
     ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter_with_state,
@@ -372,6 +421,8 @@ class _RestrictedUnpickler(pickle._Unpickler):
         self._storages: dict = {}
 
     def find_class(self, module: str, name: str):
+        if module == "__builtin__":  # protocol-2 pickles (torch's) use Python 2's module name
+            module = "builtins"
         try:
             return _ALLOWED_GLOBALS[(module, name)]
         except KeyError:

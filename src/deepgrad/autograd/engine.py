@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepgrad.backend import array_module
+
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     """Sum ``grad`` over the axes that broadcasting expanded, so it gets ``shape`` back."""
@@ -22,7 +24,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     if grad.shape != shape:  # a gradient smaller than its input (e.g. a 0-d constant)
-        grad = np.broadcast_to(grad, shape)
+        grad = array_module(grad).broadcast_to(grad, shape)
     return grad
 
 
@@ -65,7 +67,8 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False, inputs=None):
     root_ctx = root._ctx
     if root_ctx is None:
         if collect is None:
-            _accumulate(root, np.array(grad, dtype=root._data.dtype), handed_out)
+            _accumulate(root, array_module(grad).array(grad, dtype=root._data.dtype), handed_out)
+            run_hooks(root)
         elif id(root) in collect:
             collect[id(root)] = grad
         return collect
@@ -74,9 +77,19 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False, inputs=None):
     else:  # non-leaf inputs: their gradient is the one their node receives
         retained = {t._ctx: t for t in inputs if t._ctx is not None}
     grads = {root_ctx: grad}
-    for ctx in reversed(topological_order(root_ctx)):
+    order = topological_order(root_ctx)
+    needed = None if collect is None else _leading_to(order, collect, retained)
+    # post-accumulate-grad hooks run only when .grad is accumulated (not in collection mode)
+    pending = PendingLeaves(order) if POST_ACCUMULATE_GRAD_HOOKS and collect is None else None
+    for ctx in reversed(order):
         g = grads.pop(ctx, None)
         if g is None:
+            if pending is not None:
+                pending.done(ctx)
+            continue
+        if needed is not None and ctx not in needed:  # no input lies below this node
+            if not retain_graph:
+                ctx.free()
             continue
         if ctx.freed:
             raise RuntimeError(
@@ -102,6 +115,8 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False, inputs=None):
             if c is None:
                 if collect is None:
                     _accumulate(inp, ig, handed_out)
+                    if pending is not None:
+                        pending.reached.add(id(inp))
                 elif id(inp) in collect:
                     prev = collect[id(inp)]
                     collect[id(inp)] = ig if prev is None else prev + ig
@@ -112,19 +127,39 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False, inputs=None):
                     retained[c] = inp
                 prev = grads.get(c)
                 grads[c] = ig if prev is None else prev + ig
+        if pending is not None:
+            pending.done(ctx)
         if not retain_graph:
             ctx.free()
     return collect
 
 
+def _leading_to(order: list, collect: dict, retained: dict) -> set:
+    """The nodes of ``order`` from which some collected input can be reached.
+
+    ``order`` lists every node after the nodes that feed it, so one forward pass decides each
+    node from its inputs. Backward skips the other nodes: their gradients reach no input.
+    """
+    needed = set()
+    for node in order:
+        if node in retained or any(
+            (inp._ctx is None and id(inp) in collect) or inp._ctx in needed for inp in node.inputs
+        ):
+            needed.add(node)
+    return needed
+
+
 def _accumulate(t, g, handed_out) -> None:
-    if type(g) is not np.ndarray:  # NumPy math on 0-d arrays returns scalars; store an array
-        g = np.asarray(g)
+    if type(g) is not np.ndarray:
+        # NumPy math on 0-d arrays returns scalars: store an array. A GPU array stays as it is
+        # (asarray of a CuPy array is the array itself: no copy to the host).
+        g = array_module(t._data).asarray(g)
     if g.dtype != t._data.dtype:
         g = g.astype(t._data.dtype)
     old = t.grad
     if old is None:
-        if g.base is not None or id(g) in handed_out or not g.flags.writeable:
+        # (CuPy arrays have no `writeable` flag: they are always writeable)
+        if g.base is not None or id(g) in handed_out or not getattr(g.flags, "writeable", True):
             g = g.copy()
         handed_out.add(id(g))
         t.grad = _wrap(g)
@@ -132,4 +167,9 @@ def _accumulate(t, g, handed_out) -> None:
         old._data += g
 
 
+from deepgrad.autograd.hooks import (  # noqa: E402
+    POST_ACCUMULATE_GRAD_HOOKS,
+    PendingLeaves,
+    run_hooks,
+)
 from deepgrad.tensor import _wrap  # noqa: E402 - the tensor module imports this package first
