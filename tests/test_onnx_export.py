@@ -296,3 +296,18 @@ def test_load_refuses_an_unknown_node_by_name():
     )  # fmt: skip
     with pytest.raises(deepgrad.onnx.UnsupportedNodeError, match="the_hardmax.*Hardmax"):
         deepgrad.onnx.load(helper.make_model(graph))
+
+
+def test_docs_table_is_the_mapping():
+    from pathlib import Path
+
+    from deepgrad.onnx.mapping import onnx_ops
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "ONNX.md").read_text()
+    rows = {}
+    for line in text.splitlines():
+        if line.startswith("| `"):
+            op, ops = (cell.strip() for cell in line.strip("|").split("|"))
+            rows[op.strip("`")] = ops
+    assert rows == {op: onnx_ops(op) for op in EXPORTERS}
+    assert f"**opset {deepgrad.onnx.DEFAULT_OPSET}**" in text
