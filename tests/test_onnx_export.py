@@ -311,3 +311,44 @@ def test_docs_table_is_the_mapping():
             rows[op.strip("`")] = ops
     assert rows == {op: onnx_ops(op) for op in EXPORTERS}
     assert f"**opset {deepgrad.onnx.DEFAULT_OPSET}**" in text
+
+
+def test_graph_module_summarises_and_fine_tunes():
+    """Conv1d exports with a reshape of its weight, so it loads as a GraphModule whose
+    parameter the reshape reads; gradients must reach it."""
+    deepgrad.manual_seed(6)
+    model = nn.Sequential(nn.Conv1d(2, 3, 3), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 6, 2))
+    x = deepgrad.randn(4, 2, 8)
+    loaded = deepgrad.onnx.load(deepgrad.onnx.export(model, x, None))
+    assert isinstance(loaded, deepgrad.onnx.GraphModule)
+    assert _param_count(loaded) == _param_count(model)
+    assert "OnnxOp" in str(deepgrad.summary(loaded, (1, 2, 8)))
+    loaded.train()
+    loss = nn.functional.cross_entropy(loaded(x), deepgrad.tensor([0, 1, 0, 1]))
+    loss.backward()
+    assert all(p.grad is not None and np.abs(p.grad.numpy()).sum() > 0 for p in loaded.parameters())
+
+
+def test_tracing_leaves_other_threads_alone():
+    """While one thread exports, ops and comparisons in other threads record nothing."""
+    import threading
+
+    seen = {}
+
+    def other():
+        a = deepgrad.randn(3, requires_grad=True)
+        y = a * 2
+        seen["trace"] = hasattr(y._ctx, "_trace")
+        seen["compare"] = (a > 0)._ctx
+
+    class Probe(nn.Module):
+        def forward(self, x):
+            t = threading.Thread(target=other)
+            t.start()
+            t.join()
+            return x * 3
+
+    deepgrad.onnx.export(Probe(), deepgrad.randn(2), None)
+    assert seen == {"trace": False, "compare": None}
+    a = deepgrad.randn(3, requires_grad=True)
+    assert (a > 0)._ctx is None and not hasattr((a * 2)._ctx, "_trace")  # all undone

@@ -114,7 +114,11 @@ def build_model(
 
     for ctx in _topological(outputs):
         op = type(ctx).op_name()
-        info = ctx._trace
+        info = getattr(ctx, "_trace", None)
+        if info is None:  # an op the tracer could not see into (not one of deepgrad's)
+            raise UnsupportedOpError(
+                f"onnx.export: op {op} has no ONNX mapping (it is not one of deepgrad's ops)"
+            )
         call = Call(
             op=op,
             inputs=[value(t) for t in ctx.inputs],

@@ -7,11 +7,14 @@ op class's ``forward`` is wrapped to write both onto the node, and forward hooks
 of the module that is running. Comparisons (``x > 0``) are no ops in deepgrad (they have no
 gradient), so while tracing they leave a ``Compare`` node on their result too; otherwise a
 mask computed from the input would be baked into the graph as a constant. All of this is
-undone when tracing ends.
+undone when tracing ends. Only the tracing thread records (the playground trains other
+sessions in other threads meanwhile), and one trace runs at a time.
 """
 
 from __future__ import annotations
 
+import threading
+import types
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -51,16 +54,31 @@ def _op_classes():
             if sub not in seen:
                 seen.append(sub)
                 todo.append(sub)
-    return [c for c in seen if "forward" in c.__dict__]
+    # plain functions only: a staticmethod forward (PyTorch's custom-function style) is left as
+    # it is, and export reports its op as one without a mapping
+    return [c for c in seen if isinstance(c.__dict__.get("forward"), types.FunctionType)]
+
+
+_LOCK = threading.Lock()
 
 
 @contextmanager
 def _recording(model):
+    with _LOCK:
+        with _patched(model):
+            yield
+
+
+@contextmanager
+def _patched(model):
     path = ["<model>"]
+    me = threading.get_ident()
 
     def wrap(forward):
         def traced(ctx, *arrays, **params):
             out = forward(ctx, *arrays, **params)
+            if threading.get_ident() != me:
+                return out
             shape = tuple(getattr(out, "shape", ()))
             ctx._trace = Traced(params, shape, getattr(out, "dtype", None), path[-1])
             return out
@@ -69,7 +87,7 @@ def _recording(model):
 
     def compare(self, ufunc, other):
         out = compare_array(self, ufunc, other)
-        if isinstance(out, Tensor):
+        if isinstance(out, Tensor) and threading.get_ident() == me:
             if not isinstance(other, Tensor):
                 other = _wrap(np.asarray(other, dtype=self._data.dtype))
             info = Traced({"ufunc": ufunc.__name__}, out.shape, out._data.dtype, path[-1])
