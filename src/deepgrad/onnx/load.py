@@ -160,6 +160,13 @@ def _avg_pool_layer(a):
     return nn.AvgPool2d(kernel, strides, list(begin), ceil, count_pad, div)
 
 
+def _gather_nd(a, indices, batch_dims=0):
+    if batch_dims:
+        raise UnsupportedNodeError("GatherND with batch_dims")
+    idx = indices._data
+    return a[tuple(idx[..., k] for k in range(idx.shape[-1]))]
+
+
 def _flatten(x, axis=1):
     lead = int(np.prod(x.shape[:axis])) if axis else 1
     return x.reshape((lead, -1))
@@ -208,6 +215,8 @@ FUNCTIONS = {
     "Flatten": _flatten,
     "Expand": lambda a, s: a.expand(np.broadcast_shapes(tuple(a.shape), tuple(_const_ints(s)))),
     "Slice": _slice,
+    "Gather": lambda a, i, axis=0: a[(slice(None),) * (axis % a.ndim) + (i,)],
+    "GatherND": _gather_nd,
     "Squeeze": _squeeze,
     "Unsqueeze": _unsqueeze,
     "Concat": lambda *xs, axis: cat(list(xs), axis),

@@ -195,9 +195,31 @@ def _expand(b, c):  # 1 where the input keeps its size: Expand broadcasts both w
     return b.node("Expand", [c.inputs[0], b.ints(shape)])
 
 
+def _index_advanced(b, c):
+    """Integer arrays on the leading axes (GatherND), or one integer array on any axis
+    (Gather), the other axes taken whole: NumPy's and ONNX's result shapes agree there.
+    Boolean masks and other mixes have no mapping."""
+    key = c.params["key"]
+    key = key if isinstance(key, tuple) else (key,)
+    shape = c.in_shapes[0]
+    arrays = [i for i, k in enumerate(key) if isinstance(k, np.ndarray)]
+    whole = all(k == slice(None) for i, k in enumerate(key) if i not in arrays)
+    if not whole or any(key[i].dtype.kind not in "iu" for i in arrays):
+        raise KeyError("Index (advanced indexing other than integer arrays)")
+    if len(arrays) == 1:
+        d = arrays[0]
+        idx = np.asarray(key[d], dtype=np.int64) % shape[d]
+        return b.node("Gather", [c.inputs[0], b.const(idx)], axis=d)
+    if arrays != list(range(len(arrays))):
+        raise KeyError("Index (integer arrays not on the leading axes)")
+    parts = np.broadcast_arrays(*[np.asarray(key[i], dtype=np.int64) for i in arrays])
+    idx = np.stack([p % shape[i] for i, p in enumerate(parts)], axis=-1)
+    return b.node("GatherND", [c.inputs[0], b.const(idx)])
+
+
 def _index(b, c):  # basic indexing: ints, slices, None and Ellipsis
     if c.params.get("advanced"):
-        raise KeyError("Index")  # advanced indexing (arrays as indices) has no mapping here
+        return _index_advanced(b, c)
     key = c.params["key"]
     key = key if isinstance(key, tuple) else (key,)
     shape = c.in_shapes[0]
@@ -405,7 +427,7 @@ ONNX_OPS = {
     "Reshape": "Reshape",
     "Permute": "Transpose",
     "Expand": "Expand",
-    "Index": "Slice, Squeeze, Unsqueeze (basic indexing only)",
+    "Index": "Slice, Squeeze, Unsqueeze; integer arrays: Gather, GatherND",
     "Cat": "Concat",
     "Stack": "Unsqueeze, Concat",
     "Conv2d": "Conv",
