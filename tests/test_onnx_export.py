@@ -353,3 +353,33 @@ def test_tracing_leaves_other_threads_alone():
     assert seen == {"trace": False, "compare": None}
     a = deepgrad.randn(3, requires_grad=True)
     assert (a > 0)._ctx is None and not hasattr((a * 2)._ctx, "_trace")  # all undone
+
+
+TORCH_MODELS = {
+    "mlp": (lambda t: t.nn.Sequential(t.nn.Flatten(), t.nn.Linear(12, 8), t.nn.GELU(),
+                                      t.nn.Linear(8, 6), t.nn.LeakyReLU(0.1), t.nn.Linear(6, 3),
+                                      t.nn.LogSoftmax(1)), (2, 3, 4)),
+    "cnn": (lambda t: t.nn.Sequential(t.nn.Conv2d(2, 4, 3, padding=1, stride=2),
+                                      t.nn.BatchNorm2d(4), t.nn.ELU(), t.nn.AvgPool2d(2),
+                                      t.nn.Conv2d(4, 3, 1), t.nn.Tanh(), t.nn.MaxPool2d(2),
+                                      t.nn.Flatten(), t.nn.Linear(12, 2), t.nn.Sigmoid()),
+            (2, 2, 16, 16)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_MODELS))
+def test_load_a_model_exported_by_pytorch(name, tmp_path):
+    """A graph written by PyTorch's exporter (the oracle computes the same outputs)."""
+    import warnings
+
+    import torch
+
+    build, shape = TORCH_MODELS[name]
+    torch.manual_seed(0)
+    model = build(torch).eval()
+    x = torch.randn(*shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (x,), str(tmp_path / "t.onnx"), dynamo=False, opset_version=20)
+    loaded = deepgrad.onnx.load(tmp_path / "t.onnx")
+    assert_matches(reference(loaded, deepgrad.tensor(x.numpy())), model(x).detach().numpy())

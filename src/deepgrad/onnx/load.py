@@ -32,7 +32,10 @@ class UnsupportedNodeError(ValueError):
 
 
 def _attrs(node) -> dict:
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    def text(v):  # string attributes come as bytes
+        return v.decode() if isinstance(v, bytes) else v
+
+    return {a.name: text(helper.get_attribute_value(a)) for a in node.attribute}
 
 
 def _const_ints(t) -> list[int]:
@@ -121,9 +124,9 @@ def _conv(x, w, b=None, *, kernel_shape=None, strides=None, pads=None, dilations
 def _pool_args(a, name):
     if a.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID") or a.get("storage_order", 0):
         raise UnsupportedNodeError(f"{name} with auto_pad={a.get('auto_pad')}")
-    kernel = list(a["kernel_shape"])
+    kernel = tuple(a["kernel_shape"])
     begin, end = _pads(a.get("pads"), kernel)
-    return kernel, list(a.get("strides") or [1] * len(kernel)), begin, end
+    return kernel, tuple(a.get("strides") or [1] * len(kernel)), begin, end
 
 
 def _overhang(begin, end, strides):
@@ -139,8 +142,8 @@ def _max_pool_layer(a):
     kernel, strides, begin, end = _pool_args(a, "MaxPool")
     ceil = bool(a.get("ceil_mode", 0)) or _overhang(begin, end, strides)
     cls = nn.MaxPool2d if len(kernel) == 2 else nn.MaxPool1d
-    dil = list(a.get("dilations") or [1] * len(kernel))
-    return cls(kernel, strides, list(begin), dil, ceil_mode=ceil)
+    dil = tuple(a.get("dilations") or [1] * len(kernel))
+    return cls(kernel, strides, begin, dil, ceil_mode=ceil)
 
 
 def _avg_pool_layer(a):
@@ -155,9 +158,9 @@ def _avg_pool_layer(a):
     if len(kernel) == 1:
         if overhang and count_pad:
             raise UnsupportedNodeError("1-D AveragePool counting padding with uneven pads")
-        return nn.AvgPool1d(kernel, strides, list(begin), ceil, count_pad)
+        return nn.AvgPool1d(kernel, strides, begin, ceil, count_pad)
     div = int(np.prod(kernel)) if overhang and count_pad else None
-    return nn.AvgPool2d(kernel, strides, list(begin), ceil, count_pad, div)
+    return nn.AvgPool2d(kernel, strides, begin, ceil, count_pad, div)
 
 
 def _gather_nd(a, indices, batch_dims=0):
@@ -192,6 +195,7 @@ FUNCTIONS = {
     "LeakyRelu": lambda a, alpha=0.01: nn.functional.leaky_relu(a, alpha),
     "Elu": lambda a, alpha=1.0: nn.functional.elu(a, alpha),
     "Softplus": lambda a: nn.functional.softplus(a),
+    "Gelu": lambda a, approximate="none": nn.functional.gelu(a, approximate=approximate),
     "Softsign": lambda a: nn.functional.softsign(a),
     "Softmax": lambda a, axis=-1: a.softmax(axis),
     "LogSoftmax": lambda a, axis=-1: a.log_softmax(axis),
@@ -361,6 +365,8 @@ class _Loader:
             return nn.LeakyReLU(a.get("alpha", 0.01))
         if op == "Elu":
             return nn.ELU(a.get("alpha", 1.0))
+        if op == "Gelu":  # opset 20
+            return nn.GELU(approximate=a.get("approximate", "none"))
         if op in ("Softmax", "LogSoftmax"):
             return (nn.Softmax if op == "Softmax" else nn.LogSoftmax)(dim=a.get("axis", -1))
         if op == "Clip" and all(n in self.inits for n in ins[1:]) and len(ins) == 3:
