@@ -392,6 +392,9 @@ def write_results(path: Path, results: dict, machine: dict, args) -> None:
     lines += [f"- {k}: {v}" for k, v in machine.items()]
     if args.limit:
         lines += ["", f"(quick run on {args.limit} training samples)"]
+    from distributed import kept_section  # benchmarks/distributed.py: make bench-distributed
+
+    lines += kept_section(path)
     path.write_text("\n".join(lines) + "\n")
     print(f"wrote {path}")
 

@@ -71,7 +71,7 @@ def __getattr__(name):
     # nothing but NumPy.
     import importlib
 
-    if name in {"nn", "optim", "data", "utils", "train", "viz", "models", "onnx"}:
+    if name in {"nn", "optim", "data", "utils", "train", "viz", "models", "distributed", "onnx"}:
         module = importlib.import_module(f"deepgrad.{name}")
         globals()[name] = module
         return module

@@ -8,6 +8,7 @@
     deepgrad summary --model cnn
     deepgrad gradcheck --model mlp --hidden 8
     deepgrad playground
+    deepgrad train --nproc 2 --model cnn --dataset fashion-mnist   (data-parallel, 2 ranks)
 
 Mistakes in the arguments get argparse's usage message (exit status 2); problems found while
 running (a missing data set, a damaged run folder, a diverging loss) get a one-paragraph
@@ -17,6 +18,7 @@ running (a missing data set, a damaged run folder, a diverging loss) get a one-p
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -151,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
         "its own fold, into RUN_DIR/fold-1 .. fold-K, and report the mean test accuracy",
     )
     t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.add_argument(
+        "--nproc",
+        type=_positive_int,
+        metavar="N",
+        help="train data-parallel on N ranks of this machine (through mpiexec); --batch-size "
+        "is per rank. Under mpiexec or srun the ranks are found without it",
+    )
     t.set_defaults(handler=cmd_train, subparser=t)
 
     e = sub.add_parser(
@@ -237,6 +246,10 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    if args.command == "train":
+        status = _distributed_train(args, argv)
+        if status is not None:
+            return status
     from deepgrad.train.fit import NonFiniteLossError
     from deepgrad.train.run import RunError
 
@@ -244,6 +257,7 @@ def main(argv=None) -> int:
         return args.handler(args, args.subparser) or 0
     except (RunError, NonFiniteLossError) as e:
         print(f"deepgrad {args.command}: error: {e}", file=sys.stderr)
+        _abort_other_ranks()
         return 1
     except KeyboardInterrupt:
         hint = ""
@@ -257,6 +271,48 @@ def main(argv=None) -> int:
 
 
 # ----------------------------------------------------------------------------- train
+def _distributed_train(args, argv) -> int | None:
+    """Start ``--nproc`` ranks through mpiexec (returns the job's exit status), or, inside a
+    job of several ranks, join its process group and silence stdout on ranks other than 0
+    (returns None: this process trains). None as well for a plain single-process run."""
+    from deepgrad.distributed import launched_world_size
+
+    world = launched_world_size()
+    if args.cv is not None and max(world, args.nproc or 1) > 1:
+        args.subparser.error(
+            "--cv trains K small models one after another; run it in one process (without "
+            "--nproc, mpiexec or srun)"
+        )
+    if world == 1 and args.nproc is not None and args.nproc > 1:
+        from deepgrad.distributed.run import launch
+
+        return launch(args.nproc, ["-m", "deepgrad.cli", *argv])
+    if world > 1:
+        if args.nproc is not None and args.nproc != world:
+            args.subparser.error(
+                f"--nproc {args.nproc} but this process is one of {world} ranks started by "
+                "mpiexec/srun; leave --nproc out under a launcher"
+            )
+        from deepgrad.train import parallel
+
+        parallel.init_from_environment()
+        if not parallel.is_main_process():
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+    return None
+
+
+def _abort_other_ranks() -> None:
+    """After an error on this rank, end the whole job: the other ranks would otherwise wait
+    for this one forever in their next gradient all-reduce."""
+    from deepgrad.train import parallel
+
+    if parallel.world_size() > 1:
+        from deepgrad.distributed import abort
+
+        print(f"[rank {parallel.rank()}] aborting the job", file=sys.stderr)
+        abort(1)
+
+
 TRAIN_SETTINGS = (
     "model",
     "dataset",
@@ -320,6 +376,8 @@ def cmd_train(args, parser) -> int:
             print(f"note: replacing the run in {out}", file=sys.stderr)
         print(f"training {_describe(config)} -> {out}", flush=True)
     metrics = run.train(config, out, resume=bool(args.resume), progress=not args.quiet)
+    if not metrics:  # a rank other than 0 of a data-parallel run: rank 0 reports
+        return 0
     print(
         f"train accuracy {100 * metrics['train_accuracy']:.2f}%  "
         f"(loss {metrics['train_loss']:.4f})\n"
@@ -401,9 +459,13 @@ def _resume_settings(args, parser, given):
     if out.resolve() != source.resolve():
         import shutil
 
-        out.mkdir(parents=True, exist_ok=True)
-        for name in ("config.json", "model.safetensors", "optimizer.safetensors"):
-            shutil.copy2(source / name, out / name)
+        from deepgrad.train import parallel
+
+        if parallel.is_main_process():  # one copy, then every rank reads it
+            out.mkdir(parents=True, exist_ok=True)
+            for name in ("config.json", "model.safetensors", "optimizer.safetensors"):
+                shutil.copy2(source / name, out / name)
+        parallel.barrier()
     return config, out, done
 
 

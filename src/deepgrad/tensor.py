@@ -317,6 +317,14 @@ class Tensor:
     def retains_grad(self) -> bool:
         return self._retain
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Run ``hook(self)`` after each ``backward()`` has accumulated this leaf's gradient
+        into ``self.grad`` (PyTorch's semantics: once per backward, after all uses are summed).
+        Returns a handle whose ``remove()`` unregisters the hook."""
+        from deepgrad.autograd.hooks import register_post_accumulate_grad_hook
+
+        return register_post_accumulate_grad_hook(self, hook)
+
     # ---------------------------------------------------------------- conversion
     def to(self, *args, **kwargs) -> Tensor:
         """``to(dtype)``, ``to("cpu")`` or ``to(other_tensor)``; only the CPU exists."""

@@ -58,12 +58,17 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
     root_ctx = root._ctx
     if root_ctx is None:
         _accumulate(root, np.array(grad, dtype=root._data.dtype), handed_out)
+        run_hooks(root)
         return
     retained = {root_ctx: root} if root._retain else None
     grads = {root_ctx: grad}
-    for ctx in reversed(topological_order(root_ctx)):
+    order = topological_order(root_ctx)
+    pending = PendingLeaves(order) if POST_ACCUMULATE_GRAD_HOOKS else None
+    for ctx in reversed(order):
         g = grads.pop(ctx, None)
         if g is None:
+            if pending is not None:
+                pending.done(ctx)
             continue
         if ctx.freed:
             raise RuntimeError(
@@ -85,6 +90,8 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
             c = inp._ctx
             if c is None:
                 _accumulate(inp, ig, handed_out)
+                if pending is not None:
+                    pending.reached.add(id(inp))
             else:
                 if inp._retain:
                     if retained is None:
@@ -92,6 +99,8 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
                     retained[c] = inp
                 prev = grads.get(c)
                 grads[c] = ig if prev is None else prev + ig
+        if pending is not None:
+            pending.done(ctx)
         if not retain_graph:
             ctx.free()
 
@@ -111,4 +120,9 @@ def _accumulate(t, g, handed_out) -> None:
         old._data += g
 
 
+from deepgrad.autograd.hooks import (  # noqa: E402
+    POST_ACCUMULATE_GRAD_HOOKS,
+    PendingLeaves,
+    run_hooks,
+)
 from deepgrad.tensor import _wrap  # noqa: E402 - the tensor module imports this package first
