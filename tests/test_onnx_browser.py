@@ -54,7 +54,7 @@ def trained(tmp_path_factory):
     """(run folder, model.onnx) of a small CNN trained on Fashion-MNIST and exported."""
     _install_onnxruntime_web()
     out = tmp_path_factory.mktemp("runs") / "fm"
-    argv = ["train", "--model", "cnn", "--dataset", "fashion-mnist", "--limit", "400",
+    argv = ["train", "--model", "cnn", "--dataset", "fashion-mnist", "--limit", "200",
             "--epochs", "1", "--out", str(out), "--quiet"]  # fmt: skip
     assert cli.main(argv) == 0
     assert cli.main(["export", str(out), "--format", "onnx"]) == 0
