@@ -385,3 +385,15 @@ def test_load_a_model_exported_by_pytorch(name, tmp_path):
         torch.onnx.export(model, (x,), str(tmp_path / "t.onnx"), dynamo=False, opset_version=20)
     loaded = deepgrad.onnx.load(tmp_path / "t.onnx")
     assert_matches(reference(loaded, deepgrad.tensor(x.numpy())), model(x).detach().numpy())
+
+
+def test_load_refuses_a_second_output_in_use():
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("MaxPool", ["x"], ["y", "idx"], name="pool", kernel_shape=[2, 2])
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 4, 4])],
+        [helper.make_tensor_value_info("idx", TensorProto.INT64, [1, 1, 2, 2])],
+    )  # fmt: skip
+    with pytest.raises(deepgrad.onnx.UnsupportedNodeError, match="'pool'.*'idx'"):
+        deepgrad.onnx.load(helper.make_model(graph))

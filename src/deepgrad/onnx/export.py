@@ -58,7 +58,7 @@ def _topological(outputs: list[Tensor]) -> list:
     return order
 
 
-def build_model(
+def build_onnx(
     model,
     args,
     input_names: Sequence[str] | None = None,
@@ -234,7 +234,7 @@ def export(
         raise ValueError(
             "onnx.export: export_params=False is not supported; the weights are needed"
         )
-    proto = build_model(model, args, input_names, output_names, dynamic_axes, opset_version)
+    proto = build_onnx(model, args, input_names, output_names, dynamic_axes, opset_version)
     if verbose:
         print(helper.printable_graph(proto.graph))
     if f is not None:

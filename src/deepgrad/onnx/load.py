@@ -452,7 +452,14 @@ def load(path) -> nn.Module:
     outputs = [o.name for o in graph.output]
     params: dict = {}
     modules, wiring = [], []
+    used = {n for node in graph.node for n in node.input} | set(outputs)
     for node in graph.node:
+        extra = [n for n in node.output[1:] if n in used]
+        if extra:  # e.g. MaxPool's indices, Dropout's mask
+            raise UnsupportedNodeError(
+                f"onnx.load: node {node.name or node.output[0]!r} ({node.op_type}) has its "
+                f"output {extra[0]!r} used; deepgrad runs only the first output of a node"
+            )
         module, ins = loader.module(node, params)
         modules.append(module)
         wiring.append((ins, node.output[0]))
