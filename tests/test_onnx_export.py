@@ -397,3 +397,16 @@ def test_load_refuses_a_second_output_in_use():
     )  # fmt: skip
     with pytest.raises(deepgrad.onnx.UnsupportedNodeError, match="'pool'.*'idx'"):
         deepgrad.onnx.load(helper.make_model(graph))
+
+
+def test_batch_norm_in_training_mode_is_refused():
+    """export() runs the model in eval mode; called on the traced op directly, training-mode
+    batch statistics have no ONNX form."""
+    from deepgrad.onnx.export import UnsupportedOpError
+
+    class TrainBN(nn.Module):
+        def forward(self, x):
+            return nn.functional.batch_norm(x, None, None, training=True)
+
+    with pytest.raises(UnsupportedOpError, match=r"BatchNorm \(training mode\)"):
+        deepgrad.onnx.export(TrainBN(), deepgrad.randn(4, 3), None)

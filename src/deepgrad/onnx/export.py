@@ -10,7 +10,7 @@ import onnx
 from onnx import checker, helper
 
 from deepgrad.onnx.builder import GraphBuilder
-from deepgrad.onnx.mapping import EXPORTERS, Call
+from deepgrad.onnx.mapping import EXPORTERS, Call, NoMapping
 from deepgrad.onnx.trace import trace
 from deepgrad.tensor import Tensor
 
@@ -137,9 +137,9 @@ def build_onnx(
         fn = EXPORTERS.get(op)
         try:
             if fn is None:
-                raise KeyError(op)
+                raise NoMapping(op)
             names[id(ctx)] = fn(b, call)
-        except KeyError as e:
+        except NoMapping as e:
             what = e.args[0] if e.args else op
             raise UnsupportedOpError(
                 f"onnx.export: op {what} (called by module {info.module!r}, "

@@ -2,8 +2,9 @@
 
 Each entry takes the ``GraphBuilder`` and one traced call (``Call``: input value names, the
 op's parameters, input and output shapes) and returns the name of the value it computes.
-Ops missing here (the losses, advanced indexing) have no ONNX counterpart in an inference
-graph; exporting a model that uses them raises ``UnsupportedOpError``.
+Ops missing here (the losses) have no place in an inference graph, and an entry raises
+``NoMapping`` for uses ONNX cannot express (boolean-mask indexing, batch norm in training
+mode); exporting a model that needs them raises ``UnsupportedOpError``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from onnx import helper
+
+
+class NoMapping(Exception):
+    """Raised by a mapping function for a use of its op that ONNX cannot express."""
 
 
 @dataclass
@@ -65,7 +70,7 @@ def _compare(b, c):
     if ufunc == "not_equal":
         return b.node("Not", [b.node("Equal", c.inputs)])
     if ufunc not in _COMPARE:
-        raise KeyError(f"Compare ({ufunc})")
+        raise NoMapping(f"Compare ({ufunc})")
     return b.node(_COMPARE[ufunc], c.inputs)
 
 
@@ -205,13 +210,13 @@ def _index_advanced(b, c):
     arrays = [i for i, k in enumerate(key) if isinstance(k, np.ndarray)]
     whole = all(k == slice(None) for i, k in enumerate(key) if i not in arrays)
     if not whole or any(key[i].dtype.kind not in "iu" for i in arrays):
-        raise KeyError("Index (advanced indexing other than integer arrays)")
+        raise NoMapping("Index (advanced indexing other than integer arrays)")
     if len(arrays) == 1:
         d = arrays[0]
         idx = np.asarray(key[d], dtype=np.int64) % shape[d]
         return b.node("Gather", [c.inputs[0], b.const(idx)], axis=d)
     if arrays != list(range(len(arrays))):
-        raise KeyError("Index (integer arrays not on the leading axes)")
+        raise NoMapping("Index (integer arrays not on the leading axes)")
     parts = np.broadcast_arrays(*[np.asarray(key[i], dtype=np.int64) for i in arrays])
     idx = np.stack([p % shape[i] for i, p in enumerate(parts)], axis=-1)
     return b.node("GatherND", [c.inputs[0], b.const(idx)])
@@ -247,7 +252,7 @@ def _index(b, c):  # basic indexing: ints, slices, None and Ellipsis
                     e = -(2**63)  # ONNX: run past the start backwards
                 starts.append(s), ends.append(e), axes.append(dim), steps.append(st)
         else:
-            raise KeyError("Index")
+            raise NoMapping("Index")
         dim += 1
     y = c.inputs[0]
     if axes:
@@ -334,7 +339,7 @@ def _adaptive_avg_pool(b, c):  # y = A_h x A_w^T with the averaging matrices of 
 def _batch_norm(b, c):
     p = c.params
     if p.get("mean") is None:
-        raise KeyError("BatchNorm (training mode)")
+        raise NoMapping("BatchNorm (training mode)")
     channels = c.in_shapes[0][1]
     x = c.inputs[0]
     scale = c.inputs[1] if len(c.inputs) > 1 else b.const(np.ones(channels, c.dtype))
