@@ -276,6 +276,11 @@ def test_loaded_model_summarises_and_fine_tunes(tmp_path):
     assert [type(m).__name__ for m in loaded] == [type(m).__name__ for m in model]
     text = str(deepgrad.summary(loaded, (1, 1, 28, 28)))
     assert "Conv2d" in text
+    from deepgrad.viz import draw_graph
+
+    out = loaded(deepgrad.randn(1, 1, 28, 28))
+    drawing = draw_graph(out, model=loaded)
+    assert "Conv2d" in drawing.source or "conv" in drawing.source.lower()
     loaded.train()
     x, y = deepgrad.randn(4, 1, 28, 28), deepgrad.tensor([0, 1, 2, 3])
     opt = deepgrad.optim.SGD(loaded.parameters(), lr=0.1)
