@@ -89,14 +89,30 @@ def page(url):
         browser.close()
 
 
-def deepgrad_class(run_dir, pixels) -> str:
+def deepgrad_scores(run_dir, pixels):
+    """(class names, deepgrad's logits) of the run's model for 784 raw pixels."""
     from deepgrad.train.fit import predict
     from deepgrad.train.run import load_trained_model, normalize
 
     config, model = load_trained_model(run_dir)
     x = deepgrad.tensor(np.asarray(pixels, dtype=np.float32).reshape(1, 1, 28, 28))
-    scores = predict(model, normalize(x, config["normalization"]))._data[0]
-    return config["classes"][int(scores.argmax())]
+    return config["classes"], predict(model, normalize(x, config["normalization"]))._data[0]
+
+
+def deepgrad_class(run_dir, pixels) -> str:
+    classes, scores = deepgrad_scores(run_dir, pixels)
+    return classes[int(scores.argmax())]
+
+
+def assert_page_agrees(page, run_dir):
+    """The page's logits are deepgrad's (float32 in WebAssembly vs NumPy), and the class it
+    shows is deepgrad's prediction."""
+    seen = np.asarray(page.evaluate("window.lastInput"), dtype=np.float32)
+    logits = np.asarray(page.evaluate("window.lastLogits"), dtype=np.float32)
+    classes, scores = deepgrad_scores(run_dir, seen)
+    np.testing.assert_allclose(logits, scores, rtol=1e-5, atol=1e-5 * np.abs(scores).max())
+    assert page.inner_text("#prediction") == classes[int(scores.argmax())]
+    return seen
 
 
 def _wait_count(page, n):
@@ -110,9 +126,8 @@ def test_uploaded_test_image_gets_deepgrads_class(page, trained, tmp_path):
     Image.fromarray(np.round(image * 255).astype(np.uint8), mode="L").save(png)
     page.set_input_files("#upload", str(png))
     _wait_count(page, 1)
-    seen = np.asarray(page.evaluate("window.lastInput"), dtype=np.float32)
-    np.testing.assert_allclose(seen.reshape(28, 28), image, atol=0.5 / 255)
-    assert page.inner_text("#prediction") == deepgrad_class(trained[0], seen)
+    seen = assert_page_agrees(page, trained[0])
+    np.testing.assert_allclose(seen.reshape(28, 28), image, atol=0.5 / 255)  # the image's pixels
     assert page.inner_text("#prediction") == deepgrad_class(trained[0], image)
 
 
@@ -125,8 +140,5 @@ def test_drawn_stroke_gets_deepgrads_class(page, trained):
         page.mouse.move(box["x"] + 90 - 30 * t, box["y"] + 40 + 200 * t)
     page.mouse.up()
     _wait_count(page, 2)
-    seen = np.asarray(page.evaluate("window.lastInput"), dtype=np.float32)
+    seen = assert_page_agrees(page, trained[0])
     assert seen.max() > 0.5 and (seen > 0.1).sum() > 20  # the stroke reached the model
-    assert page.inner_text("#prediction") == deepgrad_class(trained[0], seen)
-    logits = np.asarray(page.evaluate("window.lastLogits"), dtype=np.float32)
-    assert logits.shape == (10,)
