@@ -49,6 +49,9 @@ demo: $(APP_STAMP) data
 
 bench: $(STAMP) data
 	$(PY) benchmarks/run.py
+	@# the GPU benchmark (benchmarks/RESULTS-gpu.md) when deepgrad sees a GPU (CuPy installed)
+	@if $(PY) -c "import deepgrad, sys; sys.exit(not deepgrad.cuda.is_available())"; then \
+		$(PY) benchmarks/gpu_bench.py --profile; fi
 
 # Data-parallel training on 1 and 2 MPI ranks (one thread each): W1 and W3 throughput, scaling
 # efficiency and the share of all-reduce time hidden behind backward; appends to RESULTS.md.

@@ -160,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="train data-parallel on N ranks of this machine (through mpiexec); --batch-size "
         "is per rank. Under mpiexec or srun the ranks are found without it",
     )
+    t.add_argument("--device", default="cpu", help="cpu (default), or cuda: train on the GPU")
     t.set_defaults(handler=cmd_train, subparser=t)
 
     e = sub.add_parser(
@@ -335,9 +336,14 @@ TRAIN_SETTINGS = (
 
 
 def cmd_train(args, parser) -> int:
+    from deepgrad.tensor import _check_device
     from deepgrad.train import run
 
     given = {k: getattr(args, k) for k in TRAIN_SETTINGS}
+    try:
+        _check_device(args.device)
+    except RuntimeError as e:  # no GPU (or a device deepgrad lacks): say so, no traceback
+        parser.error(f"--device {args.device}: {e}")
     if args.cv is not None and args.resume:
         parser.error("--cv trains K new models; it cannot --resume a run")
     if args.resume:
@@ -375,7 +381,9 @@ def cmd_train(args, parser) -> int:
         if (out / "model.safetensors").exists():
             print(f"note: replacing the run in {out}", file=sys.stderr)
         print(f"training {_describe(config)} -> {out}", flush=True)
-    metrics = run.train(config, out, resume=bool(args.resume), progress=not args.quiet)
+    metrics = run.train(
+        config, out, resume=bool(args.resume), progress=not args.quiet, device=args.device
+    )
     if not metrics:  # a rank other than 0 of a data-parallel run: rank 0 reports
         return 0
     print(

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepgrad.backend import array_module
+
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     """Sum ``grad`` over the axes that broadcasting expanded, so it gets ``shape`` back."""
@@ -22,7 +24,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     if grad.shape != shape:  # a gradient smaller than its input (e.g. a 0-d constant)
-        grad = np.broadcast_to(grad, shape)
+        grad = array_module(grad).broadcast_to(grad, shape)
     return grad
 
 
@@ -57,7 +59,7 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
     handed_out = {id(grad)}
     root_ctx = root._ctx
     if root_ctx is None:
-        _accumulate(root, np.array(grad, dtype=root._data.dtype), handed_out)
+        _accumulate(root, array_module(grad).array(grad, dtype=root._data.dtype), handed_out)
         run_hooks(root)
         return
     retained = {root_ctx: root} if root._retain else None
@@ -106,13 +108,16 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
 
 
 def _accumulate(t, g, handed_out) -> None:
-    if type(g) is not np.ndarray:  # NumPy math on 0-d arrays returns scalars; store an array
-        g = np.asarray(g)
+    if type(g) is not np.ndarray:
+        # NumPy math on 0-d arrays returns scalars: store an array. A GPU array stays as it is
+        # (asarray of a CuPy array is the array itself: no copy to the host).
+        g = array_module(t._data).asarray(g)
     if g.dtype != t._data.dtype:
         g = g.astype(t._data.dtype)
     old = t.grad
     if old is None:
-        if g.base is not None or id(g) in handed_out or not g.flags.writeable:
+        # (CuPy arrays have no `writeable` flag: they are always writeable)
+        if g.base is not None or id(g) in handed_out or not getattr(g.flags, "writeable", True):
             g = g.copy()
         handed_out.add(id(g))
         t.grad = _wrap(g)

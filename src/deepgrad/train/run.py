@@ -320,10 +320,14 @@ def prepare(config: dict[str, Any]):
     return data, model, build_loss(config, model), build_optimizer(config, model)
 
 
-def train(config: dict[str, Any], out, resume: bool = False, progress: bool = True) -> dict:
+def train(
+    config: dict[str, Any], out, resume: bool = False, progress: bool = True, device="cpu"
+) -> dict:
     """Train (or, with ``resume``, continue) the run in folder ``out``; returns the metrics.
 
-    ``config`` must be complete (see :func:`resolve_config`).
+    ``config`` must be complete (see :func:`resolve_config`). ``device="cuda"`` trains on the
+    GPU (the data stay in host memory and each batch is copied over, as with a PyTorch
+    DataLoader); the model comes back to the CPU for the final evaluation and the files.
     """
     from deepgrad.data import DataLoader, TensorDataset
     from deepgrad.train import parallel
@@ -333,6 +337,7 @@ def train(config: dict[str, Any], out, resume: bool = False, progress: bool = Tr
     out = Path(out)
     started = time.perf_counter()
     data, model, loss_fn, optimizer = prepare(config)
+    model.to(device)  # in place: the optimiser keeps its parameters (raises if no GPU)
     main = parallel.is_main_process()  # with several ranks only rank 0 writes (train/parallel.py)
     if not resume and main:  # a new run in an old folder: leave nothing of the old run behind
         for name in OUTPUT_FILES:
@@ -376,6 +381,7 @@ def train(config: dict[str, Any], out, resume: bool = False, progress: bool = Tr
         initial_epoch=initial_epoch,
         history=history,
     )
+    model.to("cpu")
     if not main:
         return {}
     return finish(config, out, data, model, loss_fn, history, time.perf_counter() - started)
