@@ -123,7 +123,7 @@ def compile(model=None, **kwargs):  # noqa: A001 - torch.compile
 
 _LAZY = {
     "nn", "optim", "data", "utils", "train", "viz", "models", "distributed", "vision",
-    "distributions",
+    "distributions", "onnx",
 }  # fmt: skip
 
 
