@@ -104,14 +104,73 @@ def report(census: dict, parity: bool = False) -> dict:
     }
 
 
+def markdown(census: dict, r: dict) -> str:
+    """The generated part of docs/COMPATIBILITY.md: tables of sources, names and what is out."""
+    sys_path = Path(__file__).resolve().parent
+    import sys
+
+    sys.path.insert(0, str(sys_path))
+    from scope import LEFT_OUT
+
+    names = census["names"]
+    pct = lambda a, b: f"{100 * a / b:.1f}%"  # noqa: E731
+    lines = ["| source | commit | programs counted | listed, not counted |", "|---|---|---|---|"]
+    for source in census["sources"]:
+        progs = [p for p in census["programs"] if p["repo"] == source["repo"]]
+        counted = sum(p["counted"] for p in progs)
+        via = f" (read from {source['read_from']})" if "read_from" in source else ""
+        lines.append(
+            f"| {source['repo']}{via} | `{source['commit'][:10]}` | {counted} | "
+            f"{len(progs) - counted} |"
+        )
+    lines += [
+        "",
+        f"In-scope names implemented: **{r['implemented']}/{r['in_scope']} "
+        f"({pct(r['implemented'], r['in_scope'])})**; used by 3 or more programs: "
+        f"**{r['frequent_implemented']}/{r['frequent']} "
+        f"({pct(r['frequent_implemented'], r['frequent'])})**; keywords taken: "
+        f"{r['keywords_taken']}/{r['keywords']} ({pct(r['keywords_taken'], r['keywords'])}).",
+        "",
+        "### Names used by 3 or more programs",
+        "",
+        "Programs using each name in parentheses; all are implemented unless marked *missing*.",
+        "",
+    ]
+    missing = set(r["missing"])
+    frequent = [n for n, v in names.items() if v["scope"] == "in" and v["programs"] >= 3]
+    lines.append(
+        ", ".join(
+            f"`{n}` ({names[n]['programs']}{', *missing*' if n in missing else ''})"
+            for n in frequent
+        )
+    )
+    lines += ["", "### In scope, left out", "", "| name | programs | reason |", "|---|---|---|"]
+    lines += [f"| `{n}` | {names[n]['programs']} | {why} |" for n, why in LEFT_OUT.items()]
+    not_yet = [n for n in r["missing"] if n not in LEFT_OUT]
+    if not_yet:
+        lines += ["", "Not implemented on this branch (other parts of issue 14): "]
+        lines[-1] += ", ".join(f"`{n}`" for n in not_yet) + "."
+    lines += ["", "### Out of scope", "", "| name | programs | reason |", "|---|---|---|"]
+    lines += [
+        f"| `{n}` | {v['programs']} | {v['reason']} |"
+        for n, v in names.items()
+        if v["scope"] == "out"
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--census", default=str(CENSUS))
     parser.add_argument("--missing", action="store_true", help="list what deepgrad lacks")
     parser.add_argument("--parity", action="store_true", help="also run the parity programs")
+    parser.add_argument("--markdown", action="store_true", help="print the tables of the doc")
     args = parser.parse_args()
     census = json.loads(Path(args.census).read_text())
     r = report(census, args.parity)
+    if args.markdown:
+        print(markdown(census, r))
+        return
     pct = lambda a, b: f"{100 * a / b:.1f}%" if b else "n/a"  # noqa: E731
     print(f"programs counted:              {r['programs']}")
     print(f"distinct names:                {r['names']} ({r['out_of_scope']} out of scope)")

@@ -397,11 +397,14 @@ class ProgramCounter(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        name = self.resolve(node) or self.tensor_method(node)
+        name = self.resolve(node)
         if name is not None:
             self.names.add(name)
             return  # the chain's inner parts are prefixes of this name, not names of their own
-        self.generic_visit(node)
+        name = self.tensor_method(node)
+        if name is not None:
+            self.names.add(name)
+        self.generic_visit(node)  # x.sum(axis=0).item(): the receiver holds names too
 
     def visit_Name(self, node: ast.Name) -> None:
         if node.id in self.aliases:

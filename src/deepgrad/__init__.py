@@ -79,14 +79,17 @@ from deepgrad.census_extras import (  # noqa: E402, F401
     asin,
     bitwise_xor,
     cdist,
+    clone,
     det,
     histc,
     isclose,
+    log1p,
     multiply,
     range,
     set_printoptions,
     sin_,
     std_mean,
+    svd,
     topk,
     unique,
 )
@@ -120,7 +123,7 @@ def compile(model=None, **kwargs):  # noqa: A001 - torch.compile
 
 _LAZY = {
     "nn", "optim", "data", "utils", "train", "viz", "models", "distributed", "vision",
-    "distributions",
+    "distributions", "onnx",
 }  # fmt: skip
 
 

@@ -23,6 +23,16 @@ def asin(input: Tensor) -> Tensor:
     return input.asin()
 
 
+def clone(input: Tensor, *, memory_format=None) -> Tensor:
+    """A copy of ``input`` that stays in the graph (its gradient flows back to ``input``)."""
+    return input.clone()
+
+
+def log1p(input: Tensor) -> Tensor:
+    """log(1 + x), accurate for small x; d/dx = 1/(1 + x)."""
+    return input.log1p()
+
+
 def sin_(input: Tensor) -> Tensor:
     """In-place sine."""
     return input.sin_()
@@ -129,3 +139,21 @@ def set_printoptions(precision: int | None = None, threshold=None, edgeitems=Non
         _format.PRINT_OPTIONS["precision"] = 2 if profile == "short" else 4
     if precision is not None:
         _format.PRINT_OPTIONS["precision"] = precision
+
+
+def _svd_factors(input: Tensor):
+    from deepgrad.ops.extra_math import SVD
+
+    if input.ndim != 2:
+        raise NotImplementedError("svd: deepgrad factorises one matrix (2-D), not batches")
+    m = input.shape[0]
+    packed = SVD.apply(input)
+    return packed[:m], packed[m], packed[m + 1 :]
+
+
+def svd(input: Tensor, some: bool = True, compute_uv: bool = True):
+    """Reduced SVD (U, S, V) with input = U diag(S) V^T; differentiable (distinct singular
+    values). deepgrad implements ``some=True`` (the reduced factors) only."""
+    if not some or not compute_uv:
+        raise NotImplementedError("svd: deepgrad implements some=True, compute_uv=True only")
+    return _svd_factors(input)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from deepgrad.functions import matmul
 from deepgrad.tensor import Tensor
 
-__all__ = ["cross", "matmul"]
+__all__ = ["cross", "matmul", "svd"]
 
 
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
@@ -16,3 +16,15 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     b = [other.select(dim, i) for i in (0, 1, 2)]
     parts = [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
     return stack(parts, dim=dim)
+
+
+def svd(A: Tensor, full_matrices: bool = True, *, driver=None):  # noqa: N803 - torch's name
+    """(U, S, Vh) with A = U diag(S) Vh; deepgrad implements ``full_matrices=False`` only."""
+    from deepgrad.census_extras import _svd_factors
+
+    if full_matrices:
+        raise NotImplementedError(
+            "linalg.svd: deepgrad implements full_matrices=False (the reduced factors) only"
+        )
+    u, s, v = _svd_factors(A)
+    return u, s, v.T

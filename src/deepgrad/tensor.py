@@ -1296,6 +1296,30 @@ class Tensor:
         low, high = (0, from_) if to is None else (from_, to)
         return self.copy_(rng(generator).integers(low, high, self._data.shape))
 
+    def ravel(self) -> Tensor:
+        """The elements as a 1-D tensor (a view when possible, as ``reshape(-1)``)."""
+        return self.reshape(-1)
+
+    def short(self) -> Tensor:
+        return self.to(np.int16)
+
+    def log1p(self) -> Tensor:
+        from deepgrad.ops.extra_math import Log1p
+
+        return Log1p.apply(self._floating())
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        """A new tensor holding ``data``, with this tensor's dtype unless ``dtype`` is given."""
+        from deepgrad.creation import tensor
+
+        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        """An uninitialised tensor of ``size`` with this tensor's dtype (unless ``dtype``)."""
+        from deepgrad.creation import empty
+
+        return empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
         """Elements sorted along ``dim``: (values, indices); ties keep their order."""
         order = np.argsort(-self._data if descending else self._data, axis=dim, kind="stable")
@@ -1306,13 +1330,6 @@ class Tensor:
         order = np.argsort(-self._data if largest else self._data, axis=dim, kind="stable")
         indices = np.take(order, np.arange(k), axis=dim)
         return values_indices(self.gather(dim, indices), _wrap(indices.astype(np.int64)))
-
-
-_LEGACY_TYPE_NAMES = {
-    "float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
-    "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor",
-    "uint8": "ByteTensor", "bool": "BoolTensor",
-}  # fmt: skip
 
 
 def _piecewise(x: Tensor, fn) -> Tensor:

@@ -412,6 +412,40 @@ for _name, _fn, _lo, _hi in [
     case(_name)(unary(_fn, _lo, _hi))
 
 
+@case("Tensor.ravel", "torch.reshape", "Tensor.repeat", "torch.clone")
+def _(t):
+    x = leaf(t, 2, 3)
+    y = x.ravel() * 2 + t.reshape(x, (6,)) + t.clone(x).ravel()
+    return grads(y, x), grads(x.repeat(2, 1) + 0, x)
+
+
+@case("Tensor.sqrt", "Tensor.clamp", "torch.log1p", "Tensor.var")
+def _(t):
+    x = leaf(t, 3, 4, lo=0.1, hi=2.0)
+    y = x.sqrt() + x.clamp(min=0.5, max=1.5) + t.log1p(x) + x.var(dim=0) + x.var()
+    return grads(y, x)
+
+
+@case("Tensor.ge", "Tensor.type_as", "Tensor.short")
+def _(t):
+    x = t.tensor([[1.5, -2.0], [0.0, 3.0]])
+    return x.ge(0), x.ge(t.ones(2, 2)), x.type_as(t.tensor([1, 2])), x.short()
+
+
+@case("Tensor.new_tensor", "Tensor.new_empty")
+def _(t):
+    x = t.ones(2, dtype=t.float64)
+    e = x.new_empty((2, 3))
+    return x.new_tensor([1, 2]), x.new_tensor([1.5], dtype=t.float32), e.shape, e.dtype
+
+
+@case("torch.randint")
+def _(t):
+    r = t.randint(0, 5, size=(200,))
+    r2 = t.randint(3, (2, 2))
+    return r.dtype, r.shape, bool(((r >= 0) & (r < 5)).all()), r2.shape, bool((r2 < 3).all())
+
+
 @case("torch.sin_", "Tensor.exp_", "Tensor.clamp_")
 def _(t):
     x = t.tensor(arr(3))
@@ -1186,7 +1220,7 @@ def _(t):
     return sorted(s), len(s), len(list(r)), all(0 <= i < 6 for i in r), got
 
 
-@case("torch.distributions.multinomial.Multinomial")
+@case("torch.distributions.multinomial.Multinomial", "torch.distributions")
 def _(t):
     m = t.distributions.multinomial.Multinomial(10, probs=t.tensor([0.2, 0.3, 0.5]))
     s = m.sample((4,))
@@ -1196,7 +1230,7 @@ def _(t):
 # ---- save and load ---------------------------------------------------------------------------
 
 
-@case("torch.save", "torch.load", "torch.serialization.safe_globals")
+@case("torch.save", "torch.load")
 def _(t):
     model = fill(t, t.nn.Linear(3, 2))
     with tempfile.TemporaryDirectory() as tmp:
@@ -1204,8 +1238,7 @@ def _(t):
         t.save(obj=model.state_dict(), f=path)
         state = t.load(f=path, weights_only=True, map_location="cpu")
         t.save({"x": t.arange(3), "n": [1, 2.5, "a", None]}, path)
-        with t.serialization.safe_globals([]):
-            other = t.load(path, mmap=False)
+        other = t.load(path, mmap=False)
         buf = io.BytesIO()
         t.save(t.ones(2), buf)
         buf.seek(0)
@@ -1213,6 +1246,15 @@ def _(t):
     fresh = t.nn.Linear(3, 2)
     fresh.load_state_dict(state)
     return dict(state), other, tensor, fresh.weight.detach()
+
+
+@case("torch.serialization.safe_globals")
+def _(t):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "m.pth")
+        t.save({"w": t.ones(2)}, path)
+        with t.serialization.safe_globals([]):
+            return t.load(path, weights_only=True)
 
 
 # ---- printing --------------------------------------------------------------------------------
@@ -1238,12 +1280,16 @@ def _(t):
 
 @case("torch.nn.Conv3d")
 def _(t):
-    return layer(t, t.nn.Conv3d(in_channels=1, out_channels=2, kernel_size=2), 1, 1, 3, 3, 3)
+    c = t.nn.Conv3d(in_channels=1, out_channels=2, kernel_size=2)
+    strided = t.nn.Conv3d(2, 3, (3, 2, 2), stride=2, padding=1, bias=False)
+    return layer(t, c, 1, 1, 3, 3, 3), layer(t, strided, 2, 2, 4, 5, 3)
 
 
 @case("torch.svd", "torch.linalg.svd")
 def _(t):
-    a = t.tensor(arr(3, 2))
+    a = leaf(t, 4, 3)
     u, s, v = t.svd(a)
     u2, s2, vh = t.linalg.svd(a, full_matrices=False)
-    return s, s2, (u * s) @ v.T, (u2 * s2) @ vh
+    # the factors' signs are LAPACK's choice; these results do not depend on them
+    out = (u * s) @ v.T + (u2 * s2) @ vh + (u @ u.T)[:, :3] * s.sum() + (v @ v.T).sum() * s2[0]
+    return grads(out, a), s.detach()

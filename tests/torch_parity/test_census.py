@@ -28,24 +28,14 @@ sys.path.insert(0, str(ROOT / "census"))
 from census_cases import CASES  # noqa: E402
 from scope import LEFT_OUT  # noqa: E402
 
-# Names another part of issue 14 implements on its own branch (the custom autograd.Function,
-# save/load, device queries); their cases run here and are expected to fail until that branch
-# is merged. Remove a name once it passes.
+# Names another part of issue 14 implements on its own branch (device queries); their cases run
+# here and are expected to fail until that branch is merged. Remove a name once it passes.
 AWAITING = {
-    "torch.save": "save/load",
-    "torch.load": "save/load",
-    "torch.serialization.safe_globals": "save/load",
-    "torch.autograd.Function": "custom autograd.Function",
-    "torch.nn.functional.smooth_l1_loss": "i14core's smooth_l1_loss",
-    "torch.optim.Adadelta": "i14core's Adadelta",
-    "torch.rand": "i14core's out= keyword",
     "torch.accelerator.is_available": "device queries",
     "torch.accelerator.current_accelerator": "device queries",
     "torch.backends.mps.is_available": "device queries",
     "torch.backends.cudnn.benchmark": "device queries",
     "torch.set_default_device": "device queries",
-    "torch.cuda.is_available": "device queries",
-    "torch.cuda.device_count": "device queries",
     "torch.device": "device queries",
     "Tensor.device": "device queries",
     "Tensor.cpu": "device queries",

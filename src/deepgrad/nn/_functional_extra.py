@@ -201,3 +201,33 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     if reduction == "sum":
         return loss.sum()
     return loss
+
+
+def conv3d(
+    input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+    groups: int = 1,
+) -> Tensor:  # fmt: skip
+    """3-D convolution over (N, C, D, H, W), computed as one 2-D convolution: each output depth
+    sees a slab of kD input planes, whose C x kD planes become the channels of a conv2d with the
+    weight reshaped to (O, C kD, kH, kW). groups and dilation must be 1."""
+    from deepgrad.nn.functional import conv2d
+
+    if groups != 1 or dilation not in (1, (1, 1, 1)):
+        raise NotImplementedError("conv3d: deepgrad supports groups=1, dilation=1 only")
+    sd, sh, sw = (stride,) * 3 if isinstance(stride, int) else tuple(stride)
+    pd, ph, pw = (padding,) * 3 if isinstance(padding, int) else tuple(padding)
+    n, c, d, h, w = input.shape
+    o, _, kd, kh, kw = weight.shape
+    if pd:
+        depth_pad = _wrap(np.zeros((n, c, pd, h, w), dtype=input._data.dtype))
+        from deepgrad.functions import cat
+
+        input = cat([depth_pad, input, depth_pad], dim=2)
+        d += 2 * pd
+    d_out = (d - kd) // sd + 1
+    slabs = np.arange(d_out)[:, None] * sd + np.arange(kd)[None, :]  # (d_out, kd) plane indices
+    x = input[:, :, slabs]  # (N, C, d_out, kD, H, W)
+    x = x.permute(0, 2, 1, 3, 4, 5).reshape(n * d_out, c * kd, h, w)
+    y = conv2d(x, weight.reshape(o, c * kd, kh, kw), None, (sh, sw), (ph, pw))
+    y = y.reshape(n, d_out, o, *y.shape[-2:]).permute(0, 2, 1, 3, 4)
+    return y if bias is None else y + bias.reshape(1, o, 1, 1, 1)

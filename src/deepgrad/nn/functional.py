@@ -303,6 +303,7 @@ def huber_loss(
 
 # ---- census extras (issue 14): functional forms the API census found in teaching code ------
 from deepgrad.nn._functional_extra import (  # noqa: E402, F401
+    conv3d,
     conv_transpose2d,
     cosine_embedding_loss,
     dropout2d,
