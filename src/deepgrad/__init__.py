@@ -3,7 +3,7 @@
 ``import deepgrad as torch`` runs course code written for PyTorch unchanged.
 """
 
-from deepgrad import _allocator, autograd, dtypes
+from deepgrad import autograd, dtypes
 from deepgrad.autograd import (
     enable_grad,
     inference_mode,
@@ -63,7 +63,9 @@ from deepgrad.tensor import Tensor
 
 __version__ = "0.1.0"
 
-_allocator.tune()  # reuse freed memory across training steps (see _allocator.py)
+from deepgrad.kernels import allocator as _allocator  # noqa: E402
+
+_allocator.tune()  # reuse freed memory across training steps (see kernels/allocator.py)
 
 
 def __getattr__(name):

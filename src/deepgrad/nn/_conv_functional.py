@@ -19,6 +19,7 @@ import numpy as np
 
 from deepgrad.nn.module import LayerInputError
 from deepgrad.ops import conv as _C
+from deepgrad.ops import pool as _P
 from deepgrad.tensor import Tensor
 
 __all__ = [
@@ -34,8 +35,8 @@ __all__ = [
 ]
 
 _conv = _C.Conv2d.apply
-_max_pool_op = _C.MaxPool2d.apply
-_avg_pool_op = _C.AvgPool2d.apply
+_max_pool_op = _P.MaxPool2d.apply
+_avg_pool_op = _P.AvgPool2d.apply
 
 
 # ----------------------------------------------------------------------------- argument helpers
@@ -302,8 +303,8 @@ def _pool_args(kernel_size, stride, padding, dilation, dims, name):
 
 def _check_pool_size(x, kernel, stride, pads, dilation, ceil_mode, layer, name):
     h, w = x.shape[2:]
-    oh = _C.pool_output_size(h, kernel[0], stride[0], pads[0], dilation[0], ceil_mode)
-    ow = _C.pool_output_size(w, kernel[1], stride[1], pads[1], dilation[1], ceil_mode)
+    oh = _P.pool_output_size(h, kernel[0], stride[0], pads[0], dilation[0], ceil_mode)
+    ow = _P.pool_output_size(w, kernel[1], stride[1], pads[1], dilation[1], ceil_mode)
     if oh < 1 or ow < 1:
         raise _error(
             layer,
@@ -327,9 +328,9 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
         return out
     ctx = y._ctx
     if ctx is None:  # no graph was recorded (no_grad): run the op again to read its argmax
-        ctx = _C.MaxPool2d()
+        ctx = _P.MaxPool2d()
         ctx.forward(x._data, ceil_mode=bool(ceil_mode), **params)
-    idx = _C.MaxPool2d.indices(ctx)
+    idx = _P.MaxPool2d.indices(ctx)
     if dims == 1:
         idx = idx[:, :, 0]  # the plane is one row, so the flat index is the position
     idx = Tensor(idx[0] if unbatched else idx, dtype=np.int64)
@@ -461,7 +462,7 @@ def _adaptive_avg(input, output_size, dims, layer, name):
             divisor_override=None,
         )  # fmt: skip
     else:
-        y = _C.AdaptiveAvgPool2d.apply(x, output_size=size)
+        y = _P.AdaptiveAvgPool2d.apply(x, output_size=size)
     return _pool_output(y, dims, unbatched)
 
 
