@@ -2,15 +2,24 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# Two stamps: `make demo` installs only what the demo needs (.[app], no PyTorch); `make test`
+# adds the test extra (PyTorch 2.13 as the oracle, pytest, ...).
+APP_STAMP := $(VENV)/.installed-app
 STAMP := $(VENV)/.installed
 
 .PHONY: test demo bench accuracy parity lint format data clean
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+
+$(APP_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e '.[app]'
+	touch $(APP_STAMP)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	touch $(STAMP) $(APP_STAMP)
 
 # Fashion-MNIST from Debian's package when we are root with apt; otherwise the library
 # downloads it on first use (with MD5 checks).
@@ -23,9 +32,10 @@ data:
 # fight over the cores and the suite runs several times slower.
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks examples
+	$(PY) -m ruff format --check src tests benchmarks examples
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n 2 -q
 
-demo: $(STAMP) data
+demo: $(APP_STAMP) data
 	$(VENV)/bin/deepgrad train --model mlp --dataset fashion-mnist --epochs 3 --out runs/demo
 
 bench: $(STAMP) data
