@@ -147,3 +147,12 @@ def test_a_group_without_kernels_falls_back(monkeypatch, fused_calls):
     pair = Pair(dtype=torch.float32)
     train(optim.SGD(pair.dp, lr=0.1, momentum=0.9), pair.deepgrad_loss, 3)
     assert fused_calls == []
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Adagrad"])
+def test_a_step_without_gradients_changes_nothing(name):
+    pair = Pair(dtype=torch.float32)
+    before = [p._data.copy() for p in pair.dp]
+    getattr(optim, name)(pair.dp, lr=0.1).step()
+    for p, b in zip(pair.dp, before):
+        np.testing.assert_array_equal(p._data, b)

@@ -104,5 +104,6 @@ def optimizer_step(algorithm: str, flags: tuple, arrays: list, scalars: list) ->
     apply; the optimiser then runs its reference step."""
     if not _optim.usable(arrays):
         return False
-    _optim.step(algorithm, flags, arrays, scalars)
+    if arrays:  # (a group whose parameters have no gradients yet: nothing to do)
+        _optim.step(algorithm, flags, arrays, scalars)
     return True
