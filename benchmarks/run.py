@@ -190,6 +190,19 @@ def flops(kind: str, samples: int, training: bool) -> float:
     return (3 if training else 1) * 2 * MACS[kind] * samples
 
 
+def gpu_results_link() -> list[str]:
+    """The line pointing to the GPU results (benchmarks/gpu_bench.py), naming their GPU."""
+    gpu = HERE / "RESULTS-gpu.md"
+    if not gpu.exists():
+        return []
+    first = next((ln for ln in gpu.read_text().splitlines() if ln.startswith("GPU: ")), "")
+    name = first.split("**")[1] if first.count("**") >= 2 else "a GPU"
+    return [
+        f"On the GPU ({name}), against PyTorch CUDA: [RESULTS-gpu.md](RESULTS-gpu.md).",
+        "",
+    ]
+
+
 # ---------------------------------------------------------------------- harness
 
 
@@ -451,7 +464,9 @@ def write_results(path: Path, hosts: dict) -> None:
         "deepgrad's products reached. One column per host kind; a run replaces its own host's",
         "column (benchmarks/hosts.json keeps them).",
         "",
-        "| id | workload | goal | " + " | ".join(f"host {i + 1}" for i in range(len(keys))) + " |",
+        "| id | workload | goal | "
+        + " | ".join(f"host {i + 1}: {k.replace(' | ', ', ')}" for i, k in enumerate(keys))
+        + " |",
         "|---|---|---|" + "---|" * len(keys),
     ]
     for wid in ["W1", "W2", "W3", "W4", "W5", "W6", "W7"]:
@@ -486,7 +501,11 @@ def write_results(path: Path, hosts: dict) -> None:
         ]
         lines += [f"- {name}: {value}" for name, value in h["machine"].items()]
         lines.append("")
-    path.write_text("\n".join(lines))
+    lines += gpu_results_link()
+    from distributed import kept_section  # benchmarks/distributed.py: make bench-distributed
+
+    lines += kept_section(path)
+    path.write_text("\n".join(lines).rstrip("\n") + "\n")
     print(f"wrote {path}")
 
 

@@ -320,19 +320,26 @@ def prepare(config: dict[str, Any]):
     return data, model, build_loss(config, model), build_optimizer(config, model)
 
 
-def train(config: dict[str, Any], out, resume: bool = False, progress: bool = True) -> dict:
+def train(
+    config: dict[str, Any], out, resume: bool = False, progress: bool = True, device="cpu"
+) -> dict:
     """Train (or, with ``resume``, continue) the run in folder ``out``; returns the metrics.
 
-    ``config`` must be complete (see :func:`resolve_config`).
+    ``config`` must be complete (see :func:`resolve_config`). ``device="cuda"`` trains on the
+    GPU (the data stay in host memory and each batch is copied over, as with a PyTorch
+    DataLoader); the model comes back to the CPU for the final evaluation and the files.
     """
     from deepgrad.data import DataLoader, TensorDataset
+    from deepgrad.train import parallel
     from deepgrad.train.checkpoint import CheckpointError, atomic_write_text, load_checkpoint
     from deepgrad.train.fit import fit
 
     out = Path(out)
     started = time.perf_counter()
     data, model, loss_fn, optimizer = prepare(config)
-    if not resume:  # a new run in an old folder: leave nothing of the old run behind
+    model.to(device)  # in place: the optimiser keeps its parameters (raises if no GPU)
+    main = parallel.is_main_process()  # with several ranks only rank 0 writes (train/parallel.py)
+    if not resume and main:  # a new run in an old folder: leave nothing of the old run behind
         for name in OUTPUT_FILES:
             (out / name).unlink(missing_ok=True)
     scheduler = build_scheduler(config, optimizer)
@@ -346,29 +353,37 @@ def train(config: dict[str, Any], out, resume: bool = False, progress: bool = Tr
     config["classes"] = data.classes
     config["feature_names"] = data.feature_names
     config["input_shape"] = list(data.input_shape)
-    atomic_write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
+    if main:
+        atomic_write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
 
     from deepgrad.train.callbacks import ModelCheckpoint
 
-    loader = DataLoader(
-        TensorDataset(data.x_train, targets(config, data.y_train)),
-        batch_size=config["batch_size"],
-        shuffle=True,
-    )
+    train_set = TensorDataset(data.x_train, targets(config, data.y_train))
+    trained, callbacks = model, [ModelCheckpoint(out)]
+    if parallel.world_size() > 1:
+        trained, loader, callbacks = parallel.prepare_training(
+            model, train_set, config["batch_size"], config["seed"], initial_epoch
+        )
+        callbacks.append(parallel.MainRankCheckpoint(out))
+    else:
+        loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True)
     test = (data.x_test, targets(config, data.y_test))
     history = fit(
-        model,
+        trained,
         loss_fn,
         optimizer,
         loader,
         test,
         epochs=config["epochs"],
-        callbacks=[ModelCheckpoint(out)],
+        callbacks=callbacks,
         scheduler=scheduler,
-        progress=progress,
+        progress=progress and main,
         initial_epoch=initial_epoch,
         history=history,
     )
+    model.to("cpu")
+    if not main:
+        return {}
     return finish(config, out, data, model, loss_fn, history, time.perf_counter() - started)
 
 
