@@ -21,6 +21,15 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP) $(APP_STAMP)
 
+# onnxruntime-web for the ONNX browser example's test (tests/test_onnx_browser.py), from npm;
+# without npm that test is skipped.
+ORT_WEB := examples/onnx_in_the_browser/node_modules/onnxruntime-web/package.json
+$(ORT_WEB): examples/onnx_in_the_browser/package-lock.json
+	@if command -v npm >/dev/null; then \
+		cd examples/onnx_in_the_browser && npm ci --no-audit --no-fund --loglevel=error && \
+		touch node_modules/onnxruntime-web/package.json; \
+	else echo "npm not found: the ONNX browser example's test will be skipped"; fi
+
 # Fashion-MNIST from Debian's package when we are root with apt; otherwise the library
 # downloads it on first use (with MD5 checks).
 data:
@@ -30,7 +39,7 @@ data:
 
 # Two pytest workers on two cores: each keeps its BLAS to one thread, or OpenBLAS threads
 # fight over the cores and the suite runs several times slower.
-test: $(STAMP)
+test: $(STAMP) $(ORT_WEB)
 	$(PY) -m ruff check src tests benchmarks examples
 	$(PY) -m ruff format --check src tests benchmarks examples
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n 2 -q

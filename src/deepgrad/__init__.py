@@ -3,7 +3,7 @@
 ``import deepgrad as torch`` runs course code written for PyTorch unchanged.
 """
 
-from deepgrad import _allocator, accelerator, autograd, backends, cuda, dtypes
+from deepgrad import accelerator, autograd, backends, cuda, dtypes
 from deepgrad.autograd import (
     enable_grad,
     inference_mode,
@@ -75,7 +75,9 @@ from deepgrad.tensor import Tensor
 
 __version__ = "0.1.0"
 
-_allocator.tune()  # reuse freed memory across training steps (see _allocator.py)
+from deepgrad.kernels import allocator as _allocator  # noqa: E402
+
+_allocator.tune()  # reuse freed memory across training steps (see kernels/allocator.py)
 
 _compile_noted = False
 
@@ -101,7 +103,7 @@ def compile(model=None, **kwargs):  # noqa: A001 - torch.compile
 
 
 _LAZY = {
-    "nn", "optim", "data", "utils", "train", "viz", "models", "distributed", "vision",
+    "nn", "optim", "data", "utils", "train", "viz", "models", "distributed", "onnx", "vision",
     "distributions",
 }  # fmt: skip
 

@@ -215,6 +215,20 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--activation", choices=ACTIVATIONS, help="activation of mlp")
         s.set_defaults(handler=cmd_summary if name == "summary" else cmd_gradcheck, subparser=s)
 
+    x = sub.add_parser(
+        "export",
+        help="export a trained run to ONNX, its input normalisation folded in",
+        description="Export the model of RUN_DIR to ONNX (raw inputs in, logits out, any batch "
+        "size); --check runs the file with ONNX Runtime on the run's test data and compares.",
+    )
+    x.add_argument("run_dir", metavar="RUN_DIR")
+    x.add_argument("--format", choices=("onnx",), default="onnx", help="only onnx for now")
+    x.add_argument("--out", metavar="FILE", help="output file (default RUN_DIR/model.onnx)")
+    x.add_argument("--opset", type=_positive_int, help="ONNX opset (default 17)")
+    x.add_argument("--check", action="store_true", help="verify with ONNX Runtime")
+    x.add_argument("--limit", type=_positive_int, metavar="N", help="check only N test samples")
+    x.set_defaults(handler=cmd_export, subparser=x)
+
     sub.add_parser(
         "playground",
         help="train small networks live in the browser (deepgrad playground --help)",
@@ -698,6 +712,36 @@ def cmd_gradcheck(args, parser) -> int:
     report = check_model(model, build_loss(config, model), x, y)
     print(report)
     return 0 if report else 1
+
+
+# ----------------------------------------------------------------------------- export
+def cmd_export(args, parser) -> int:
+    from deepgrad.train.run import RunError
+
+    try:
+        from deepgrad.onnx.run_export import check_run, export_run
+    except ImportError as e:
+        raise RunError(
+            f"ONNX export needs the onnx package: pip install deepgrad[onnx] ({e})"
+        ) from None
+    try:
+        path = export_run(args.run_dir, args.out, args.opset)
+    except (ValueError, RuntimeError) as e:  # an unsupported opset or op
+        raise RunError(str(e)) from None
+    print(f"wrote {path} (ONNX opset {args.opset or 17}, input normalisation included)")
+    if not args.check:
+        return 0
+    try:
+        r = check_run(args.run_dir, path, args.limit)
+    except ImportError as e:
+        raise RunError(f"--check needs onnxruntime: pip install deepgrad[onnx] ({e})") from None
+    verdict = "OK" if r["ok"] else "MISMATCH"
+    print(
+        f"check with ONNX Runtime on {r['samples']} test samples: {verdict}, same class for "
+        f"{r['same_class']}/{r['samples']}, largest difference {r['max_abs_diff']:.3g} "
+        f"({r['max_rel_diff']:.3g} of the largest output)"
+    )
+    return 0 if r["ok"] else 1
 
 
 def cmd_playground(argv) -> int:
