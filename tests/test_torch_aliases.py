@@ -300,3 +300,20 @@ def test_torch_names_file_matches_installed_torch():
     names = torch_names()
     assert set(names["torch"]) == set(module.torch_public_names())
     assert set(names["Tensor"]) == {n for n in dir(torch.Tensor) if not n.startswith("_")}
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, x: x.squeeze(axis=1),
+        lambda lib, x: lib.squeeze(x, axis=1),
+        lambda lib, x: x.unsqueeze(axis=0),
+        lambda lib, x: lib.unsqueeze(x, axis=-1),
+        lambda lib, x: x.chunk(2, axis=2)[1],
+        lambda lib, x: x.unbind(axis=2)[1],
+        lambda lib, x: x.select(axis=2, index=1),
+    ],
+)
+def test_axis_on_shape_methods(call):
+    a = RNG.standard_normal((3, 1, 4))
+    _same(call(deepgrad, deepgrad.tensor(a)), call(torch, torch.tensor(a)))

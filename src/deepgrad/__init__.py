@@ -3,7 +3,7 @@
 ``import deepgrad as torch`` runs course code written for PyTorch unchanged.
 """
 
-from deepgrad import _allocator, accelerator, autograd, backends, cuda, dtypes
+from deepgrad import accelerator, autograd, backends, cuda, dtypes
 from deepgrad.autograd import (
     enable_grad,
     inference_mode,
@@ -96,7 +96,9 @@ from deepgrad.census_extras import (  # noqa: E402, F401
 
 __version__ = "0.1.0"
 
-_allocator.tune()  # reuse freed memory across training steps (see _allocator.py)
+from deepgrad.kernels import allocator as _allocator  # noqa: E402
+
+_allocator.tune()  # reuse freed memory across training steps (see kernels/allocator.py)
 
 _compile_noted = False
 
@@ -122,8 +124,8 @@ def compile(model=None, **kwargs):  # noqa: A001 - torch.compile
 
 
 _LAZY = {
-    "nn", "optim", "data", "utils", "train", "viz", "models", "distributed", "vision",
-    "distributions", "onnx",
+    "nn", "optim", "data", "utils", "train", "viz", "models", "distributed", "onnx", "vision",
+    "distributions",
 }  # fmt: skip
 
 

@@ -34,7 +34,7 @@ OUT_OF_SCOPE = {
         "quantization ao quantize_per_tensor quantize_per_channel dequantize qint8 quint8 "
         "qint32 quint4x2 quint2x4 q_scale q_zero_point int_repr"
     ),
-    "TorchScript (torch.jit)": "jit script trace",
+    "TorchScript (torch.jit)": "jit",
     "torch.fx graph capture": "fx",
 }
 _FEATURE_OF = {name: feature for feature, names in OUT_OF_SCOPE.items() for name in names.split()}
