@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from deepgrad import _format
+from deepgrad.ops import extra_math  # noqa: F401 - loaded with deepgrad, so tracers see its ops
 from deepgrad.tensor import Tensor, _wrap
 
 

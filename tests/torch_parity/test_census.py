@@ -28,19 +28,6 @@ sys.path.insert(0, str(ROOT / "census"))
 from census_cases import CASES  # noqa: E402
 from scope import LEFT_OUT  # noqa: E402
 
-# Names another part of issue 14 implements on its own branch (device queries); their cases run
-# here and are expected to fail until that branch is merged. Remove a name once it passes.
-AWAITING = {
-    "torch.accelerator.is_available": "device queries",
-    "torch.accelerator.current_accelerator": "device queries",
-    "torch.backends.mps.is_available": "device queries",
-    "torch.backends.cudnn.benchmark": "device queries",
-    "torch.set_default_device": "device queries",
-    "torch.device": "device queries",
-    "Tensor.device": "device queries",
-    "Tensor.cpu": "device queries",
-}
-
 CENSUS = json.loads((ROOT / "census" / "census.json").read_text())
 IN_SCOPE = sorted(n for n, v in CENSUS["names"].items() if v["scope"] == "in")
 
@@ -142,10 +129,5 @@ def test_census_case(name):
         with pytest.raises((AttributeError, NotImplementedError, TypeError)):
             program(deepgrad)
         return
-    try:
-        got = plain(program(deepgrad))
-        assert_same(got, want, name)
-    except Exception as error:
-        if name in AWAITING:
-            pytest.xfail(f"awaiting {AWAITING[name]}: {error}")
-        raise
+    got = plain(program(deepgrad))
+    assert_same(got, want, name)

@@ -207,9 +207,10 @@ def conv3d(
     input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
     groups: int = 1,
 ) -> Tensor:  # fmt: skip
-    """3-D convolution over (N, C, D, H, W), computed as one 2-D convolution: each output depth
-    sees a slab of kD input planes, whose C x kD planes become the channels of a conv2d with the
-    weight reshaped to (O, C kD, kH, kW). groups and dilation must be 1."""
+    """3-D convolution over (N, C, D, H, W), built on conv2d: output depth i sees the slab of
+    kD input planes starting at i * stride; its C x kD planes become the channels of a conv2d
+    with the weight reshaped to (O, C kD, kH, kW). groups and dilation must be 1."""
+    from deepgrad.functions import cat, stack
     from deepgrad.nn.functional import conv2d
 
     if groups != 1 or dilation not in (1, (1, 1, 1)):
@@ -218,16 +219,13 @@ def conv3d(
     pd, ph, pw = (padding,) * 3 if isinstance(padding, int) else tuple(padding)
     n, c, d, h, w = input.shape
     o, _, kd, kh, kw = weight.shape
-    if pd:
-        depth_pad = _wrap(np.zeros((n, c, pd, h, w), dtype=input._data.dtype))
-        from deepgrad.functions import cat
-
-        input = cat([depth_pad, input, depth_pad], dim=2)
-        d += 2 * pd
-    d_out = (d - kd) // sd + 1
-    slabs = np.arange(d_out)[:, None] * sd + np.arange(kd)[None, :]  # (d_out, kd) plane indices
-    x = input[:, :, slabs]  # (N, C, d_out, kD, H, W)
-    x = x.permute(0, 2, 1, 3, 4, 5).reshape(n * d_out, c * kd, h, w)
-    y = conv2d(x, weight.reshape(o, c * kd, kh, kw), None, (sh, sw), (ph, pw))
-    y = y.reshape(n, d_out, o, *y.shape[-2:]).permute(0, 2, 1, 3, 4)
+    if pd:  # zero planes made from the input, so the batch size stays free (ONNX export)
+        zeros = input[:, :, :1] * 0
+        input = cat([zeros] * pd + [input] + [zeros] * pd, dim=2)
+    w2 = weight.reshape(o, c * kd, kh, kw)
+    planes = []
+    for i in range(0, d + 2 * pd - kd + 1, sd):
+        slab = input[:, :, i : i + kd].reshape(n, c * kd, h, w)
+        planes.append(conv2d(slab, w2, None, (sh, sw), (ph, pw)))
+    y = stack(planes, dim=2)
     return y if bias is None else y + bias.reshape(1, o, 1, 1, 1)
