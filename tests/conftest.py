@@ -49,3 +49,8 @@ def _seed():
     deepgrad.manual_seed(0)
     torch.manual_seed(0)
     yield
+
+
+# tests/clients/ holds PyTorch-style programs run by test_client_programs.py, not test modules
+# (a name such as quickstart_train_test.py would otherwise be collected).
+collect_ignore_glob = ["clients/*"]

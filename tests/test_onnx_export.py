@@ -256,6 +256,10 @@ def _ops():
     todo, seen = [Op], set()
     while todo:
         for sub in todo.pop().__subclasses__():
+            # The node classes made for users' autograd.Function subclasses (which carry their
+            # ``function``) are not deepgrad's ops, whichever test module defined them.
+            if "function" in vars(sub):
+                continue
             if sub.__module__.startswith("deepgrad.") and sub.__name__ not in seen:
                 seen.add(sub.__name__)
                 todo.append(sub)
