@@ -355,6 +355,17 @@ def _batch_norm(b, c):
     )
 
 
+def _cumsum(b, c):  # ONNX takes the axis as a 0-d int64 input
+    return b.node("CumSum", [c.inputs[0], b.const(np.asarray(c.params.get("axis", 0), np.int64))])
+
+
+def _prod(b, c):
+    return b.reduce("ReduceProd", c.inputs[0], _axes_of(c, "axis"), c.params.get("keepdim", False))
+
+
+_cumsum.onnx, _prod.onnx = "CumSum", "ReduceProd"
+
+
 EXPORTERS = {
     "Add": _same("Add"),
     "Sub": _same("Sub"),
@@ -369,6 +380,10 @@ EXPORTERS = {
     "Abs": _same("Abs"),
     "Sin": _same("Sin"),
     "Cos": _same("Cos"),
+    "Sinh": _same("Sinh"),
+    "Cosh": _same("Cosh"),
+    "CumSum": _cumsum,
+    "Prod": _prod,
     "Erf": _same("Erf"),
     "Tanh": _same("Tanh"),
     "Sigmoid": _same("Sigmoid"),
