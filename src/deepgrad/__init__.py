@@ -73,6 +73,27 @@ from deepgrad.serialization import load, save
 from deepgrad.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from deepgrad.tensor import Tensor
 
+# ---- census extras (issue 14): torch.* names the API census found in teaching code ---------
+from deepgrad import functional, linalg  # noqa: E402, F401
+from deepgrad.census_extras import (  # noqa: E402, F401
+    asin,
+    bitwise_xor,
+    cdist,
+    clone,
+    det,
+    histc,
+    isclose,
+    log1p,
+    multiply,
+    range,
+    set_printoptions,
+    sin_,
+    std_mean,
+    svd,
+    topk,
+    unique,
+)
+
 __version__ = "0.1.0"
 
 from deepgrad.kernels import allocator as _allocator  # noqa: E402

@@ -158,10 +158,13 @@ def full_like(input: Tensor, fill_value, dtype=None, device=None, requires_grad=
 
 
 # ---------------------------------------------------------------------- random
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **_size_kw):
-    """Uniform samples on [0, 1)."""
-    dt = _float_dtype(dtype)
+def rand(*size, generator=None, out=None, dtype=None, device=None, requires_grad=False, **_size_kw):
+    """Uniform samples on [0, 1); with ``out=``, written into that tensor and returned."""
+    dt = _float_dtype(dtype if dtype is not None or out is None else out.dtype)
     arr = rng(generator).random(_size(size, _size_kw), dtype=dt if dt != np.float16 else np.float32)
+    if out is not None:
+        out._data = arr.astype(dt, copy=False)
+        return out
     return _finish(arr.astype(dt, copy=False), requires_grad, device)
 
 

@@ -12,6 +12,7 @@ Deviation: arguments are not validated against the support (torch's ``validate_a
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
@@ -279,3 +280,7 @@ def __getattr__(name: str):
             "and Multinomial only (see docs/COMPATIBILITY.md)."
         )
     raise AttributeError(f"module 'deepgrad.distributions' has no attribute {name!r}")
+
+
+# torch.distributions.<family>.<Class>: the module paths torch code spells (census, issue 14)
+normal = uniform = bernoulli = multinomial = sys.modules[__name__]

@@ -465,3 +465,22 @@ def _load_torch_zip(data: bytes):
 
         unpickler = _RestrictedUnpickler(io.BytesIO(archive.read(pkl[0])), read_record)
         return unpickler.load()
+
+
+# ---- census extras (issue 14) ---------------------------------------------------------------
+class safe_globals:  # noqa: N801 - PyTorch's name
+    """``torch.serialization.safe_globals([...])``: a context manager that, in PyTorch, lets
+    ``load(weights_only=True)`` unpickle the listed classes and functions.
+
+    Deviation on purpose: deepgrad's loader rebuilds tensors and plain containers only and never
+    unpickles anything else, so the list is accepted and changes nothing; a checkpoint that
+    needs another global is still refused (with ``UnsafeCheckpointError``)."""
+
+    def __init__(self, safe_globals: list) -> None:
+        self.safe_globals = list(safe_globals)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None

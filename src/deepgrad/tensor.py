@@ -782,16 +782,16 @@ class Tensor:
         )
 
     def sign(self) -> Tensor:
-        return _wrap(np.sign(self._data))
+        return _piecewise(self, np.sign)
 
     def floor(self) -> Tensor:
-        return _wrap(np.floor(self._data))
+        return _piecewise(self, np.floor)
 
     def ceil(self) -> Tensor:
-        return _wrap(np.ceil(self._data))
+        return _piecewise(self, np.ceil)
 
     def round(self) -> Tensor:
-        return _wrap(np.round(self._data))
+        return _piecewise(self, np.round)
 
     # ---------------------------------------------------------------- elementwise math
     def exp(self) -> Tensor:
@@ -1225,6 +1225,117 @@ class Tensor:
     # Tensor through a slower path (about 6x per access). Names PyTorch has and deepgrad lacks
     # get raising descriptors instead (see _compat.install_missing), and typos get Python's own
     # "Did you mean" hint.
+
+    # ---- census extras (issue 14): tensor methods the API census found in teaching code ----
+    def byte(self) -> Tensor:
+        return self.to(np.uint8)
+
+    def asin(self) -> Tensor:
+        from deepgrad.ops.extra_math import Asin
+
+        return Asin.apply(self._floating())
+
+    def exp_(self) -> Tensor:
+        return self._inplace_method("exp_", lambda a, _, **kw: np.exp(a, **kw), 0)
+
+    def sin_(self) -> Tensor:
+        return self._inplace_method("sin_", lambda a, _, **kw: np.sin(a, **kw), 0)
+
+    def squeeze_(self, dim=None) -> Tensor:
+        self._data = self.squeeze(dim)._data
+        return self
+
+    def unsqueeze_(self, dim: int) -> Tensor:
+        self._data = self.unsqueeze(dim)._data
+        return self
+
+    def resize_(self, *sizes) -> Tensor:
+        """Give the tensor a new shape, keeping its elements in order; elements beyond the old
+        size are zero (PyTorch leaves them uninitialised)."""
+        shape = _shape_arg(sizes)
+        flat = self._data.reshape(-1)
+        n = int(np.prod(shape))
+        new = np.zeros(n, dtype=flat.dtype)
+        new[: min(n, flat.size)] = flat[:n]
+        self._data = new.reshape(shape)
+        return self
+
+    def _along(self, dim: int, index: np.ndarray) -> tuple:
+        # the fancy index that picks index[..., i, ...] along dim and walks the other axes
+        dim = dim % self.ndim
+        grids = np.ogrid[tuple(slice(n) for n in index.shape)]
+        return tuple(index if axis == dim else grids[axis] for axis in range(self.ndim))
+
+    def gather(self, dim: int, index: Tensor) -> Tensor:
+        """out[i][j] = self[i][index[i][j]] for dim = 1 (and likewise for other dims)."""
+        return self[self._along(dim, np.asarray(getattr(index, "_data", index)))]
+
+    def scatter_(self, dim: int, index: Tensor, src=None, value=None, *, reduce=None) -> Tensor:
+        """self[i][index[i][j]] = src[i][j] (dim = 1), or = value; in place."""
+        if reduce is not None:
+            raise NotImplementedError("scatter_: deepgrad does not implement reduce=")
+        idx = np.asarray(getattr(index, "_data", index))
+        if src is None:
+            src = value
+        values = src._data[tuple(slice(n) for n in idx.shape)] if isinstance(src, Tensor) else src
+        self._data[self._along(dim, idx)] = values
+        return self
+
+    def addcmul_(self, tensor1, tensor2, value=1) -> Tensor:
+        """self += value * tensor1 * tensor2, in place."""
+        return self.add_(tensor1 * tensor2 * value)
+
+    def addcdiv_(self, tensor1, tensor2, value=1) -> Tensor:
+        """self += value * tensor1 / tensor2, in place."""
+        return self.add_(tensor1 / tensor2 * value)
+
+    def random_(self, from_=0, to=None, *, generator=None) -> Tensor:
+        """Fill with integers drawn uniformly from [from_, to - 1] (``random_(to)``: [0, to))."""
+        from deepgrad.random import rng
+
+        low, high = (0, from_) if to is None else (from_, to)
+        return self.copy_(rng(generator).integers(low, high, self._data.shape))
+
+    def ravel(self) -> Tensor:
+        """The elements as a 1-D tensor (a view when possible, as ``reshape(-1)``)."""
+        return self.reshape(-1)
+
+    def short(self) -> Tensor:
+        return self.to(np.int16)
+
+    def log1p(self) -> Tensor:
+        from deepgrad.ops.extra_math import Log1p
+
+        return Log1p.apply(self._floating())
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        """A new tensor holding ``data``, with this tensor's dtype unless ``dtype`` is given."""
+        from deepgrad.creation import tensor
+
+        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        """An uninitialised tensor of ``size`` with this tensor's dtype (unless ``dtype``)."""
+        from deepgrad.creation import empty
+
+        return empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
+        """Elements sorted along ``dim``: (values, indices); ties keep their order."""
+        order = np.argsort(-self._data if descending else self._data, axis=dim, kind="stable")
+        return values_indices(self.gather(dim, order), _wrap(order.astype(np.int64)))
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+        """The k largest (or smallest) elements along ``dim``: (values, indices)."""
+        order = np.argsort(-self._data if largest else self._data, axis=dim, kind="stable")
+        indices = np.take(order, np.arange(k), axis=dim)
+        return values_indices(self.gather(dim, indices), _wrap(indices.astype(np.int64)))
+
+
+def _piecewise(x: Tensor, fn) -> Tensor:
+    from deepgrad.ops.extra_math import PiecewiseConstant
+
+    return PiecewiseConstant.apply(x, fn=fn)
 
 
 def _np_names(dim, keepdim, axis, keepdims):

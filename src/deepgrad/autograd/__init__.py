@@ -123,3 +123,7 @@ __all__ = [
     "no_grad",
     "set_grad_enabled",
 ]
+
+# ---- census extras (issue 14) ------------------------------------------------------------
+from deepgrad.autograd import functional  # noqa: E402, F401
+from deepgrad.autograd.variable import Variable  # noqa: E402, F401

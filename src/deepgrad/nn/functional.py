@@ -299,3 +299,19 @@ def huber_loss(
     if weight is not None:
         raise NotImplementedError("huber_loss: weight is not supported by deepgrad yet")
     return delta * _robust_loss("huber_loss", input, target, reduction, delta, delta)
+
+
+# ---- census extras (issue 14): functional forms the API census found in teaching code ------
+from deepgrad.nn._functional_extra import (  # noqa: E402, F401
+    conv3d,
+    conv_transpose2d,
+    cosine_embedding_loss,
+    dropout2d,
+    embedding,
+    instance_norm,
+    interpolate,
+    normalize,
+    pixel_shuffle,
+    reflection_pad2d,
+    upsample,
+)
