@@ -129,7 +129,11 @@ class FunctionMeta(type):
 
     def __init__(cls, name, bases, attrs) -> None:
         super().__init__(name, bases, attrs)
-        cls._backward_cls = type(f"{name}Backward", (_CustomNode,), {"function": cls})
+        if not bases:  # Function itself: only its subclasses get a node class
+            return
+        cls._backward_cls = type(
+            f"{name}Backward", (_CustomNode,), {"function": cls, "__module__": cls.__module__}
+        )
 
 
 class Function(metaclass=FunctionMeta):
