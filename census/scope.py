@@ -12,11 +12,15 @@ COMPLEX = "complex numbers: deepgrad's tensors are real (bool, integer, floating
 SPARSE = "sparse tensors: deepgrad's tensors are dense"
 QUANT = "quantisation: deepgrad computes in floating point only"
 JIT = "TorchScript/torch.jit/torch.fx: deepgrad runs eagerly (torch.compile returns the model)"
-CUDA = "CUDA/accelerator internals: deepgrad runs on the CPU (device queries are supported)"
+CUDA = (
+    "CUDA/accelerator internals beyond what deepgrad has (device queries, .to/.cuda/.cpu,"
+    " device=, and the CuPy device of the README's GPU section)"
+)
 AMP = "mixed precision (autocast, GradScaler) is an accelerator feature"
 DIST = "distributed and multi-process training is outside the course (see deepgrad.distributed)"
 RNN = "recurrent/attention layers: sequence models are outside the course"
 DISTRIB = "torch.distributions beyond normal/uniform/bernoulli/multinomial sampling"
+ONNX = "deepgrad's ONNX exporter is deepgrad.onnx.export, with torch.onnx.export's signature"
 TOOLING = "tooling outside the numerical API (profiler, TensorBoard, hub, export, benchmark)"
 INTERNALS = "memory and storage internals with no meaning for NumPy-backed tensors"
 
@@ -110,7 +114,7 @@ RULES: list[tuple[str, str]] = [
     ("torch.autograd.profiler*", TOOLING),
     ("torch.utils.tensorboard*", TOOLING),
     ("torch.hub*", TOOLING),
-    ("torch.onnx*", TOOLING),
+    ("torch.onnx*", ONNX),
     ("torch.utils.benchmark*", TOOLING),
     ("torch.utils.checkpoint*", TOOLING),
     ("torch.utils.cpp_extension*", TOOLING),
