@@ -493,8 +493,10 @@ def _resume_settings(args, parser, given):
             "out, or start a new run with --out"
         )
     epochs = args.epochs if args.epochs is not None else config["epochs"]
-    finished = (source / "model.safetensors").exists()
+    finished = (source / "report.md").exists()  # the last file a run writes
     if epochs < done or (epochs == done and finished):
+        if not args.out or Path(args.out).resolve() == source.resolve():
+            _tidy_finished_run(source)
         parser.error(
             f"the run in {source} has trained {done} epochs; pass --epochs N with N > {done} "
             "to continue it up to epoch N"
@@ -510,6 +512,20 @@ def _resume_settings(args, parser, given):
             if (source / name).exists():
                 shutil.copy2(source / name, out / name)
     return config, out, done
+
+
+def _tidy_finished_run(folder: Path) -> None:
+    """A finished run killed while it let go of its folder: remove the stale lock and any
+    temporary file (nothing happens while another process holds the lock)."""
+    from deepgrad.train import run
+    from deepgrad.train.checkpoint import clean_temp_files
+
+    try:
+        lock = run.RunLock(folder).acquire()
+    except run.RunError:
+        return
+    clean_temp_files(folder)
+    lock.release()
 
 
 def _describe(config) -> str:
