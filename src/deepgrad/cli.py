@@ -199,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--limit", type=_positive_int, metavar="N", help="use only N samples")
     t.add_argument(
-        "--samples", type=_int_in(4, MAX_SAMPLES), help="points of a 2-D toy set (default 1000)"
+        "--samples", type=_int_in(10, MAX_SAMPLES), help="points of a 2-D toy set (default 1000)"
     )
     t.add_argument("--noise", type=_float_in(0, 1), help="noise of a 2-D toy set (default 0)")
     t.add_argument("--label-column", metavar="COL", help="label column of csv:PATH (name/index)")

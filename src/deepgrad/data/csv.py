@@ -72,8 +72,8 @@ def read_csv_rows(
                     lines.append((reader.line_num, row))
     except csv.Error as e:
         raise CSVError(
-            f"{where}: line {reader.line_num + 1}: {e}; a field may hold at most "
-            f"{max_field_bytes:,} bytes (max_field_bytes), and quotes must be balanced"
+            f"{where}: line {reader.line_num}: {e}; a field may hold at most "
+            f"{max_field_bytes:,} bytes, and quotes must be balanced"
         ) from None
     finally:
         csv.field_size_limit(old_limit)

@@ -46,6 +46,7 @@ POINT_DATASETS = ("circle", "xor", "gauss", "spiral", "moons")
 DATASETS = (*IMAGE_DATASETS, "iris", *POINT_DATASETS)  # and "csv:PATH"
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adagrad", "adamax")
 TEST_FRACTION = 0.2  # for the data sets without a test split of their own
+MIN_SAMPLES = 10  # fewer cannot be split into train, validation and test
 
 # Defaults per model and kind of data, measured to reach the course's accuracies (Fashion-MNIST
 # in 10 epochs: MLP >= 89.5%, softmax regression >= 84%, CNN >= 91.5%; 2-class spiral >= 95%,
@@ -164,6 +165,11 @@ def load_data(config: dict[str, Any]) -> Data:
         else:
             path = (config.get("data_paths") or {}).get("csv") or name[4:]
             x, y, features, classes = _load_csv(path, config)
+        if len(x) < MIN_SAMPLES:
+            raise RunError(
+                f"--dataset {name}: {len(x)} samples; deepgrad train needs at least "
+                f"{MIN_SAMPLES}, since a test set (and a validation set) are held out of them"
+            )
         if config.get("folds"):  # one fold of k-fold cross-validation (deepgrad train --cv K)
             if config["folds"] > len(x):
                 raise RunError(
@@ -218,6 +224,11 @@ def _load_csv(path: str, config: dict[str, Any]):
         raise RunError(str(e.args[0]) if e.args else str(e)) from None
     except OSError as e:
         raise RunError(f"--dataset csv:{path}: cannot be read ({e.strerror or e})") from None
+    if len(ds) < MIN_SAMPLES:
+        raise RunError(
+            f"--dataset csv:{path}: {len(ds)} samples; deepgrad train needs at least "
+            f"{MIN_SAMPLES}, since a test set (and a validation set) are held out of them"
+        )
     if ds.classes is None:
         raise RunError(
             f"--dataset csv:{path}: the label column {ds.label_name!r} holds numbers that are "
@@ -587,6 +598,7 @@ def train(
         check_out_folder(out, overwrite)
     elif not out.is_dir():
         raise RunError(f"--resume {out}: no such run folder")
+    created = not out.exists()
     lock = RunLock(out).acquire()
     try:
         from deepgrad.train.checkpoint import clean_temp_files
@@ -595,6 +607,8 @@ def train(
         return _train_locked(config, out, resume, progress)
     finally:
         lock.release()
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # failed before its first checkpoint: leave no empty folder behind
 
 
 def _train_locked(config, out: Path, resume: bool, progress: bool) -> dict:
