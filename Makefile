@@ -2,15 +2,33 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# Two stamps: `make demo` installs only what the demo needs (.[app], no PyTorch); `make test`
+# adds the test extra (PyTorch 2.13 as the oracle, pytest, ...).
+APP_STAMP := $(VENV)/.installed-app
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench accuracy parity lint format data clean
+.PHONY: test demo bench bench-distributed accuracy parity lint format data clean
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+
+$(APP_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e '.[app]'
+	touch $(APP_STAMP)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	touch $(STAMP) $(APP_STAMP)
+
+# onnxruntime-web for the ONNX browser example's test (tests/test_onnx_browser.py), from npm;
+# without npm that test is skipped.
+ORT_WEB := examples/onnx_in_the_browser/node_modules/onnxruntime-web/package.json
+$(ORT_WEB): examples/onnx_in_the_browser/package-lock.json
+	@if command -v npm >/dev/null; then \
+		cd examples/onnx_in_the_browser && npm ci --no-audit --no-fund --loglevel=error && \
+		touch node_modules/onnxruntime-web/package.json; \
+	else echo "npm not found: the ONNX browser example's test will be skipped"; fi
 
 # Fashion-MNIST from Debian's package when we are root with apt; otherwise the library
 # downloads it on first use (with MD5 checks).
@@ -21,15 +39,24 @@ data:
 
 # Two pytest workers on two cores: each keeps its BLAS to one thread, or OpenBLAS threads
 # fight over the cores and the suite runs several times slower.
-test: $(STAMP)
+test: $(STAMP) $(ORT_WEB)
 	$(PY) -m ruff check src tests benchmarks examples
+	$(PY) -m ruff format --check src tests benchmarks examples
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n 2 -q
 
-demo: $(STAMP) data
+demo: $(APP_STAMP) data
 	$(VENV)/bin/deepgrad train --model mlp --dataset fashion-mnist --epochs 3 --out runs/demo
 
 bench: $(STAMP) data
 	$(PY) benchmarks/run.py
+	@# the GPU benchmark (benchmarks/RESULTS-gpu.md) when deepgrad sees a GPU (CuPy installed)
+	@if $(PY) -c "import deepgrad, sys; sys.exit(not deepgrad.cuda.is_available())"; then \
+		$(PY) benchmarks/gpu_bench.py --profile; fi
+
+# Data-parallel training on 1 and 2 MPI ranks (one thread each): W1 and W3 throughput, scaling
+# efficiency and the share of all-reduce time hidden behind backward; appends to RESULTS.md.
+bench-distributed: $(STAMP) data
+	$(PY) benchmarks/distributed.py
 
 # The largest differences from PyTorch: ops, layers, losses, training trajectories.
 parity: $(STAMP) data

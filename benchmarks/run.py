@@ -178,6 +178,19 @@ def mlp_epoch_flops(n_samples: int) -> float:
     return 3 * 2 * macs * n_samples
 
 
+def gpu_results_link() -> list[str]:
+    """The line pointing to the GPU results (benchmarks/gpu_bench.py), naming their GPU."""
+    gpu = HERE / "RESULTS-gpu.md"
+    if not gpu.exists():
+        return []
+    first = next((ln for ln in gpu.read_text().splitlines() if ln.startswith("GPU: ")), "")
+    name = first.split("**")[1] if first.count("**") >= 2 else "a GPU"
+    return [
+        f"On the GPU ({name}), against PyTorch CUDA: [RESULTS-gpu.md](RESULTS-gpu.md).",
+        "",
+    ]
+
+
 # ---------------------------------------------------------------------- harness
 
 
@@ -386,12 +399,16 @@ def write_results(path: Path, results: dict, machine: dict, args) -> None:
         "How it is measured, and the profile behind any goal not met: "
         "[benchmarks/README.md](README.md).",
         "",
+        *gpu_results_link(),
         "Machine:",
         "",
     ]
     lines += [f"- {k}: {v}" for k, v in machine.items()]
     if args.limit:
         lines += ["", f"(quick run on {args.limit} training samples)"]
+    from distributed import kept_section  # benchmarks/distributed.py: make bench-distributed
+
+    lines += kept_section(path)
     path.write_text("\n".join(lines) + "\n")
     print(f"wrote {path}")
 

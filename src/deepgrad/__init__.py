@@ -3,7 +3,7 @@
 ``import deepgrad as torch`` runs course code written for PyTorch unchanged.
 """
 
-from deepgrad import _allocator, autograd, dtypes
+from deepgrad import _allocator, accelerator, autograd, backends, cuda, dtypes
 from deepgrad.autograd import (
     enable_grad,
     inference_mode,
@@ -35,7 +35,7 @@ from deepgrad.creation import (
     zeros,
     zeros_like,
 )
-from deepgrad.device import cuda, device
+from deepgrad.device import device, get_default_device, set_default_device
 from deepgrad.dtypes import (
     bool,
     double,
@@ -71,7 +71,7 @@ def __getattr__(name):
     # nothing but NumPy.
     import importlib
 
-    if name in {"nn", "optim", "data", "utils", "train", "viz", "models"}:
+    if name in {"nn", "optim", "data", "utils", "train", "viz", "models", "distributed", "onnx"}:
         module = importlib.import_module(f"deepgrad.{name}")
         globals()[name] = module
         return module

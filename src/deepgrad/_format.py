@@ -30,6 +30,9 @@ def _special(v) -> str:
 def format_tensor(t) -> str:
     a = t._data
     suffix = []
+    if type(a) is not np.ndarray and not isinstance(a, np.generic):  # on a GPU: print a copy
+        suffix.append(f"device='{t.device}'")
+        a = a.get()
     if a.dtype.kind == "f":
         if a.dtype != np.float32:
             suffix.append(f"dtype=deepgrad.{a.dtype.name}")

@@ -8,6 +8,7 @@
     deepgrad summary --model cnn
     deepgrad gradcheck --model mlp --hidden 8
     deepgrad playground
+    deepgrad train --nproc 2 --model cnn --dataset fashion-mnist   (data-parallel, 2 ranks)
 
 Mistakes in the arguments get argparse's usage message (exit status 2); problems found while
 running (a missing data set, a damaged run folder, a diverging loss) get a one-paragraph
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -211,6 +213,14 @@ def build_parser() -> argparse.ArgumentParser:
         "its own fold, into RUN_DIR/fold-1 .. fold-K, and report the mean test accuracy",
     )
     t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.add_argument(
+        "--nproc",
+        type=_positive_int,
+        metavar="N",
+        help="train data-parallel on N ranks of this machine (through mpiexec); --batch-size "
+        "is per rank. Under mpiexec or srun the ranks are found without it",
+    )
+    t.add_argument("--device", default="cpu", help="cpu (default), or cuda: train on the GPU")
     t.set_defaults(handler=cmd_train, subparser=t)
 
     e = sub.add_parser(
@@ -278,6 +288,20 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--activation", choices=ACTIVATIONS, help="activation of mlp")
         s.set_defaults(handler=cmd_summary if name == "summary" else cmd_gradcheck, subparser=s)
 
+    x = sub.add_parser(
+        "export",
+        help="export a trained run to ONNX, its input normalisation folded in",
+        description="Export the model of RUN_DIR to ONNX (raw inputs in, logits out, any batch "
+        "size); --check runs the file with ONNX Runtime on the run's test data and compares.",
+    )
+    x.add_argument("run_dir", metavar="RUN_DIR")
+    x.add_argument("--format", choices=("onnx",), default="onnx", help="only onnx for now")
+    x.add_argument("--out", metavar="FILE", help="output file (default RUN_DIR/model.onnx)")
+    x.add_argument("--opset", type=_positive_int, help="ONNX opset (default 17)")
+    x.add_argument("--check", action="store_true", help="verify with ONNX Runtime")
+    x.add_argument("--limit", type=_positive_int, metavar="N", help="check only N test samples")
+    x.set_defaults(handler=cmd_export, subparser=x)
+
     sub.add_parser(
         "playground",
         help="train small networks live in the browser (deepgrad playground --help)",
@@ -299,6 +323,10 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    if args.command == "train":
+        status = _distributed_train(args, argv)
+        if status is not None:
+            return status
     from deepgrad.train.checkpoint import CheckpointError
     from deepgrad.train.fit import NonFiniteLossError
     from deepgrad.train.run import RunError, RunInterrupted
@@ -312,7 +340,9 @@ def main(argv=None) -> int:
     except (RunError, NonFiniteLossError, CheckpointError) as e:
         if debug:
             raise
-        return fail(str(e))
+        status = fail(str(e))
+        _abort_other_ranks()
+        return status
     except RunInterrupted as e:
         print(f"\ndeepgrad {args.command}: {e}", file=sys.stderr)
         return 130
@@ -341,6 +371,48 @@ def main(argv=None) -> int:
 
 
 # ----------------------------------------------------------------------------- train
+def _distributed_train(args, argv) -> int | None:
+    """Start ``--nproc`` ranks through mpiexec (returns the job's exit status), or, inside a
+    job of several ranks, join its process group and silence stdout on ranks other than 0
+    (returns None: this process trains). None as well for a plain single-process run."""
+    from deepgrad.distributed import launched_world_size
+
+    world = launched_world_size()
+    if args.cv is not None and max(world, args.nproc or 1) > 1:
+        args.subparser.error(
+            "--cv trains K small models one after another; run it in one process (without "
+            "--nproc, mpiexec or srun)"
+        )
+    if world == 1 and args.nproc is not None and args.nproc > 1:
+        from deepgrad.distributed.run import launch
+
+        return launch(args.nproc, ["-m", "deepgrad.cli", *argv])
+    if world > 1:
+        if args.nproc is not None and args.nproc != world:
+            args.subparser.error(
+                f"--nproc {args.nproc} but this process is one of {world} ranks started by "
+                "mpiexec/srun; leave --nproc out under a launcher"
+            )
+        from deepgrad.train import parallel
+
+        parallel.init_from_environment()
+        if not parallel.is_main_process():
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+    return None
+
+
+def _abort_other_ranks() -> None:
+    """After an error on this rank, end the whole job: the other ranks would otherwise wait
+    for this one forever in their next gradient all-reduce."""
+    from deepgrad.train import parallel
+
+    if parallel.world_size() > 1:
+        from deepgrad.distributed import abort
+
+        print(f"[rank {parallel.rank()}] aborting the job", file=sys.stderr)
+        abort(1)
+
+
 TRAIN_SETTINGS = (
     "model",
     "dataset",
@@ -367,10 +439,15 @@ TRAIN_SETTINGS = (
 
 
 def cmd_train(args, parser) -> int:
+    from deepgrad.tensor import _check_device
     from deepgrad.train import run
 
     given = {k: getattr(args, k) for k in TRAIN_SETTINGS}
     given["allow_nonfinite"] = args.allow_nonfinite or None  # None: not given
+    try:
+        _check_device(args.device)
+    except RuntimeError as e:  # no GPU (or a device deepgrad lacks): say so, no traceback
+        parser.error(f"--device {args.device}: {e}")
     if args.cv is not None and args.resume:
         parser.error("--cv trains K new models; it cannot --resume a run")
     if args.resume:
@@ -413,8 +490,15 @@ def cmd_train(args, parser) -> int:
             )
         print(f"training {_describe(config)} -> {out}", flush=True)
     metrics = run.train(
-        config, out, resume=bool(args.resume), progress=not args.quiet, overwrite=args.overwrite
+        config,
+        out,
+        resume=bool(args.resume),
+        progress=not args.quiet,
+        overwrite=args.overwrite,
+        device=args.device,
     )
+    if not metrics:  # a rank other than 0 of a data-parallel run: rank 0 reports
+        return 0
     print(
         f"train accuracy {100 * metrics['train_accuracy']:.2f}%  "
         f"(loss {metrics['train_loss']:.4f})\n"
@@ -506,11 +590,15 @@ def _resume_settings(args, parser, given):
     if out.resolve() != source.resolve():
         import shutil
 
-        run.check_out_folder(out, args.overwrite)
-        out.mkdir(parents=True, exist_ok=True)
-        for name in ("checkpoint.safetensors", "config.json"):
-            if (source / name).exists():
-                shutil.copy2(source / name, out / name)
+        from deepgrad.train import parallel
+
+        if parallel.is_main_process():  # one copy, then every rank reads it
+            run.check_out_folder(out, args.overwrite)
+            out.mkdir(parents=True, exist_ok=True)
+            for name in ("checkpoint.safetensors", "config.json"):
+                if (source / name).exists():
+                    shutil.copy2(source / name, out / name)
+        parallel.barrier()
     return config, out, done
 
 
@@ -840,6 +928,36 @@ def cmd_gradcheck(args, parser) -> int:
     report = check_model(model, build_loss(config, model), x, y)
     print(report)
     return 0 if report else 1
+
+
+# ----------------------------------------------------------------------------- export
+def cmd_export(args, parser) -> int:
+    from deepgrad.train.run import RunError
+
+    try:
+        from deepgrad.onnx.run_export import check_run, export_run
+    except ImportError as e:
+        raise RunError(
+            f"ONNX export needs the onnx package: pip install deepgrad[onnx] ({e})"
+        ) from None
+    try:
+        path = export_run(args.run_dir, args.out, args.opset)
+    except (ValueError, RuntimeError) as e:  # an unsupported opset or op
+        raise RunError(str(e)) from None
+    print(f"wrote {path} (ONNX opset {args.opset or 17}, input normalisation included)")
+    if not args.check:
+        return 0
+    try:
+        r = check_run(args.run_dir, path, args.limit)
+    except ImportError as e:
+        raise RunError(f"--check needs onnxruntime: pip install deepgrad[onnx] ({e})") from None
+    verdict = "OK" if r["ok"] else "MISMATCH"
+    print(
+        f"check with ONNX Runtime on {r['samples']} test samples: {verdict}, same class for "
+        f"{r['same_class']}/{r['samples']}, largest difference {r['max_abs_diff']:.3g} "
+        f"({r['max_rel_diff']:.3g} of the largest output)"
+    )
+    return 0 if r["ok"] else 1
 
 
 def cmd_playground(argv) -> int:

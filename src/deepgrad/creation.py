@@ -1,17 +1,34 @@
-"""Tensor factories with PyTorch's names, signatures and default dtypes."""
+"""Tensor factories with PyTorch's names, signatures and default dtypes.
+
+``device=`` works on every factory: the array is made on the CPU and copied to the GPU once
+(``deepgrad.set_default_device`` changes where tensors go when no device is given). The
+``*_like`` factories make their array on the input's device unless told otherwise. Random
+values are drawn on the CPU by deepgrad's generator, so a seed gives the same numbers on every
+device.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from deepgrad import dtypes
+from deepgrad.backend import array_module
+from deepgrad.device import as_device, device_of, get_default_device, move
 from deepgrad.random import rng
 from deepgrad.tensor import Tensor, _as_array, _check_grad_dtype, _shape_arg, _wrap
 
 
-def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
+def _place(arr, device):
+    """``arr`` on ``device`` (the default device when None)."""
+    target = get_default_device() if device is None else as_device(device)
+    if target.type == "cpu" and type(arr) is np.ndarray:
+        return arr
+    return move(arr, target)
+
+
+def _finish(arr: np.ndarray, requires_grad: bool, device=None) -> Tensor:
     _check_grad_dtype(arr, requires_grad)
-    return _wrap(arr, requires_grad)
+    return _wrap(_place(arr, device), requires_grad)
 
 
 def _float_dtype(dtype) -> np.dtype:
@@ -27,14 +44,19 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     arr = _as_array(data, dtype)
     if arr is data or (isinstance(data, Tensor) and arr is data._data):
         arr = arr.copy()
-    return _finish(arr, requires_grad)
+    if device is None and type(arr) is not np.ndarray:  # GPU data stays on its GPU
+        device = device_of(arr)
+    return _finish(arr, requires_grad, device)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
     """Like ``tensor`` but shares memory with a NumPy array or tensor when it can."""
-    if isinstance(data, Tensor) and dtype is None:
+    if isinstance(data, Tensor) and dtype is None and device is None:
         return data
-    return _wrap(_as_array(data, dtype))
+    arr = _as_array(data, dtype)
+    if device is None and type(arr) is not np.ndarray:
+        return _wrap(arr)
+    return _wrap(_place(arr, device))
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -46,27 +68,29 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(_shape_arg(size), _float_dtype(dtype)), requires_grad)
+    return _finish(np.zeros(_shape_arg(size), _float_dtype(dtype)), requires_grad, device)
 
 
 def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(_shape_arg(size), _float_dtype(dtype)), requires_grad)
+    return _finish(np.ones(_shape_arg(size), _float_dtype(dtype)), requires_grad, device)
 
 
 def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.empty(_shape_arg(size), _float_dtype(dtype)), requires_grad)
+    return _finish(np.empty(_shape_arg(size), _float_dtype(dtype)), requires_grad, device)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     if dtype is None:
         dtype = _as_array(fill_value).dtype  # full((2,), 7) is int64, full((2,), 7.) float32
     return _finish(
-        np.full(_shape_arg((size,)), fill_value, dtypes.to_numpy_dtype(dtype)), requires_grad
+        np.full(_shape_arg((size,)), fill_value, dtypes.to_numpy_dtype(dtype)),
+        requires_grad,
+        device,
     )
 
 
 def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+    return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -76,35 +100,47 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if ints else dtypes.get_default_dtype().np
-    return _finish(np.arange(start, end, step, dtype=dtypes.to_numpy_dtype(dtype)), requires_grad)
+    arr = np.arange(start, end, step, dtype=dtypes.to_numpy_dtype(dtype))
+    return _finish(arr, requires_grad, device)
 
 
 def linspace(start, end, steps: int, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _finish(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad)
+    return _finish(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
-def _like(t: Tensor, dtype):
-    return t._data.shape, (dtypes.to_numpy_dtype(dtype) if dtype is not None else t._data.dtype)
+def _like(t: Tensor, dtype, device=None):
+    """(shape, dtype, array module) for a ``*_like`` factory: the input's device by default."""
+    dt = dtypes.to_numpy_dtype(dtype) if dtype is not None else t._data.dtype
+    xp = array_module(t._data) if device is None else None
+    return t._data.shape, dt, xp
+
+
+def _make_like(xp, fn: str, device, requires_grad, *args):
+    if xp is not None:  # on the input's device: no copy
+        arr = getattr(xp, fn)(*args)
+        _check_grad_dtype(arr, requires_grad)
+        return _wrap(arr, requires_grad)
+    return _finish(getattr(np, fn)(*args), requires_grad, device)
 
 
 def zeros_like(input: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
-    shape, dt = _like(input, dtype)
-    return _finish(np.zeros(shape, dt), requires_grad)
+    shape, dt, xp = _like(input, dtype, device)
+    return _make_like(xp, "zeros", device, requires_grad, shape, dt)
 
 
 def ones_like(input: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
-    shape, dt = _like(input, dtype)
-    return _finish(np.ones(shape, dt), requires_grad)
+    shape, dt, xp = _like(input, dtype, device)
+    return _make_like(xp, "ones", device, requires_grad, shape, dt)
 
 
 def empty_like(input: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
-    shape, dt = _like(input, dtype)
-    return _finish(np.empty(shape, dt), requires_grad)
+    shape, dt, xp = _like(input, dtype, device)
+    return _make_like(xp, "empty", device, requires_grad, shape, dt)
 
 
 def full_like(input: Tensor, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
-    shape, dt = _like(input, dtype)
-    return _finish(np.full(shape, fill_value, dt), requires_grad)
+    shape, dt, xp = _like(input, dtype, device)
+    return _make_like(xp, "full", device, requires_grad, shape, fill_value, dt)
 
 
 # ---------------------------------------------------------------------- random
@@ -112,7 +148,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) ->
     """Uniform samples on [0, 1)."""
     dt = _float_dtype(dtype)
     arr = rng(generator).random(_shape_arg(size), dtype=dt if dt != np.float16 else np.float32)
-    return _finish(arr.astype(dt, copy=False), requires_grad)
+    return _finish(arr.astype(dt, copy=False), requires_grad, device)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -121,7 +157,7 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -
     arr = rng(generator).standard_normal(
         _shape_arg(size), dtype=dt if dt != np.float16 else np.float32
     )
-    return _finish(arr.astype(dt, copy=False), requires_grad)
+    return _finish(arr.astype(dt, copy=False), requires_grad, device)
 
 
 def randint(low, high=None, size=None, generator=None, dtype=None, device=None) -> Tensor:
@@ -131,40 +167,64 @@ def randint(low, high=None, size=None, generator=None, dtype=None, device=None) 
     if high is None:
         raise TypeError("randint() needs high and size, e.g. randint(0, 10, (3,))")
     dt = dtypes.to_numpy_dtype(dtype) if dtype is not None else np.int64
-    return _wrap(rng(generator).integers(low, high, _shape_arg((size,)), dtype=np.int64).astype(dt))
+    arr = rng(generator).integers(low, high, _shape_arg((size,)), dtype=np.int64).astype(dt)
+    return _wrap(_place(arr, device))
 
 
 def randperm(n: int, generator=None, dtype=None, device=None) -> Tensor:
     dt = dtypes.to_numpy_dtype(dtype) if dtype is not None else np.int64
-    return _wrap(rng(generator).permutation(n).astype(dt))
+    return _wrap(_place(rng(generator).permutation(n).astype(dt), device))
 
 
-def normal(mean=0.0, std=1.0, size=None, generator=None, dtype=None, requires_grad=False):
+def normal(
+    mean=0.0, std=1.0, size=None, generator=None, dtype=None, device=None, requires_grad=False
+):
     """Normal samples: ``normal(mean, std, size)`` with numbers, or tensors of means/stds."""
-    m = mean._data if isinstance(mean, Tensor) else mean
-    s = std._data if isinstance(std, Tensor) else std
+    if device is None:
+        device = next((t.device for t in (mean, std) if isinstance(t, Tensor)), None)
+    m = move(mean._data, "cpu") if isinstance(mean, Tensor) else mean
+    s = move(std._data, "cpu") if isinstance(std, Tensor) else std
     shape = (
         _shape_arg((size,)) if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
     )
     if dtype is None and isinstance(mean, Tensor):
         dtype = mean.dtype
     arr = rng(generator).normal(m, s, shape).astype(_float_dtype(dtype))
-    return _finish(arr, requires_grad)
+    return _finish(arr, requires_grad, device)
 
 
-def rand_like(input: Tensor, dtype=None, generator=None, requires_grad=False) -> Tensor:
+def rand_like(
+    input: Tensor, dtype=None, generator=None, device=None, requires_grad=False
+) -> Tensor:
     return rand(
-        input.shape, dtype=dtype or input.dtype, generator=generator, requires_grad=requires_grad
+        input.shape,
+        dtype=dtype or input.dtype,
+        generator=generator,
+        device=device or input.device,
+        requires_grad=requires_grad,
     )
 
 
-def randn_like(input: Tensor, dtype=None, generator=None, requires_grad=False) -> Tensor:
+def randn_like(
+    input: Tensor, dtype=None, generator=None, device=None, requires_grad=False
+) -> Tensor:
     return randn(
-        input.shape, dtype=dtype or input.dtype, generator=generator, requires_grad=requires_grad
+        input.shape,
+        dtype=dtype or input.dtype,
+        generator=generator,
+        device=device or input.device,
+        requires_grad=requires_grad,
     )
 
 
-def randint_like(input: Tensor, low=0, high=None, dtype=None, generator=None) -> Tensor:
+def randint_like(input: Tensor, low=0, high=None, dtype=None, generator=None, device=None):
     if high is None:
         low, high = 0, low
-    return randint(low, high, input.shape, generator=generator, dtype=dtype or input.dtype)
+    return randint(
+        low,
+        high,
+        input.shape,
+        generator=generator,
+        dtype=dtype or input.dtype,
+        device=device or input.device,
+    )

@@ -1,21 +1,54 @@
-"""Devices: deepgrad computes on the CPU, and says so when code asks for anything else.
+"""Devices: where a tensor's array lives, and moving arrays between them.
 
-``deepgrad.device("cpu")`` and ``deepgrad.cuda.is_available()`` exist so that the usual
-``device = torch.device("cuda" if torch.cuda.is_available() else "cpu")`` line runs unchanged.
+A tensor on the CPU holds a NumPy array; a tensor on ``cuda:N`` holds a CuPy array on GPU N.
+The device of a tensor is read off its array's type, so nothing else records it and the two
+can never disagree.
+
+``deepgrad.device`` parses names as ``torch.device`` does. Asking for ``"cuda"`` on a machine
+without a usable GPU (no NVIDIA driver, or CuPy not installed) raises an error that is both an
+``AssertionError``, like a CPU build of PyTorch ("Torch not compiled with CUDA enabled"), and a
+``RuntimeError``, like a CUDA build without a GPU, so code that catches either still works.
+Device-agnostic code (``"cuda" if deepgrad.cuda.is_available() else "cpu"``) takes its CPU path
+exactly as with PyTorch.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
+#: Device types ``torch.device`` accepts; deepgrad can hold tensors on ``cpu`` and ``cuda``.
+KNOWN_TYPES = (
+    "cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga",
+    "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone",
+)  # fmt: skip
+
+
+class DeviceUnavailableError(RuntimeError, AssertionError):
+    """A device was asked for that this machine (or deepgrad) does not have."""
+
 
 class device:  # noqa: N801 - PyTorch's name
-    """A device name, like ``torch.device``. Only ``'cpu'`` can hold tensors today."""
+    """A device name, like ``torch.device``: ``device("cuda")``, ``device("cuda:1")``,
+    ``device("cuda", 1)`` or ``device("cpu")``. An int means that CUDA device, as in PyTorch."""
 
-    def __init__(self, type: str, index: int | None = None) -> None:
+    def __init__(self, type, index: int | None = None) -> None:
         if isinstance(type, device):
             type, index = type.type, type.index
-        name, _, idx = str(type).partition(":")
+        elif isinstance(type, int) and not isinstance(type, bool):
+            _require_cuda(f"cuda:{type}")
+            type, index = "cuda", type
+        name, colon, idx = str(type).partition(":")
+        if name not in KNOWN_TYPES:
+            raise RuntimeError(
+                f"Expected one of {', '.join(KNOWN_TYPES)} device type at start of device "
+                f"string: {type}"
+            )
+        if colon:
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type}'")
+            index = int(idx)
         self.type = name
-        self.index = int(idx) if idx else index
+        self.index = index
 
     def __repr__(self) -> str:
         return f"device(type='{self.type}'" + (
@@ -26,25 +59,113 @@ class device:  # noqa: N801 - PyTorch's name
         return self.type + (f":{self.index}" if self.index is not None else "")
 
     def __eq__(self, other) -> bool:
-        return str(self) == str(other)
+        if isinstance(other, (str, device)) or type(other).__name__ == "device":  # torch's too
+            return str(self) == str(other)
+        return NotImplemented
 
     def __hash__(self) -> int:
         return hash(str(self))
 
+    def __enter__(self):  # `with deepgrad.device("cuda"):` makes it the default, as in PyTorch
+        self._previous = get_default_device()
+        set_default_device(self)
+        return self
 
-class cuda:  # noqa: N801 - a namespace standing in for torch.cuda
-    """``deepgrad.cuda.is_available()`` is False: there is no GPU backend yet."""
+    def __exit__(self, *exc) -> None:
+        set_default_device(self._previous)
 
-    @staticmethod
-    def is_available() -> bool:
-        return False
 
-    @staticmethod
-    def device_count() -> int:
-        return 0
+CPU = device("cpu")
+_default = CPU
 
-    @staticmethod
-    def manual_seed(seed: int) -> None:  # course code seeds CUDA too; nothing to seed here
+
+def set_default_device(dev) -> None:
+    """Make factories (``zeros``, ``randn``, ``tensor`` ...) create tensors on ``dev`` by default,
+    like ``torch.set_default_device``. ``None`` restores the CPU."""
+    global _default
+    _default = CPU if dev is None else as_device(dev)  # like torch, checked when first used
+
+
+def get_default_device() -> device:
+    """The device factories use when none is given (``cpu`` unless changed)."""
+    return _default
+
+
+def as_device(dev) -> device:
+    """``dev`` (a string, an int or a ``device``) as a ``device``."""
+    return dev if isinstance(dev, device) else device(dev)
+
+
+def device_of(array) -> device:
+    """The device that holds ``array``: the CPU for NumPy, ``cuda:N`` for a CuPy array."""
+    if type(array) is np.ndarray or isinstance(array, (np.ndarray, np.generic)):
+        return CPU
+    return device("cuda", array.device.id)
+
+
+def on_cpu(array) -> bool:
+    return type(array) is np.ndarray or isinstance(array, (np.ndarray, np.generic))
+
+
+def _require_cuda(name: str) -> None:
+    """Raise the error PyTorch users expect when ``name`` (a device string) cannot be used."""
+    from deepgrad import cuda
+
+    kind = name.partition(":")[0]
+    if kind == "cpu":
+        return
+    if kind != "cuda":
+        raise DeviceUnavailableError(
+            f"deepgrad has no {kind!r} backend: tensors can live on 'cpu' and, with an NVIDIA "
+            f"GPU and CuPy, on 'cuda'. Use 'cpu' (or check deepgrad.cuda.is_available())."
+        )
+    if not cuda.is_available():
+        raise DeviceUnavailableError(
+            f"device {name!r} is not available: no GPU was found ({cuda.unavailable_reason()}). "
+            "deepgrad runs on CUDA GPUs through CuPy: pip install 'deepgrad[cuda]' on a machine "
+            "with an NVIDIA driver. Device-agnostic code picks the CPU with "
+            "device = 'cuda' if deepgrad.cuda.is_available() else 'cpu'."
+        )
+    index = as_device(name).index
+    if index is not None and index >= cuda.device_count():
+        raise RuntimeError(
+            f"CUDA error: invalid device ordinal: {name!r} was asked for, but this machine has "
+            f"{cuda.device_count()} GPU(s), numbered from 0."
+        )
+
+
+def move(array, dev):
+    """``array`` on device ``dev`` (the same array when it is already there)."""
+    dev = as_device(dev)
+    if dev.type == "cpu":
+        if on_cpu(array):
+            return array
+        return array.get()  # an explicit device-to-host copy
+    _require_cuda(str(dev))
+    import cupy
+
+    index = dev.index if dev.index is not None else cupy.cuda.runtime.getDevice()
+    if not on_cpu(array) and array.device.id == index:
+        return array
+    with cupy.cuda.Device(index):
+        return cupy.asarray(array) if on_cpu(array) else array.copy()
+
+
+def mismatch_error(arrays) -> RuntimeError | None:
+    """PyTorch's error for an op whose inputs live on different devices, or None if they don't.
+
+    0-d CPU arrays may join a GPU op, as in PyTorch (they hold scalars)."""
+    seen = []
+    for a in arrays:
+        if on_cpu(a) and a.ndim == 0:
+            continue
+        d = str(device_of(a))
+        if d not in seen:
+            seen.append(d)
+    if len(seen) < 2:
         return None
-
-    manual_seed_all = manual_seed
+    first, second = (seen[1], seen[0]) if seen[0] == "cpu" else (seen[0], seen[1])
+    return RuntimeError(
+        f"Expected all tensors to be on the same device, but found at least two devices, "
+        f"{first} and {second}! Move them to one device first, e.g. x.to(model_device)."
+    )

@@ -43,7 +43,11 @@ default_generator = Generator()
 
 
 def manual_seed(seed: int) -> Generator:
-    """Seed deepgrad's global generator (used by every random function in deepgrad)."""
+    """Seed deepgrad's global generator (used by every random function in deepgrad), and the
+    GPU's, as PyTorch's ``manual_seed`` seeds every device."""
+    from deepgrad import cuda
+
+    cuda.manual_seed(seed)
     return default_generator.manual_seed(seed)
 
 

@@ -15,6 +15,8 @@ import numpy as np
 
 from deepgrad import dtypes
 from deepgrad.autograd.grad_mode import state as _grad_state
+from deepgrad.backend import array_module
+from deepgrad.device import _require_cuda, as_device, device_of, on_cpu
 
 _new = object.__new__
 _ndarray = np.ndarray
@@ -46,6 +48,8 @@ def _as_array(data, dtype=None) -> np.ndarray:
         arr = data
     elif isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, as in torch
         arr = np.asarray(data)
+    elif array_module(data) is not np:  # a GPU (CuPy) array stays on its device
+        arr = data
     else:
         arr = np.asarray(_unwrap_nested(data))
         if dtype is None:
@@ -159,8 +163,9 @@ class Tensor:
         return self._data.ndim
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self):
+        """Where the data lives: ``device(type='cpu')`` or ``device(type='cuda', index=0)``."""
+        return device_of(self._data)
 
     @property
     def is_leaf(self) -> bool:
@@ -207,6 +212,7 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The underlying array, sharing memory (as PyTorch's ``.numpy()``)."""
+        _host_only(self, "numpy")
         if self.requires_grad:
             raise RuntimeError(
                 "Can't call numpy() on a tensor that requires grad. Use tensor.detach().numpy()."
@@ -217,6 +223,7 @@ class Tensor:
         return self._data.tolist()
 
     def __array__(self, dtype=None, copy=None):
+        _host_only(self, "numpy")
         return self._data if dtype is None else self._data.astype(dtype)
 
     def __len__(self) -> int:
@@ -281,7 +288,7 @@ class Tensor:
                     f"(loss = out.sum() or out.mean()), or pass the upstream gradient: "
                     f"out.backward(gradient=deepgrad.ones_like(out))."
                 )
-            grad = np.ones_like(self._data)
+            grad = array_module(self._data).ones_like(self._data)
         else:
             grad = _as_array(gradient, self._data.dtype)
             if grad.shape != self._data.shape:
@@ -317,21 +324,42 @@ class Tensor:
     def retains_grad(self) -> bool:
         return self._retain
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Run ``hook(self)`` after each ``backward()`` has accumulated this leaf's gradient
+        into ``self.grad`` (PyTorch's semantics: once per backward, after all uses are summed).
+        Returns a handle whose ``remove()`` unregisters the hook."""
+        from deepgrad.autograd.hooks import register_post_accumulate_grad_hook
+
+        return register_post_accumulate_grad_hook(self, hook)
+
     # ---------------------------------------------------------------- conversion
     def to(self, *args, **kwargs) -> Tensor:
-        """``to(dtype)``, ``to("cpu")`` or ``to(other_tensor)``; only the CPU exists."""
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)`` (its dtype
+        and device). Returns ``self`` when nothing changes, as PyTorch; a move between devices
+        is differentiable (the gradient moves back)."""
         dtype = kwargs.get("dtype")
+        target = kwargs.get("device")
         for a in args:
             if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, str) or type(a).__name__ == "device":  # deepgrad.device too
-                _check_device(a)
+                dtype, target = a.dtype, a.device
+            elif isinstance(a, (str, builtins.int)) or type(a).__name__ == "device":
+                target = a
             elif a is not None:
                 dtype = a
-        if "device" in kwargs:
-            _check_device(kwargs["device"])
-        if dtype is None:
-            return self
+        out = self._to_dtype(dtype) if dtype is not None else self
+        if target is not None:
+            target = as_device(target)
+            if target != device_of(out._data) and not (
+                target.index is None and target.type == device_of(out._data).type
+            ):
+                from deepgrad.cuda.transfer import ToDevice
+
+                if out.requires_grad and _grad_state.enabled:
+                    return ToDevice.apply(out, device=target)
+                return _wrap(ToDevice.move(out._data, target))
+        return out
+
+    def _to_dtype(self, dtype) -> Tensor:
         target = dtypes.to_numpy_dtype(dtype)
         if target == self._data.dtype:
             return self
@@ -367,18 +395,25 @@ class Tensor:
 
     @property
     def is_cuda(self) -> bool:
-        return False
+        return not on_cpu(self._data)
+
+    @property
+    def is_cpu(self) -> bool:
+        return on_cpu(self._data)
 
     def cpu(self) -> Tensor:
-        return self
+        """This tensor on the CPU (a copy from the GPU; ``self`` if it is there already)."""
+        return self.to("cpu")
 
-    def cuda(self, *args, **kwargs) -> Tensor:
-        _check_device("cuda")
-        return self  # pragma: no cover
+    def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
+        """This tensor on a GPU (``cuda:0`` unless ``device`` says otherwise)."""
+        if isinstance(device, builtins.int):
+            device = f"cuda:{device}"
+        return self.to(device if device is not None else "cuda")
 
     def clone(self) -> Tensor:
         if self.requires_grad and _grad_state.enabled:
-            return _E.Mul.apply(self, _wrap(np.ones((), self._data.dtype)))
+            return _E.Mul.apply(self, _wrap(array_module(self._data).ones((), self._data.dtype)))
         return _wrap(self._data.copy())
 
     def contiguous(self) -> Tensor:
@@ -393,7 +428,7 @@ class Tensor:
         if isinstance(other, Tensor):
             return other
         dt = self._data.dtype
-        key = (other, dt, type(other))
+        key = (other, dt, type(other), type(self._data))
         cached = _scalar_cache.get(key)
         if cached is not None:
             return cached
@@ -410,7 +445,7 @@ class Tensor:
                 f"unsupported operand: tensor and {type(other).__name__}; expected a tensor or a "
                 "number"
             )
-        const = _wrap(np.asarray(other, dtype=dt))
+        const = _wrap(array_module(self._data).asarray(other, dtype=dt))
         if len(_scalar_cache) > 4096:
             _scalar_cache.clear()
         _scalar_cache[key] = const
@@ -556,8 +591,13 @@ class Tensor:
     def copy_(self, src) -> Tensor:
         self._inplace_method("copy_", np.add, 0)
         src = src._data if isinstance(src, Tensor) else np.asarray(src)
+        if not on_cpu(self._data) or not on_cpu(src):  # copy_ may cross devices, as in torch
+            from deepgrad.device import move
+
+            src = move(src, device_of(self._data))
         try:
-            np.copyto(self._data, np.broadcast_to(src, self._data.shape), casting="unsafe")
+            xp = array_module(self._data)
+            xp.copyto(self._data, xp.broadcast_to(src, self._data.shape), casting="unsafe")
         except ValueError:
             raise RuntimeError(
                 f"copy_: source of shape {tuple(np.shape(src))} can't be copied into a tensor of "
@@ -637,10 +677,18 @@ class Tensor:
         return _wrap(np.isfinite(self._data))
 
     def all(self, dim=None, keepdim=False) -> Tensor:
-        return _wrap(np.asarray(self._data.all(axis=_axes(dim, self.ndim), keepdims=keepdim)))
+        return _wrap(
+            array_module(self._data).asarray(
+                self._data.all(axis=_axes(dim, self.ndim), keepdims=keepdim)
+            )
+        )
 
     def any(self, dim=None, keepdim=False) -> Tensor:
-        return _wrap(np.asarray(self._data.any(axis=_axes(dim, self.ndim), keepdims=keepdim)))
+        return _wrap(
+            array_module(self._data).asarray(
+                self._data.any(axis=_axes(dim, self.ndim), keepdims=keepdim)
+            )
+        )
 
     def sign(self) -> Tensor:
         return _wrap(np.sign(self._data))
@@ -795,12 +843,12 @@ class Tensor:
 
     def argmax(self, dim=None, keepdim: bool = False) -> Tensor:
         if dim is None:
-            return _wrap(np.asarray(self._data.argmax()))
+            return _wrap(array_module(self._data).asarray(self._data.argmax()))
         return _wrap(_arg(self._data, _axes(dim, self.ndim)[0], keepdim, True))
 
     def argmin(self, dim=None, keepdim: bool = False) -> Tensor:
         if dim is None:
-            return _wrap(np.asarray(self._data.argmin()))
+            return _wrap(array_module(self._data).asarray(self._data.argmin()))
         return _wrap(_arg(self._data, _axes(dim, self.ndim)[0], keepdim, False))
 
     def logsumexp(self, dim, keepdim: bool = False) -> Tensor:
@@ -989,11 +1037,15 @@ def _arg(a: np.ndarray, axis: int, keepdim: bool, largest: bool) -> np.ndarray:
 
 
 def _check_device(device) -> None:
-    name = str(device)
-    if not (name == "cpu" or name.startswith("cpu:")):
-        raise RuntimeError(
-            f"deepgrad runs on the CPU only for now; device {name!r} is not available. "
-            "Use 'cpu' (code written as .to(device) works unchanged with device='cpu')."
+    """Raise PyTorch's kind of error if ``device`` cannot hold tensors on this machine."""
+    _require_cuda(str(as_device(device)))
+
+
+def _host_only(t: Tensor, what: str) -> None:
+    if not on_cpu(t._data):
+        raise TypeError(
+            f"can't convert {device_of(t._data)} device type tensor to {what}. Use Tensor.cpu() "
+            "to copy the tensor to host memory first."
         )
 
 
@@ -1017,7 +1069,7 @@ def _index_key(key):
             k = np.asarray(k)
             if k.dtype.kind == "f":
                 raise IndexError("tensors used as indices must be long, int or bool tensors")
-        if isinstance(k, _ndarray):
+        if isinstance(k, _ndarray) or array_module(k) is not np:  # NumPy or GPU index arrays
             if k.dtype.kind == "b":
                 advanced = advanced or k.ndim > 0
             elif k.dtype.kind in "iu":

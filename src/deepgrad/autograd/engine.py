@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepgrad.backend import array_module
+
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     """Sum ``grad`` over the axes that broadcasting expanded, so it gets ``shape`` back."""
@@ -22,7 +24,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     if grad.shape != shape:  # a gradient smaller than its input (e.g. a 0-d constant)
-        grad = np.broadcast_to(grad, shape)
+        grad = array_module(grad).broadcast_to(grad, shape)
     return grad
 
 
@@ -57,13 +59,18 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
     handed_out = {id(grad)}
     root_ctx = root._ctx
     if root_ctx is None:
-        _accumulate(root, np.array(grad, dtype=root._data.dtype), handed_out)
+        _accumulate(root, array_module(grad).array(grad, dtype=root._data.dtype), handed_out)
+        run_hooks(root)
         return
     retained = {root_ctx: root} if root._retain else None
     grads = {root_ctx: grad}
-    for ctx in reversed(topological_order(root_ctx)):
+    order = topological_order(root_ctx)
+    pending = PendingLeaves(order) if POST_ACCUMULATE_GRAD_HOOKS else None
+    for ctx in reversed(order):
         g = grads.pop(ctx, None)
         if g is None:
+            if pending is not None:
+                pending.done(ctx)
             continue
         if ctx.freed:
             raise RuntimeError(
@@ -85,6 +92,8 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
             c = inp._ctx
             if c is None:
                 _accumulate(inp, ig, handed_out)
+                if pending is not None:
+                    pending.reached.add(id(inp))
             else:
                 if inp._retain:
                     if retained is None:
@@ -92,18 +101,23 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
                     retained[c] = inp
                 prev = grads.get(c)
                 grads[c] = ig if prev is None else prev + ig
+        if pending is not None:
+            pending.done(ctx)
         if not retain_graph:
             ctx.free()
 
 
 def _accumulate(t, g, handed_out) -> None:
-    if type(g) is not np.ndarray:  # NumPy math on 0-d arrays returns scalars; store an array
-        g = np.asarray(g)
+    if type(g) is not np.ndarray:
+        # NumPy math on 0-d arrays returns scalars: store an array. A GPU array stays as it is
+        # (asarray of a CuPy array is the array itself: no copy to the host).
+        g = array_module(t._data).asarray(g)
     if g.dtype != t._data.dtype:
         g = g.astype(t._data.dtype)
     old = t.grad
     if old is None:
-        if g.base is not None or id(g) in handed_out or not g.flags.writeable:
+        # (CuPy arrays have no `writeable` flag: they are always writeable)
+        if g.base is not None or id(g) in handed_out or not getattr(g.flags, "writeable", True):
             g = g.copy()
         handed_out.add(id(g))
         t.grad = _wrap(g)
@@ -111,4 +125,9 @@ def _accumulate(t, g, handed_out) -> None:
         old._data += g
 
 
+from deepgrad.autograd.hooks import (  # noqa: E402
+    POST_ACCUMULATE_GRAD_HOOKS,
+    PendingLeaves,
+    run_hooks,
+)
 from deepgrad.tensor import _wrap  # noqa: E402 - the tensor module imports this package first

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from deepgrad.autograd.grad_mode import state as _grad_state
+from deepgrad.device import device_of, mismatch_error, move
 
 
 class Op:
@@ -29,6 +30,8 @@ class Op:
     needs_input_grad = ()
     #: True once backward has run without ``retain_graph``: the saved arrays are gone.
     freed = False
+    #: True for the one op whose output lives on another device than its input (``to``).
+    crosses_devices = False
 
     @classmethod
     def op_name(cls) -> str:
@@ -55,8 +58,13 @@ class Op:
             out = ctx.forward(*[t._data for t in inputs], **params)
         except ValueError as err:
             raise _explain(cls, inputs, err) from err
+        except TypeError as err:  # CuPy refuses NumPy operands: inputs on different devices?
+            out = _retry_on_one_device(ctx, cls, inputs, params, err)
         if type(out) is not np.ndarray:
-            out = np.asarray(out) if isinstance(out, np.generic) else out
+            if isinstance(out, np.generic):
+                out = np.asarray(out)
+            elif not cls.crosses_devices:  # a GPU result: every input must have been there
+                _check_one_device(cls, inputs)
         t = _new(Tensor)
         t._data = out
         t.grad = None
@@ -80,6 +88,31 @@ class Op:
     def free(self) -> None:
         self.saved = None
         self.freed = True
+
+
+def _check_one_device(cls, inputs) -> None:
+    """Raise PyTorch's error if a GPU op had a CPU input with dimensions (0-d CPU inputs may
+    join a GPU op, as in PyTorch). Runs after every GPU op, so it only looks at array types."""
+    for t in inputs:
+        if type(t._data) is np.ndarray and t._data.ndim:
+            raise mismatch_error([t._data for t in inputs])
+
+
+def _retry_on_one_device(ctx, cls, inputs, params, err: TypeError):
+    """After a TypeError: raise PyTorch's device error if the inputs are on different devices;
+    if the only CPU inputs are 0-d (scalars, which PyTorch lets join a GPU op), move them to the
+    GPU and run the forward again; otherwise re-raise the original error."""
+    arrays = [t._data for t in inputs]
+    if all(type(a) is np.ndarray for a in arrays):
+        raise err
+    mismatch = mismatch_error(arrays)
+    if mismatch is not None:
+        raise mismatch from None
+    gpu = next(a for a in arrays if type(a) is not np.ndarray)
+    if not any(type(a) is np.ndarray for a in arrays):
+        raise err
+    moved = [move(a, device_of(gpu)) if type(a) is np.ndarray else a for a in arrays]
+    return ctx.forward(*moved, **params)
 
 
 def _explain(cls, inputs, err: ValueError) -> Exception:

@@ -29,6 +29,7 @@ from deepgrad.data.mnist import MNIST, DatasetNotFoundError, FashionMNIST, cache
 from deepgrad.data.preprocessing import kfold_split, standardize, train_test_split
 from deepgrad.data.sampler import (
     BatchSampler,
+    DistributedSampler,
     RandomSampler,
     Sampler,
     SequentialSampler,
@@ -42,6 +43,7 @@ __all__ = [
     "DataLoader",
     "Dataset",
     "DatasetNotFoundError",
+    "DistributedSampler",
     "DownloadError",
     "FashionMNIST",
     "IDXError",

@@ -151,7 +151,91 @@ class BatchSampler(Sampler):
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
 
-_VECTOR_SAMPLERS = (SequentialSampler, RandomSampler, SubsetRandomSampler)
+class DistributedSampler(Sampler):
+    """The share of the indices that one of ``num_replicas`` processes visits each epoch, as
+    ``torch.utils.data.DistributedSampler``.
+
+    With ``shuffle``, all ranks draw the same permutation from a generator seeded with
+    ``seed + epoch`` (call ``set_epoch(epoch)`` before each epoch, or every epoch repeats the
+    first one's order). Rank ``r`` takes every ``num_replicas``-th index from position ``r``, so
+    the ranks' batch ``k`` together hold the single-process batch ``k`` of
+    ``num_replicas * batch_size`` indices. Without ``drop_last`` the list is padded with its
+    first indices to a multiple of ``num_replicas`` (a few samples are seen twice per epoch);
+    with it, the tail is cut off. Every rank gets ``len(self)`` indices, so all ranks take the
+    same number of steps (a rank with fewer batches would leave the others waiting in an
+    all-reduce).
+
+    ``num_replicas`` and ``rank`` default to the process group's (``deepgrad.distributed``).
+    The permutation comes from deepgrad's generator (NumPy's PCG64), not PyTorch's, so the same
+    seed orders the samples differently than in PyTorch; everything else is PyTorch's.
+    """
+
+    def __init__(
+        self,
+        dataset,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+    ) -> None:
+        if num_replicas is None or rank is None:
+            from deepgrad import distributed as dist
+
+            if not dist.is_initialized():
+                raise RuntimeError(
+                    "DistributedSampler: num_replicas and rank default to the process group's, "
+                    "but deepgrad.distributed.init_process_group() has not been called; call it "
+                    "first (under mpiexec/srun) or pass num_replicas= and rank="
+                )
+            num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
+            rank = dist.get_rank() if rank is None else rank
+        if num_replicas < 1:
+            raise ValueError(f"DistributedSampler: num_replicas must be >= 1, got {num_replicas}")
+        if rank >= num_replicas or rank < 0:
+            raise ValueError(
+                f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]"
+            )
+        self.dataset = dataset
+        self.num_replicas = num_replicas
+        self.rank = rank
+        self.epoch = 0
+        self.drop_last = drop_last
+        n = len(dataset)
+        if drop_last and n % num_replicas:
+            self.num_samples = -(-(n - num_replicas) // num_replicas)  # ceil, tail dropped
+        else:
+            self.num_samples = -(-n // num_replicas)
+        self.total_size = self.num_samples * num_replicas
+        self.shuffle = shuffle
+        self.seed = seed
+
+    def _indices(self) -> np.ndarray:
+        from deepgrad.random import Generator
+
+        n = len(self.dataset)
+        if self.shuffle:
+            order = Generator().manual_seed(self.seed + self.epoch).rng.permutation(n)
+        else:
+            order = np.arange(n)
+        if self.drop_last:
+            order = order[: self.total_size]
+        elif self.total_size > n:  # pad with the first indices, repeated if need be
+            order = np.resize(order, self.total_size)
+        return order[self.rank : self.total_size : self.num_replicas]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._indices().tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use the permutation of ``epoch``: all ranks must call it with the same number."""
+        self.epoch = epoch
+
+
+_VECTOR_SAMPLERS = (SequentialSampler, RandomSampler, SubsetRandomSampler, DistributedSampler)
 
 
 def _vector_indices(sampler):

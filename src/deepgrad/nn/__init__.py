@@ -3,7 +3,7 @@
 ``import deepgrad.nn as nn`` and ``import deepgrad.nn.functional as F`` work as with torch.
 """
 
-from deepgrad.nn import functional, init, utils  # noqa: F401
+from deepgrad.nn import functional, init, parallel, utils  # noqa: F401
 from deepgrad.nn._checks import LikelyMistakeWarning
 from deepgrad.nn.module import LayerInputError, Module
 from deepgrad.nn.modules import *  # noqa: F403
@@ -17,6 +17,7 @@ __all__ = [
     "Parameter",
     "functional",
     "init",
+    "parallel",
     "utils",
     *_modules_all,
 ]

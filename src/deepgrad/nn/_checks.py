@@ -112,6 +112,11 @@ def check_class_range(name: str, t: np.ndarray, c: int, ignore_index: int):
     possible: min and max first)."""
     if t.size == 0:
         return None
+    if type(t) is not np.ndarray:
+        # A GPU array: checking would copy to the host and stall the GPU queue every step.
+        # PyTorch checks inside its CUDA kernel (a device-side assert); deepgrad does not check
+        # class indices on the GPU. ignore_index can only match when it is a valid class.
+        return (t == ignore_index).reshape(-1) if 0 <= ignore_index < c else None
     lo, hi = t.min(), t.max()
     ignored = None
     if lo <= ignore_index <= hi:
@@ -133,7 +138,7 @@ def check_class_range(name: str, t: np.ndarray, c: int, ignore_index: int):
 def warn_if_probabilities(name: str, x: np.ndarray, fix: str) -> None:
     """Warn when every row of class scores is non-negative and sums to 1 (within 1e-3):
     scores that already went through softmax. Looks at one row before scanning all."""
-    if x.ndim == 0 or x.size == 0:
+    if x.ndim == 0 or x.size == 0 or type(x) is not np.ndarray:  # GPU: no host copy for a hint
         return
     axis = 1 if x.ndim >= 2 else 0
     if x.shape[axis] < 2:

@@ -33,8 +33,31 @@ __all__ = [
     "max_pool2d",
 ]
 
-_conv = _C.Conv2d.apply
-_max_pool_op = _C.MaxPool2d.apply
+
+def _on_gpu(x: Tensor) -> bool:
+    return type(x._data) is not np.ndarray
+
+
+def _conv(x, *args, **params):
+    if _on_gpu(x):  # GPU tensors: im2col + cuBLAS kernels of deepgrad.cuda
+        from deepgrad.cuda.conv import Conv2dCUDA
+
+        return Conv2dCUDA.apply(x, *args, **params)
+    return _C.Conv2d.apply(x, *args, **params)
+
+
+def _max_pool_class(x: Tensor):
+    if _on_gpu(x):
+        from deepgrad.cuda.conv import MaxPool2dCUDA
+
+        return MaxPool2dCUDA
+    return _C.MaxPool2d
+
+
+def _max_pool_op(x, **params):
+    return _max_pool_class(x).apply(x, **params)
+
+
 _avg_pool_op = _C.AvgPool2d.apply
 
 
@@ -326,10 +349,11 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
     if not return_indices:
         return out
     ctx = y._ctx
+    op = _max_pool_class(x)
     if ctx is None:  # no graph was recorded (no_grad): run the op again to read its argmax
-        ctx = _C.MaxPool2d()
+        ctx = op()
         ctx.forward(x._data, ceil_mode=bool(ceil_mode), **params)
-    idx = _C.MaxPool2d.indices(ctx)
+    idx = op.indices(ctx)
     if dims == 1:
         idx = idx[:, :, 0]  # the plane is one row, so the flat index is the position
     idx = Tensor(idx[0] if unbatched else idx, dtype=np.int64)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepgrad.backend import array_module
 from deepgrad.nn import _checks
 from deepgrad.ops import loss as _L
 from deepgrad.tensor import Tensor, _as_array, _wrap, where
@@ -223,6 +224,11 @@ def cross_entropy(
             input, target, weight=w, label_smoothing=label_smoothing, reduction=reduction,
             probs=True,
         )  # fmt: skip
+    if type(x) is not np.ndarray and not 0 <= ignore_index < c:  # on a GPU: two fused kernels
+        from deepgrad.cuda import loss as cuda_loss
+
+        if cuda_loss.usable(x, w, label_smoothing, reduction):
+            return cuda_loss.CrossEntropyCUDA.apply(input, target, reduction=reduction)
     ignored = _checks.check_class_range("CrossEntropyLoss", t, c, ignore_index)
     return _L.CrossEntropy.apply(
         input, target, weight=w, label_smoothing=label_smoothing, reduction=reduction,
@@ -307,7 +313,7 @@ def hinge_embedding_loss(
     target = _tensor(target)
     y = target._data
     margin_term = (margin - input).clamp(min=0)
-    zeros = _wrap(np.zeros((), dtype=input._data.dtype))
+    zeros = _wrap(array_module(input._data).zeros((), dtype=input._data.dtype))
     out = where(_wrap(y != 1), margin_term, zeros) + where(_wrap(y != -1), input, zeros)
     if reduction == "mean":
         return out.mean()

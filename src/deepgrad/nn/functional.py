@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from deepgrad.backend import array_module
 from deepgrad.nn._losses import (  # noqa: F401 - re-exported
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -57,10 +58,16 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return input
     x = input._data
     if p == 1.0:
-        mask = np.zeros_like(x)
+        mask = array_module(x).zeros_like(x)
     else:
         dt = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
-        mask = (rng().random(x.shape, dtype=dt) >= p).astype(x.dtype)
+        if array_module(x) is np:
+            keep = rng().random(x.shape, dtype=dt) >= p
+        else:  # drawn on the GPU by its own generator: no mask crosses the bus
+            from deepgrad.cuda import random as cuda_random
+
+            keep = cuda_random.uniform(x.shape, dt) >= p
+        mask = keep.astype(x.dtype)
         mask *= 1.0 / (1.0 - p)
     return _E.Mul.apply(input, _wrap(mask))
 
@@ -132,9 +139,8 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
             f"one_hot: class value {bad} is out of range for num_classes={num_classes} (values "
             f"must be in 0..{num_classes - 1})"
         )
-    out = np.zeros(t.shape + (num_classes,), dtype=np.int64)
-    np.put_along_axis(out, t[..., None].astype(np.int64), 1, axis=-1)
-    return _wrap(out)
+    xp = array_module(t)
+    return _wrap(xp.eye(num_classes, dtype=np.int64)[t.astype(np.int64)])  # row t of I
 
 
 # ---------------------------------------------------------------------------- activations

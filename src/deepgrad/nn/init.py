@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from deepgrad.device import device_of, move, on_cpu
 from deepgrad.random import rng
 from deepgrad.tensor import Tensor
 
@@ -68,6 +69,8 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 
 
 def _fill(tensor: Tensor, values) -> Tensor:
+    if not on_cpu(tensor._data):  # values are drawn on the host: one copy to the GPU
+        values = move(np.asarray(values), device_of(tensor._data))
     tensor._data[...] = values  # casts to the tensor's dtype; no graph is recorded
     return tensor
 

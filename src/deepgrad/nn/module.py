@@ -19,6 +19,7 @@ import numpy as np
 
 from deepgrad import dtypes
 from deepgrad.autograd.grad_mode import no_grad
+from deepgrad.device import as_device, device_of, move
 from deepgrad.nn.parameter import Parameter
 from deepgrad.tensor import Tensor, _check_device, _wrap
 
@@ -465,7 +466,7 @@ class Module:
         return self._cast(dtypes.to_numpy_dtype(dst_type))
 
     def to(self, *args, **kwargs) -> Module:
-        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(tensor)``; CPU only."""
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(tensor)``, in place."""
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
         kwargs.pop("non_blocking", None)
@@ -473,23 +474,30 @@ class Module:
             raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
         for a in args:
             if isinstance(a, Tensor):
-                dtype = a.dtype
+                dtype, device = a.dtype, a.device
             elif isinstance(a, (dtypes.dtype, np.dtype)) or a in (float, np.float32, np.float64):
                 dtype = a
             elif a is not None:
                 device = a
-        if device is not None:
-            _check_device(device)
         if dtype is not None:
             self._cast(dtypes.to_numpy_dtype(dtype))
+        if device is not None:
+            _check_device(device)
+            target = as_device(device)
+            # parameters and buffers move in place (same objects), so an optimiser built
+            # before .to(device) keeps working, as in PyTorch
+            self._apply(lambda a: move(a, target))
         return self
 
     def cpu(self) -> Module:
-        return self
+        """Move every parameter and buffer to the CPU (in place); returns self."""
+        return self.to("cpu")
 
     def cuda(self, device=None) -> Module:
-        _check_device("cuda")
-        return self  # pragma: no cover
+        """Move every parameter and buffer to a GPU (in place); returns self."""
+        if isinstance(device, int):
+            device = f"cuda:{device}"
+        return self.to(device if device is not None else "cuda")
 
     def share_memory(self) -> Module:
         return self
@@ -585,8 +593,8 @@ class Module:
                         mod._parameters[name] = Parameter(_wrap(new), t.requires_grad)
                     else:
                         mod._buffers[name] = _wrap(new)
-                else:
-                    np.copyto(t._data, arr, casting="unsafe")
+                else:  # a checkpoint may come from another device (torch's map_location)
+                    np.copyto(t._data, move(arr, device_of(t._data)), casting="unsafe")
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ printing

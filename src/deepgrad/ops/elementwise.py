@@ -213,6 +213,10 @@ class ReLU(Op):
 
     def backward(ctx, g):  # the gradient passes where the output is positive: a mask multiply
         (out,) = ctx.saved
+        if type(g) is not np.ndarray:  # on a GPU: one fused kernel (deepgrad.cuda.fused)
+            from deepgrad.cuda.fused import relu_backward
+
+            return relu_backward(g, out)
         dx = relu_jit.backward(g, out) if relu_jit.usable(g, backward=True) else None
         return g * (out > 0) if dx is None else dx
 

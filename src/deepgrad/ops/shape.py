@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from deepgrad.autograd.op import Op
-from deepgrad.backend import array_module
+from deepgrad.backend import array_module, scatter_add
 
 
 class Reshape(Op):
@@ -48,7 +48,7 @@ class Index(Op):
         xp = array_module(g)
         grad = xp.zeros(ctx.shape, dtype=g.dtype)
         if ctx.advanced:
-            xp.add.at(grad, ctx.key, g)  # repeated indices must add up, not overwrite
+            scatter_add(grad, ctx.key, g)  # repeated indices must add up, not overwrite
         else:
             grad[ctx.key] = g
         return grad

@@ -114,6 +114,15 @@ class Adam(Optimizer):
                     if amsgrad:
                         st["max_exp_avg_sq"] = _wrap(np.zeros_like(x))
                 st["step"] = step = st["step"] + 1.0
+                if type(x) is not np.ndarray:  # a GPU parameter: one fused kernel
+                    from deepgrad.cuda.fused import adam_step
+
+                    vmax = st["max_exp_avg_sq"]._data if amsgrad else None
+                    adam_step(x, grad._data, st["exp_avg"]._data, st["exp_avg_sq"]._data, vmax,
+                              lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+                              step=step, decoupled=decoupled, amsgrad=amsgrad,
+                              maximize=maximize)  # fmt: skip
+                    continue
                 if decoupled:
                     if weight_decay:
                         x *= 1.0 - lr * weight_decay

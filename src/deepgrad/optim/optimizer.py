@@ -23,6 +23,7 @@ import numpy as np
 
 from deepgrad.autograd import enable_grad
 from deepgrad.backend import array_module
+from deepgrad.device import device_of, move
 from deepgrad.tensor import Tensor, _wrap
 
 
@@ -221,7 +222,7 @@ class Optimizer:
         Parameters are updated one after another, so one flat buffer per (dtype, slot), as large
         as the largest parameter, serves them all; steps allocate nothing once it exists.
         """
-        key = (like.dtype, slot)
+        key = (like.dtype, slot, type(like))  # type: one buffer per device
         buf = self._scratch.get(key)
         n = like.size
         if buf is None or buf.size < n:
@@ -370,5 +371,6 @@ def _cast(param: Tensor, value, key=None):
             return float(arr)
         floating = param._data.dtype.kind == "f" and arr.dtype.kind == "f"
         dtype = param._data.dtype if floating else arr.dtype
-        return _wrap(np.array(arr, dtype=dtype, copy=True))
+        arr = move(arr, device_of(param._data))  # state follows its parameter's device
+        return _wrap(array_module(arr).array(arr, dtype=dtype, copy=True))
     return value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepgrad.backend import array_module
 from deepgrad.optim.optimizer import Optimizer, _check_nonnegative, _no_differentiable
 from deepgrad.tensor import _wrap
 
@@ -91,13 +92,19 @@ class SGD(Optimizer):
                 if grad is None:
                     continue
                 x = p._data
+                if type(x) is not np.ndarray:  # a GPU parameter: one fused kernel
+                    from deepgrad.cuda.fused import sgd_update
+
+                    sgd_update(state[p] if momentum else None, x, grad._data, lr, momentum,
+                               dampening, weight_decay, nesterov, maximize)  # fmt: skip
+                    continue
                 d = self._direction(x, grad._data, weight_decay, maximize)
                 owned = d is not grad._data  # a scratch array we may overwrite
                 if momentum:
                     st = state[p]
                     buf = st.get("momentum_buffer")
                     if buf is None:
-                        b = np.array(d)  # a copy, and an array even if d is a NumPy scalar
+                        b = array_module(d).array(d)  # a copy, an array even for a scalar
                         st["momentum_buffer"] = _wrap(b)
                     else:
                         b = buf._data

@@ -10,6 +10,7 @@ Routes:
                                                   text/csv body) for that tab's session
     GET  /api/sessions/{id}/export/script.py      the standalone deepgrad script
     GET  /api/sessions/{id}/export/model.safetensors   the trained weights
+    GET  /api/sessions/{id}/export/model.onnx     the trained network (features included) as ONNX
     WS   /ws                                      one session per connection
 
 WebSocket protocol (JSON text messages). The page sends ``{"type": T, ...}`` with T one of
@@ -304,6 +305,21 @@ async def export_weights(request: Request) -> Response:
     )
 
 
+async def export_onnx(request: Request) -> Response:
+    from deepgrad.playground.onnx_export import ONNX_NAME, onnx_bytes
+
+    state = await _export_state(request)
+    try:
+        data = await anyio.to_thread.run_sync(onnx_bytes, state)
+    except ImportError as e:  # the onnx package is an optional extra
+        raise HTTPException(501, f"ONNX export needs: pip install deepgrad[onnx] ({e})") from None
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{ONNX_NAME}"'},
+    )
+
+
 async def _http_error(request: Request, exc: HTTPException) -> Response:
     return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
 
@@ -453,6 +469,7 @@ def create_app(
         Route("/api/sessions/{sid}/csv", upload_csv, methods=["POST"]),
         Route("/api/sessions/{sid}/export/script.py", export_script),
         Route("/api/sessions/{sid}/export/model.safetensors", export_weights),
+        Route("/api/sessions/{sid}/export/model.onnx", export_onnx),
         WebSocketRoute("/ws", websocket_endpoint),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

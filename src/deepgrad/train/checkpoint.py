@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from deepgrad.device import move
 from deepgrad.random import Generator, default_generator
 from deepgrad.tensor import Tensor, _wrap
 
@@ -141,7 +142,9 @@ def atomic_write_text(path, text: str) -> Path:
 def _pack(obj, name: str, tensors: dict[str, np.ndarray]):
     """JSON-able copy of ``obj`` with every array moved into ``tensors`` under ``name``."""
     if isinstance(obj, Tensor):
-        obj = obj._data
+        obj = move(obj._data, "cpu")  # a GPU tensor is saved from a host copy
+    elif hasattr(obj, "__cuda_array_interface__"):
+        obj = move(obj, "cpu")  # a raw GPU array (early stopping's best weights)
     if isinstance(obj, np.ndarray) or hasattr(obj, "__array__") and hasattr(obj, "shape"):
         arr = np.ascontiguousarray(np.asarray(obj))
         if arr.dtype == object:
@@ -322,7 +325,7 @@ def save_model(model, path, metadata: dict[str, Any] | None = None) -> Path:
 
     ``metadata`` (JSON-able) goes into the header under ``"deepgrad"``.
     """
-    tensors = {k: np.ascontiguousarray(v._data) for k, v in model.state_dict().items()}
+    tensors = {k: np.ascontiguousarray(move(v._data, "cpu")) for k, v in model.state_dict().items()}
     meta = {"format": "deepgrad.model/1", "deepgrad": json.dumps(metadata or {})}
     return atomic_write(path, _serialize(tensors, meta))
 
@@ -387,7 +390,7 @@ def save_checkpoint(
     """
     path = checkpoint_path(folder)
     state = {
-        "model": {k: v._data for k, v in model.state_dict().items()},
+        "model": model.state_dict(),
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
         "rng": default_generator.get_state(),

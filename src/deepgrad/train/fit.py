@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from deepgrad.autograd import no_grad
+from deepgrad.device import move
 from deepgrad.tensor import Tensor, _wrap
 from deepgrad.train.callbacks import Callback, FitState, LRSchedulerCallback
 from deepgrad.train.history import History
@@ -97,7 +98,10 @@ def fit(
         model.train()
         bar = _progress_bar(loader, epoch, epochs) if progress else None
         losses, values, sizes = [], [[] for _ in fns], []
+        device = _model_device(model)
         for x, y in loader:
+            if device is not None:  # batches come from host memory: one copy to the GPU each
+                x, y = x.to(device), y.to(device)
             output = model(x)
             loss = loss_fn(output, y)
             value = float(loss)  # the one host read per batch
@@ -156,9 +160,12 @@ def evaluate(model, loss_fn, data, metrics=("accuracy",), batch_size: int = 1024
     was_training = model.training
     model.eval()
     total, loss_sum, sums = 0, 0.0, [0.0] * len(fns)
+    device = _model_device(model)
     try:
         with no_grad():
             for x, y in loader:
+                if device is not None:
+                    x, y = x.to(device), y.to(device)
                 output = model(x)
                 n = len(y)
                 total += n
@@ -188,7 +195,10 @@ def predict(model, data, batch_size: int = 1024) -> Tensor:
     model.eval()
     try:
         with no_grad():
-            outputs = [model(x)._data for x in batches]
+            device = _model_device(model)
+            outputs = [
+                move(model(x if device is None else x.to(device))._data, "cpu") for x in batches
+            ]
     finally:
         model.train(was_training)
     if not outputs:
@@ -197,6 +207,12 @@ def predict(model, data, batch_size: int = 1024) -> Tensor:
 
 
 # ---------------------------------------------------------------------------- helpers
+def _model_device(model):
+    """The device of the model's parameters when it is not the CPU (batches go there)."""
+    p = next(iter(model.parameters()), None)
+    return None if p is None or p.device.type == "cpu" else p.device
+
+
 def as_loader(data, batch_size: int | None = 32, shuffle: bool = False):
     """``data`` as something that yields ``(x, y)`` batches: DataLoaders and other iterables
     pass through; a ``Dataset`` or an ``(X, y)`` pair gets a ``DataLoader``."""

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepgrad.device import move
 from deepgrad.tensor import Tensor
 
 
 def _array(x) -> np.ndarray:
     if isinstance(x, Tensor):
-        return x._data
+        return move(x._data, "cpu")  # metrics run on the host: a GPU batch is copied back
     if hasattr(x, "detach"):  # a torch.Tensor
         return x.detach().cpu().numpy()
     return np.asarray(x)

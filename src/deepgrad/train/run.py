@@ -548,7 +548,7 @@ class RunCheckpoint:
         es = self.early_stopping
         save_checkpoint(
             self.out,
-            state.model,
+            getattr(state.model, "module", state.model),  # a data-parallel wrapper's model
             state.optimizer,
             state.scheduler,
             epoch=state.epoch + 1,
@@ -587,13 +587,21 @@ def train(
     resume: bool = False,
     progress: bool = True,
     overwrite: bool = False,
+    device="cpu",
 ) -> dict:
     """Train (or, with ``resume``, continue) the run in folder ``out``; returns the metrics.
 
     ``config`` must be complete (see :func:`resolve_config`). Raises :class:`RunError` for
     problems with the settings, data or folder, and :class:`RunInterrupted` on Ctrl-C.
+    ``device="cuda"`` trains on the GPU (the data stay in host memory and each batch is copied
+    over, as with a PyTorch DataLoader); the model comes back to the CPU for the final
+    evaluation and the files. With several ranks only rank 0 takes the folder and writes.
     """
+    from deepgrad.train import parallel
+
     out = Path(out)
+    if not parallel.is_main_process():  # another rank: trains, writes nothing, returns {}
+        return _train_locked(config, out, resume, progress, device, main=False)
     if not resume:
         check_out_folder(out, overwrite)
     elif not out.is_dir():
@@ -604,14 +612,14 @@ def train(
         from deepgrad.train.checkpoint import clean_temp_files
 
         clean_temp_files(out)
-        return _train_locked(config, out, resume, progress)
+        return _train_locked(config, out, resume, progress, device)
     finally:
         lock.release()
         if created and out.is_dir() and not any(out.iterdir()):
             out.rmdir()  # failed before its first checkpoint: leave no empty folder behind
 
 
-def _train_locked(config, out: Path, resume: bool, progress: bool) -> dict:
+def _train_locked(config, out: Path, resume, progress, device, main: bool = True) -> dict:
     from deepgrad.train.callbacks import EarlyStopping
     from deepgrad.train.checkpoint import CheckpointError, load_checkpoint
     from deepgrad.train.fit import fit
@@ -621,6 +629,7 @@ def _train_locked(config, out: Path, resume: bool, progress: bool) -> dict:
         config["run_id"] = secrets.token_hex(8)
         config["data_paths"] = data_paths(config)
     data, model, loss_fn, optimizer = prepare(config)
+    model.to(device)  # in place: the optimiser keeps its parameters (raises if no GPU)
     scheduler = build_scheduler(config, optimizer)
     config["classes"] = data.classes
     config["feature_names"] = data.feature_names
@@ -640,35 +649,44 @@ def _train_locked(config, out: Path, resume: bool, progress: bool) -> dict:
         history, initial_epoch = state["history"], state["epoch"]
         if es is not None and (state.get("extra_state") or {}).get("early_stopping"):
             es.load_state_dict(state["extra_state"]["early_stopping"])
-        if _config_run_id(out) != config.get("run_id"):  # killed before the old files went
+        if main and _config_run_id(out) != config.get("run_id"):  # killed before cleaning
             _adopt_folder(out, config)
-    checkpoint = RunCheckpoint(out, config, es)
-    if resume:
+    checkpoint = RunCheckpoint(out, config, es) if main else None
+    if resume and main:
         checkpoint.saved_epoch = initial_epoch
     from deepgrad.data import DataLoader, TensorDataset
+    from deepgrad.train import parallel
 
-    loader = DataLoader(
-        TensorDataset(data.x_train, targets(config, data.y_train)),
-        batch_size=config["batch_size"],
-        shuffle=True,
-    )
+    train_set = TensorDataset(data.x_train, targets(config, data.y_train))
+    trained, callbacks = model, []
+    if parallel.world_size() > 1:
+        trained, loader, callbacks = parallel.prepare_training(
+            model, train_set, config["batch_size"], config["seed"], initial_epoch
+        )
+    else:
+        loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True)
+    callbacks += [cb for cb in (es, checkpoint) if cb is not None]
     val = None if data.x_val is None else (data.x_val, targets(config, data.y_val))
     try:
         history = fit(
-            model,
+            trained,
             loss_fn,
             optimizer,
             loader,
             val,
             epochs=config["epochs"],
-            callbacks=[cb for cb in (es, checkpoint) if cb is not None],
+            callbacks=callbacks,
             scheduler=scheduler,
-            progress=progress,
+            progress=progress and main,
             initial_epoch=initial_epoch,
             history=history,
         )
     except KeyboardInterrupt:
-        raise RunInterrupted(_interrupted_message(out, checkpoint.saved_epoch, config)) from None
+        saved = checkpoint.saved_epoch if checkpoint is not None else None
+        raise RunInterrupted(_interrupted_message(out, saved, config)) from None
+    model.to("cpu")
+    if not main:
+        return {}
     try:
         return finish(config, out, data, model, loss_fn, history, time.perf_counter() - started)
     except KeyboardInterrupt:

@@ -21,6 +21,7 @@ for _name, _module in {
     "dataset": dataset,
     "dataloader": dataloader,
     "sampler": sampler,
+    "distributed": sampler,  # torch.utils.data.distributed.DistributedSampler
     "_utils": _utils,
     "_utils.collate": collate,
 }.items():

@@ -22,6 +22,7 @@ from deepgrad.nn.modules.activation import (
     Tanh,
 )
 from deepgrad.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d
+from deepgrad.nn.modules.sync_batchnorm import SyncBatchNorm
 from deepgrad.nn.modules.container import (
     ModuleDict,
     ModuleList,
@@ -69,3 +70,5 @@ __all__ += [
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool1d", "AvgPool2d",
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d",
 ]  # fmt: skip
+
+__all__ += ["SyncBatchNorm"]

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from deepgrad import dtypes
+from deepgrad.creation import _place
 from deepgrad.nn import init
 from deepgrad.nn.module import LayerInputError, Module
 from deepgrad.nn.parameter import Parameter
@@ -17,10 +18,12 @@ _linear = _LinearOp.apply
 
 
 def _empty(shape, dtype, device) -> Tensor:
+    """An uninitialised parameter array on ``device`` (the default device when None, as the
+    layers of PyTorch are made under ``set_default_device``)."""
     if device is not None:
         _check_device(device)
     np_dtype = dtypes.to_numpy_dtype(dtype) if dtype is not None else dtypes.get_default_dtype().np
-    return _wrap(np.empty(shape, dtype=np_dtype))
+    return _wrap(_place(np.empty(shape, dtype=np_dtype), device))
 
 
 def input_error(layer: Module, input, in_features: int, what: str = "in_features") -> Exception:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from deepgrad.backend import array_module
 from deepgrad.tensor import Tensor, _wrap
 
 
@@ -49,7 +50,7 @@ def clip_grad_norm_(
         ]
         stacked = np.stack(norms).astype(dtype)
         total = (np.abs(stacked) ** norm_type).sum() ** (1.0 / norm_type)
-    total = np.asarray(total, dtype=dtype)
+    total = array_module(total).asarray(total, dtype=dtype)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is "

@@ -98,6 +98,7 @@ const HANDLERS = {
     state.options = msg.options;
     $("export-script").href = `/api/sessions/${msg.session_id}/export/script.py`;
     $("export-weights").href = `/api/sessions/${msg.session_id}/export/model.safetensors`;
+    $("export-onnx").href = `/api/sessions/${msg.session_id}/export/model.onnx`;
     applyConfig(msg.config);
     document.body.dataset.session = msg.session_id;
   },
@@ -204,7 +205,7 @@ function bindControls() {
   };
   $("csv-file").addEventListener("change", uploadCsv);
   $("show-test").addEventListener("change", drawPoints);
-  for (const a of [$("export-script"), $("export-weights")]) {
+  for (const a of [$("export-script"), $("export-weights"), $("export-onnx")]) {
     a.addEventListener("click", (e) => { if (!state.sessionId) e.preventDefault(); });
   }
 }
