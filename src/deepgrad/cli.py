@@ -130,10 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train a model and write a run folder with weights, metrics, pictures, report",
         description="Train a zoo model on a data set. Prints progress, then the final train "
-        "and test accuracy; RUN_DIR receives model.safetensors, optimizer.safetensors, "
-        "config.json, history.csv, metrics.json, curves.png, confusion.png (boundary.png for "
-        "2-D data, weights.png for softmax regression on images) and report.md. Settings "
-        "left out get defaults chosen for the model and data.",
+        "and test accuracy; RUN_DIR receives checkpoint.safetensors and config.json after "
+        "every epoch, then model.safetensors, history.csv, metrics.json, curves.png, "
+        "confusion.png (boundary.png for 2-D data, weights.png for softmax regression on "
+        "images) and report.md. Settings left out get defaults chosen for the model and data. "
+        "See docs/RUNS.md for the run folder's rules and the input limits.",
     )
     t.add_argument("--model", choices=MODELS, help="the model (required unless --resume)")
     t.add_argument(

@@ -283,8 +283,8 @@ async def _export_state(request: Request) -> dict:
     session.last_activity = time.monotonic()
     try:
         return await anyio.to_thread.run_sync(session.export_state)
-    except RuntimeError as e:
-        raise HTTPException(409, str(e)) from None
+    except Exception as e:  # noqa: BLE001 - a 4xx with the reason, never a 500
+        raise HTTPException(409, f"the session cannot be exported now ({e})") from None
 
 
 async def export_script(request: Request) -> Response:
