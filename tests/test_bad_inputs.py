@@ -381,3 +381,30 @@ def test_checkpoint_larger_than_the_limit_is_refused_before_reading(run_copy):
 
     with pytest.raises(CheckpointError, match="more than the limit of 100"):
         read_checkpoint(run_copy, max_bytes=100)
+
+
+def test_evaluate_refuses_data_whose_classes_changed(run_copy, tmp_path):
+    csv = write_csv(tmp_path / "other.csv", ["a", "b", "answer"],
+                    [(a, b, "maybe" if c == "yes" else c) for a, b, c in table()])  # fmt: skip
+    config = json.loads((run_copy / "config.json").read_text())
+    config["data_paths"] = {"csv": str(csv)}
+    (run_copy / "config.json").write_text(json.dumps(config))
+    before = snapshot(run_copy)
+    code, _, err = deepgrad("evaluate", run_copy)
+    assert code == 1 and "classes ['maybe', 'no'] (trained with ['no', 'yes'])" in err
+    one_paragraph(err)
+    assert snapshot(run_copy) == before
+
+
+def test_delimiter_and_header_are_detected(tmp_path):
+    p = tmp_path / "semi.csv"
+    p.write_text("height;weight;kind\n1,5;60;cat\n2;80;dog\n")  # ';' with a decimal comma cell
+    with pytest.raises(CSVError, match=r"line 2, column 'height' holds '1,5', not a number"):
+        csv_dataset(p)
+    p.write_text("height;weight;kind\n1.5;60;cat\n2;80;dog\n")
+    ds = csv_dataset(p)
+    assert ds.feature_names == ["height", "weight"] and ds.classes == ["cat", "dog"]
+    tabs = tmp_path / "tabs.csv"
+    tabs.write_text("1.5\t60\tcat\n2\t80\tdog\n")
+    ds = csv_dataset(tabs)
+    assert len(ds) == 2 and ds.feature_names == ["column 0", "column 1"]
