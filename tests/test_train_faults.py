@@ -137,6 +137,7 @@ def test_fifty_kills_then_resume_give_the_uninterrupted_weights(tmp_path, reques
     for chain in range(10):  # ten runs, five kills each
         out = tmp_path / f"killed-{chain}"
         stats = _kill_and_resume(out, csv, reference, seconds, kills=5, seed=chain + 1)
+        print(f"chain {chain + 1}/10: {stats}", flush=True)  # progress with pytest -s
         for k in total:
             total[k] += stats[k]
     assert total["sigkill"] + total["sigint"] == 50
