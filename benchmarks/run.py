@@ -6,7 +6,11 @@ alternate over several rounds; the table reports medians and the ratio deepgrad 
 (below 1 means deepgrad is faster). Peak memory (W6) needs a process per framework, so it runs
 W1 once in two child processes that each import only their own framework.
 
-Writes benchmarks/RESULTS.md with the machine described. Never part of ``make test``.
+Each run records its host: the CPU model, the vector ISA deepgrad's kernels chose, the BLAS
+and its kernel, and the float32 GEMM peak measured in the same run; each workload's ratio and
+the fraction of that peak deepgrad reached. Results are kept per host kind (CPU model, ISA
+and core count) in benchmarks/hosts.json; a run replaces its own host's entry and rewrites
+benchmarks/RESULTS.md with every host side by side. Never part of ``make test``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 # NumPy's OpenBLAS keeps its worker threads spinning for ~0.1 s after each product; in one
 # process with PyTorch they take cores from PyTorch's threads (W5: PyTorch 0.18 s with them,
 # 0.11 s without). deepgrad stops that itself when its compiled kernels first run (see
-# deepgrad/ops/blas_threads.py); set it from the start so every workload is compared fairly.
+# deepgrad/kernels/blas_threads.py); set it from the start so every workload is compared fairly.
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 # Some hosts pin OpenBLAS to an older kernel (OPENBLAS_CORETYPE=Haswell, a workaround for old
 # OpenBLAS builds) even on AVX-512 processors; NumPy's current OpenBLAS then runs its GEMMs at
@@ -159,7 +163,7 @@ def inference(lib, model, x, batch_size=1000):
     return time.perf_counter() - start, correct
 
 
-def gemm_peak_gflops(n=2048, repeats=5) -> float:
+def gemm_peak_gflops(n=2048, repeats=7) -> float:
     """float32 GEMM throughput of this machine's BLAS, measured with a large NumPy matmul."""
     a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
     b = np.random.default_rng(1).standard_normal((n, n)).astype(np.float32)
@@ -172,10 +176,18 @@ def gemm_peak_gflops(n=2048, repeats=5) -> float:
     return 2 * n**3 / min(times) / 1e9
 
 
-def mlp_epoch_flops(n_samples: int) -> float:
-    """Forward (1x) plus backward (2x) multiply-adds of the three Linear layers, as FLOPs."""
-    macs = 784 * 512 + 512 * 256 + 256 * 10
-    return 3 * 2 * macs * n_samples
+#: multiply-adds per sample of each model's forward pass (its layers' products/convolutions)
+MACS = {
+    "mlp": 784 * 512 + 512 * 256 + 256 * 10,
+    "softmax": 784 * 10,
+    "cnn": 16 * 1 * 25 * 28 * 28 + 32 * 16 * 25 * 14 * 14 + 1568 * 10,
+    "xor": 2 * 8 + 8 * 1,
+}
+
+
+def flops(kind: str, samples: int, training: bool) -> float:
+    """FLOPs of the products: forward 2 per multiply-add, training 3x that (two in backward)."""
+    return (3 if training else 1) * 2 * MACS[kind] * samples
 
 
 def gpu_results_link() -> list[str]:
@@ -238,6 +250,42 @@ print(int(status.split("VmHWM:")[1].split()[0]) / 1024)
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def cpu_flags() -> set:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def host_key(machine: dict) -> str:
+    """What makes two runs the same host kind: CPU model, the kernels' ISA, cores."""
+    return f"{machine['cpu']} | {machine['kernels_isa'].split()[0]} | {machine['cores']} cores"
+
+
+def settings(args) -> dict:
+    return {
+        "rounds": args.rounds,
+        "limit": args.limit,
+        "w3_epoch": args.w3_epoch,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def update_hosts(path: Path, run: dict) -> dict:
+    """The stored runs per host kind, this run replacing its own host's (workload by workload,
+    so an ``--only`` run keeps the host's other workloads)."""
+    hosts = json.loads(path.read_text()) if path.exists() else {}
+    key = host_key(run["machine"])
+    old = hosts.get(key, {"results": {}})
+    merged = {**old["results"], **run["results"]}
+    hosts[key] = {**run, "results": merged}
+    path.write_text(json.dumps(hosts, indent=2, sort_keys=True) + "\n")
+    return hosts
+
+
 def machine_description() -> dict:
     import torch
 
@@ -266,10 +314,19 @@ def machine_description() -> dict:
     except ImportError:
         pass
     unpinned = ", ".join(f"{k}={v}" for k, v in UNPINNED.items())
+    import deepgrad.kernels
+
+    target = deepgrad.kernels.describe()
+    flags = cpu_flags()
     return {
         "cpu": cpu,
+        "cpu_vector_isa": "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "?",
+        "kernels_isa": f"{target['isa']} ({target['vector_floats']} floats per vector, "
+        f"LLVM cpu {target['llvm_cpu']})",
         "openblas_kernel": kernel + (f" (the host's {unpinned} removed)" if unpinned else ""),
-        "cores": os.cpu_count(),
+        "cores": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
         "threads": THREADS,
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -279,7 +336,9 @@ def machine_description() -> dict:
     }
 
 
-GOALS = {"W1": 0.95, "W2": 1.0, "W3": 1.0, "W4": 0.5, "W5": 1.0, "W6": 1.0}
+GOALS = {"W1": 0.95, "W2": 1.0, "W3": 1.0, "W4": 0.5, "W5": 1.0, "W6": 1.0, "W7": 1.0}
+#: W1 must also reach this fraction of the GEMM peak measured in the same run
+W1_PEAK_GOAL = 0.75
 TITLES = {
     "W1": "MLP 784-512-256-10 ReLU, SGD momentum, batch 128, 1 Fashion-MNIST epoch",
     "W2": "softmax regression 784-10, same settings, 1 epoch",
@@ -287,18 +346,22 @@ TITLES = {
     "W4": "XOR 2-8-1 tanh/sigmoid, BCE, Adam, 2000 full-batch steps",
     "W5": "inference, course MLP, batch 1000, test set",
     "W6": "peak resident memory of W1 (MiB, one process per framework)",
+    "W7": "inference, course CNN, batch 1000, test set",
 }
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--only", default="W1,W2,W3,W4,W5,W6")
+    parser.add_argument("--only", default="W1,W2,W3,W4,W5,W6,W7")
     parser.add_argument("--limit", type=int, default=None, help="training samples (quick runs)")
     parser.add_argument(
         "--w3-epoch", action="store_true", help="W3 over a whole epoch instead of 100 batches"
     )
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    parser.add_argument(
+        "--hosts", default=str(HERE / "hosts.json"), help="results kept per host kind"
+    )
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
 
@@ -327,18 +390,20 @@ def main(argv=None) -> int:
 
         return dg, th
 
+    peak = gemm_peak_gflops()
+    results["gemm_peak_gflops"] = peak
+    print(f"GEMM peak (2048^3 float32, NumPy's BLAS): {peak:.1f} GFLOP/s", flush=True)
+    epoch = len(order) // 128 * 128
     if "W1" in only:
         results["W1"] = alternate("W1", *training("mlp"), args.rounds)
-        peak = gemm_peak_gflops()
-        achieved = mlp_epoch_flops(len(order) // 128 * 128) / results["W1"]["deepgrad"] / 1e9
-        results["W1"]["gflops"] = achieved
-        results["gemm_peak_gflops"] = peak
-        print(f"     W1 {achieved:.1f} GFLOP/s = {achieved / peak:.0%} of GEMM peak {peak:.1f}")
+        results["W1"]["flops"] = flops("mlp", epoch, True)
     if "W2" in only:
         results["W2"] = alternate("W2", *training("softmax"), args.rounds)
+        results["W2"]["flops"] = flops("softmax", epoch, True)
     if "W3" in only:
         batches = None if args.w3_epoch else 100
         results["W3"] = alternate("W3", *training("cnn", max_batches=batches), args.rounds)
+        results["W3"]["flops"] = flops("cnn", min(epoch, 128 * (batches or epoch)), True)
         if args.w3_epoch:
             TITLES["W3"] = "CNN 2 conv + linear, batch 128, 1 Fashion-MNIST epoch"
     if "W4" in only:
@@ -350,66 +415,97 @@ def main(argv=None) -> int:
             return xor_steps(torch, twin_models("xor")[1])[0]
 
         results["W4"] = alternate("W4", dg4, th4, args.rounds)
+        results["W4"]["flops"] = flops("xor", 4 * 2000, True)
     if "W5" in only:
         results["W5"] = alternate("W5", *fresh_pair("mlp", inference, xte), args.rounds)
+        results["W5"]["flops"] = flops("mlp", len(xte), False)
+    if "W7" in only:
+        results["W7"] = alternate("W7", *fresh_pair("cnn", inference, xte), args.rounds)
+        results["W7"]["flops"] = flops("cnn", len(xte), False)
     if "W6" in only:
         d = peak_rss_child("deepgrad", args.limit)
         t = peak_rss_child("torch", args.limit)
         results["W6"] = {"deepgrad": d, "pytorch": t, "ratio": d / t, "rounds": 1}
         print(f"W6   deepgrad {d:8.1f}MiB pytorch {t:8.1f}MiB ratio {d / t:5.2f}")
 
+    for r in results.values():
+        if isinstance(r, dict) and "flops" in r:
+            r["gflops"] = r["flops"] / r["deepgrad"] / 1e9
+            r["of_peak"] = r["gflops"] / peak
+    if "W1" in results:
+        g = results["W1"]["gflops"]
+        print(f"     W1 {g:.1f} GFLOP/s = {g / peak:.0%} of the GEMM peak {peak:.1f}")
     machine = machine_description()
-    write_results(Path(args.out), results, machine, args)
-    summary = {"machine": machine, "results": results}
-    (HERE / "results.json").write_text(json.dumps(summary, indent=2))
+    run = {"machine": machine, "results": results, "settings": settings(args)}
+    (HERE / "results.json").write_text(json.dumps(run, indent=2))
+    hosts = update_hosts(Path(args.hosts), run)
+    write_results(Path(args.out), hosts)
     return 0
 
 
-def write_results(path: Path, results: dict, machine: dict, args) -> None:
+def _cell(wid: str, r: dict) -> str:
+    if wid == "W6":
+        return f"{r['ratio']:.2f} ({r['deepgrad']:.0f} vs {r['pytorch']:.0f} MiB)"
+    peak = f", {r['of_peak']:.0%} of peak" if "of_peak" in r and wid != "W4" else ""
+    met = "" if r["ratio"] <= GOALS[wid] else " **not met**"
+    return f"{r['ratio']:.2f} ({r['deepgrad']:.3f} vs {r['pytorch']:.3f} s{peak}){met}"
+
+
+def write_results(path: Path, hosts: dict) -> None:
+    """RESULTS.md: every host kind side by side, then each host's machine and settings."""
+    keys = sorted(hosts)
     lines = [
         "# deepgrad vs PyTorch on the CPU",
         "",
         "Measured by `make bench` (benchmarks/run.py): one process, same threads, data, batch",
-        "order, initial weights and float32; warm-up, then the frameworks alternate; medians of "
-        f"{args.rounds} rounds. Ratio = deepgrad / PyTorch (lower is better for deepgrad).",
+        "order, initial weights and float32; warm-up, then the frameworks alternate; medians.",
+        "Each cell: ratio = deepgrad / PyTorch (lower is better for deepgrad), the two times,",
+        "and the fraction of the host's float32 GEMM peak (measured in the same run) that",
+        "deepgrad's products reached. One column per host kind; a run replaces its own host's",
+        "column (benchmarks/hosts.json keeps them).",
         "",
-        "| id | workload | deepgrad | PyTorch | ratio | goal | met |",
-        "|---|---|---|---|---|---|---|",
+        "| id | workload | goal | "
+        + " | ".join(f"host {i + 1}: {k.replace(' | ', ', ')}" for i, k in enumerate(keys))
+        + " |",
+        "|---|---|---|" + "---|" * len(keys),
     ]
-    for wid in ["W1", "W2", "W3", "W4", "W5", "W6"]:
-        if wid not in results:
+    for wid in ["W1", "W2", "W3", "W4", "W5", "W6", "W7"]:
+        cells = [hosts[k]["results"].get(wid) for k in keys]
+        if not any(cells):
             continue
-        r = results[wid]
-        unit = " MiB" if wid == "W6" else " s"
-        fmt = "{:.1f}" if wid == "W6" else "{:.3f}"
-        met = "yes" if r["ratio"] <= GOALS[wid] else "no"
-        lines.append(
-            f"| {wid} | {TITLES[wid]} | {fmt.format(r['deepgrad'])}{unit} | "
-            f"{fmt.format(r['pytorch'])}{unit} | {r['ratio']:.2f} | <= {GOALS[wid]} | {met} |"
-        )
-    if "W1" in results and "gemm_peak_gflops" in results:
-        g, p = results["W1"]["gflops"], results["gemm_peak_gflops"]
+        row = [_cell(wid, c) if c else "-" for c in cells]
+        lines.append(f"| {wid} | {TITLES[wid]} | <= {GOALS[wid]} | " + " | ".join(row) + " |")
+    peaks = []
+    for k in keys:
+        r = hosts[k]["results"]
+        if "W1" in r and "of_peak" in r["W1"]:
+            ok = "met" if r["W1"]["of_peak"] >= W1_PEAK_GOAL else "**not met**"
+            peaks.append(f"{r['W1']['of_peak']:.0%} ({ok})")
+        else:
+            peaks.append("-")
+    lines.append(
+        f"| W1 | ... fraction of GEMM peak | >= {W1_PEAK_GOAL:.0%} | " + " | ".join(peaks) + " |"
+    )
+    lines += ["", "How it is measured, and the profile behind any goal not met: "
+              "[benchmarks/README.md](README.md).", ""]  # fmt: skip
+    for i, k in enumerate(keys):
+        h = hosts[k]
+        st = h["settings"]
+        quick = f", quick run on {st['limit']} training samples" if st.get("limit") else ""
         lines += [
+            f"## Host {i + 1}: {k}",
             "",
-            f"W1 achieves {g:.1f} GFLOP/s, {g / p:.0%} of this machine's float32 GEMM "
-            f"peak ({p:.1f} GFLOP/s, a 2048x2048 NumPy matmul in the same run).",
+            f"Run {st['date']}, medians of {st['rounds']} rounds{quick}; float32 GEMM peak "
+            f"{h['results']['gemm_peak_gflops']:.1f} GFLOP/s.",
+            "",
         ]
-    lines += [
-        "",
-        "How it is measured, and the profile behind any goal not met: "
-        "[benchmarks/README.md](README.md).",
-        "",
-        *gpu_results_link(),
-        "Machine:",
-        "",
-    ]
-    lines += [f"- {k}: {v}" for k, v in machine.items()]
-    if args.limit:
-        lines += ["", f"(quick run on {args.limit} training samples)"]
+        lines += [f"- {name}: {value}" for name, value in h["machine"].items()]
+        lines.append("")
+    lines += gpu_results_link()
     from distributed import kept_section  # benchmarks/distributed.py: make bench-distributed
 
     lines += kept_section(path)
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines).rstrip("\n") + "\n")
     print(f"wrote {path}")
 
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-CODE = "import deepgrad, deepgrad._allocator as a; print(a.applied)"
+CODE = "import deepgrad, deepgrad.kernels.allocator as a; print(a.applied)"
 
 
 def _applied(**env) -> str:

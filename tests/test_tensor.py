@@ -181,7 +181,7 @@ def test_repr_matches_torch(make):
 
 def test_repr_shows_grad_fn():
     x = deepgrad.tensor([1.0], requires_grad=True)
-    assert "grad_fn=<MulBackward>" in repr(x * 2)
+    assert "grad_fn=<MulBackward0>" in repr(x * 2)
 
 
 # ---------------------------------------------------------------- Tensor API basics

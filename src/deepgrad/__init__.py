@@ -3,7 +3,7 @@
 ``import deepgrad as torch`` runs course code written for PyTorch unchanged.
 """
 
-from deepgrad import _allocator, accelerator, autograd, backends, cuda, dtypes
+from deepgrad import accelerator, autograd, backends, cuda, dtypes
 from deepgrad.autograd import (
     enable_grad,
     inference_mode,
@@ -12,8 +12,18 @@ from deepgrad.autograd import (
     set_grad_enabled,
 )
 from deepgrad.creation import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
     arange,
     as_tensor,
+    bernoulli,
     empty,
     empty_like,
     eye,
@@ -21,6 +31,7 @@ from deepgrad.creation import (
     full,
     full_like,
     linspace,
+    multinomial,
     normal,
     ones,
     ones_like,
@@ -57,13 +68,65 @@ from deepgrad.dtypes import (
     uint8,
 )
 from deepgrad.functions import *  # noqa: F403 - the torch.* math functions
-from deepgrad.functions import cat, concat, concatenate, is_tensor, stack, where  # noqa: F401
+from deepgrad.functions import cat, concat, concatenate, is_tensor, meshgrid, mv, stack, where
+from deepgrad.serialization import load, save
 from deepgrad.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from deepgrad.tensor import Tensor
 
+# ---- census extras (issue 14): torch.* names the API census found in teaching code ---------
+from deepgrad import functional, linalg  # noqa: E402, F401
+from deepgrad.census_extras import (  # noqa: E402, F401
+    asin,
+    bitwise_xor,
+    cdist,
+    clone,
+    det,
+    histc,
+    isclose,
+    log1p,
+    multiply,
+    range,
+    set_printoptions,
+    sin_,
+    std_mean,
+    svd,
+    topk,
+    unique,
+)
+
 __version__ = "0.1.0"
 
-_allocator.tune()  # reuse freed memory across training steps (see _allocator.py)
+from deepgrad.kernels import allocator as _allocator  # noqa: E402
+
+_allocator.tune()  # reuse freed memory across training steps (see kernels/allocator.py)
+
+_compile_noted = False
+
+
+def compile(model=None, **kwargs):  # noqa: A001 - torch.compile
+    """``torch.compile``: returns ``model`` unchanged, as deepgrad runs eagerly.
+
+    The first call prints a one-line note to stderr. Used as a decorator
+    (``@torch.compile`` or ``@torch.compile(mode=...)``) it also returns the function as is.
+    """
+    global _compile_noted
+    if not _compile_noted:
+        import sys
+
+        print(
+            "deepgrad: torch.compile is a no-op here; the model runs eagerly, unchanged.",
+            file=sys.stderr,
+        )
+        _compile_noted = True
+    if model is None:
+        return lambda fn: fn
+    return model
+
+
+_LAZY = {
+    "nn", "optim", "data", "utils", "train", "viz", "models", "distributed", "onnx", "vision",
+    "distributions",
+}  # fmt: skip
 
 
 def __getattr__(name):
@@ -71,7 +134,7 @@ def __getattr__(name):
     # nothing but NumPy.
     import importlib
 
-    if name in {"nn", "optim", "data", "utils", "train", "viz", "models", "distributed", "onnx"}:
+    if name in _LAZY:
         module = importlib.import_module(f"deepgrad.{name}")
         globals()[name] = module
         return module
@@ -79,4 +142,6 @@ def __getattr__(name):
         from deepgrad.viz.summary import summary
 
         return summary
-    raise AttributeError(f"module 'deepgrad' has no attribute {name!r}")
+    from deepgrad._compat import missing_attribute
+
+    raise missing_attribute("deepgrad", name, lambda: list(globals()) + sorted(_LAZY))

@@ -31,6 +31,20 @@ def _finish(arr: np.ndarray, requires_grad: bool, device=None) -> Tensor:
     return _wrap(_place(arr, device), requires_grad)
 
 
+def _size(args: tuple, kwargs: dict) -> tuple:
+    """The shape from ``zeros(2, 3)``, ``zeros((2, 3))`` or the keyword ``zeros(size=(2, 3))``."""
+    if kwargs:
+        if set(kwargs) != {"size"} or args:
+            bad = sorted(set(kwargs) - {"size"}) or ["size"]
+            raise TypeError(
+                f"got an unexpected keyword argument {bad[0]!r}"
+                if bad != ["size"]
+                else "pass the shape either positionally or as size=, not both"
+            )
+        args = (kwargs["size"],)
+    return _shape_arg(args)
+
+
 def _float_dtype(dtype) -> np.dtype:
     return dtypes.to_numpy_dtype(dtype) if dtype is not None else dtypes.get_default_dtype().np
 
@@ -67,16 +81,16 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return _wrap(array)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(_shape_arg(size), _float_dtype(dtype)), requires_grad, device)
+def zeros(*size, dtype=None, device=None, requires_grad=False, **_size_kw) -> Tensor:
+    return _finish(np.zeros(_size(size, _size_kw), _float_dtype(dtype)), requires_grad, device)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(_shape_arg(size), _float_dtype(dtype)), requires_grad, device)
+def ones(*size, dtype=None, device=None, requires_grad=False, **_size_kw) -> Tensor:
+    return _finish(np.ones(_size(size, _size_kw), _float_dtype(dtype)), requires_grad, device)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.empty(_shape_arg(size), _float_dtype(dtype)), requires_grad, device)
+def empty(*size, dtype=None, device=None, requires_grad=False, **_size_kw) -> Tensor:
+    return _finish(np.empty(_size(size, _size_kw), _float_dtype(dtype)), requires_grad, device)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -144,26 +158,33 @@ def full_like(input: Tensor, fill_value, dtype=None, device=None, requires_grad=
 
 
 # ---------------------------------------------------------------------- random
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """Uniform samples on [0, 1)."""
-    dt = _float_dtype(dtype)
-    arr = rng(generator).random(_shape_arg(size), dtype=dt if dt != np.float16 else np.float32)
+def rand(*size, generator=None, out=None, dtype=None, device=None, requires_grad=False, **_size_kw):
+    """Uniform samples on [0, 1); with ``out=``, written into that tensor and returned."""
+    dt = _float_dtype(dtype if dtype is not None or out is None else out.dtype)
+    arr = rng(generator).random(_size(size, _size_kw), dtype=dt if dt != np.float16 else np.float32)
+    if out is not None:
+        out._data = arr.astype(dt, copy=False)
+        return out
     return _finish(arr.astype(dt, copy=False), requires_grad, device)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, **_size_kw):
     """Standard normal samples."""
     dt = _float_dtype(dtype)
     arr = rng(generator).standard_normal(
-        _shape_arg(size), dtype=dt if dt != np.float16 else np.float32
+        _size(size, _size_kw), dtype=dt if dt != np.float16 else np.float32
     )
     return _finish(arr.astype(dt, copy=False), requires_grad, device)
 
 
-def randint(low, high=None, size=None, generator=None, dtype=None, device=None) -> Tensor:
+def randint(
+    low, high=None, size=None, generator=None, dtype=None, device=None, requires_grad=False
+) -> Tensor:
     """Integers on [low, high); ``randint(high, size)`` and ``randint(low, high, size)`` work."""
-    if size is None:
+    if size is None:  # randint(high, size)
         low, high, size = 0, low, high
+    elif high is None:  # randint(high, size=...)
+        low, high = 0, low
     if high is None:
         raise TypeError("randint() needs high and size, e.g. randint(0, 10, (3,))")
     dt = dtypes.to_numpy_dtype(dtype) if dtype is not None else np.int64
@@ -228,3 +249,119 @@ def randint_like(input: Tensor, low=0, high=None, dtype=None, generator=None, de
         dtype=dtype or input.dtype,
         device=device or input.device,
     )
+
+
+# ---------------------------------------------------------------------- legacy tensor types
+class _LegacyTensorType(type):
+    """``torch.FloatTensor`` and friends: old-style constructors and dtype-aware isinstance.
+
+    ``FloatTensor(2, 3)`` is an uninitialised 2x3 float32 tensor (zeros here: deepgrad has no
+    uninitialised memory to show), ``FloatTensor([1, 2])`` holds the data, and
+    ``isinstance(x, FloatTensor)`` is true for float32 tensors only, as in PyTorch. The objects
+    made are plain ``Tensor`` instances.
+    """
+
+    def __call__(cls, *args, **kwargs):
+        dt = cls.dtype
+        if "device" in kwargs:
+            kwargs.pop("device")
+        if kwargs:
+            raise TypeError(f"{cls.__name__}() got unexpected keyword arguments {sorted(kwargs)}")
+        if not args:
+            return _wrap(np.zeros((0,), dt.np))
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            data = args[0]
+            if isinstance(data, (tuple, list)) or hasattr(data, "__array__"):
+                return tensor(data, dtype=dt)
+            raise TypeError(f"{cls.__name__}(): expected sizes or data, got {type(data).__name__}")
+        return _wrap(np.zeros(_shape_arg(args), dt.np))
+
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, Tensor) and obj._data.dtype == cls.dtype.np
+
+    def __repr__(cls) -> str:
+        return f"<class 'deepgrad.{cls.__name__}'>"
+
+
+def _legacy(name: str, dt) -> type:
+    return _LegacyTensorType(name, (), {"dtype": dt, "__doc__": f"Legacy {dt} tensor type."})
+
+
+FloatTensor = _legacy("FloatTensor", dtypes.float32)
+DoubleTensor = _legacy("DoubleTensor", dtypes.float64)
+HalfTensor = _legacy("HalfTensor", dtypes.float16)
+LongTensor = _legacy("LongTensor", dtypes.int64)
+IntTensor = _legacy("IntTensor", dtypes.int32)
+ShortTensor = _legacy("ShortTensor", dtypes.int16)
+CharTensor = _legacy("CharTensor", dtypes.int8)
+ByteTensor = _legacy("ByteTensor", dtypes.uint8)
+BoolTensor = _legacy("BoolTensor", dtypes.bool)
+
+
+# ---------------------------------------------------------------------- sampling from tensors
+def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
+    """0/1 samples, 1 with probability ``input`` (or ``p``), in ``input``'s dtype; no gradient."""
+    probs = input._data if p is None else np.broadcast_to(np.asarray(p), input._data.shape)
+    if probs.size and ((probs < 0) | (probs > 1)).any():
+        raise RuntimeError("bernoulli: all probabilities must be in [0, 1]")
+    draws = rng(generator).random(input._data.shape) < probs
+    result = _wrap(draws.astype(input._data.dtype))
+    if out is not None:
+        from deepgrad.functions import write_out
+
+        return write_out("bernoulli", result, out)
+    return result
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None):
+    """Indices drawn with probability proportional to the rows of ``input`` (1-D or 2-D).
+
+    Without replacement every index appears at most once per row, so ``num_samples`` can be at
+    most the number of non-zero weights, as in PyTorch. Result: int64.
+    """
+    w = np.asarray(input._data, dtype=np.float64)
+    if w.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got {w.ndim}")
+    rows = w.reshape(-1, w.shape[-1])
+    if (rows < 0).any() or not np.isfinite(rows).all():
+        raise RuntimeError(
+            "multinomial: probability tensor contains either inf, nan or element < 0"
+        )
+    g = rng(generator)
+    out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
+    for r, weights in enumerate(rows):
+        total = weights.sum()
+        if total <= 0:
+            raise RuntimeError(
+                "multinomial: invalid multinomial distribution (sum of probabilities <= 0)"
+            )
+        if not replacement and num_samples > np.count_nonzero(weights):
+            raise RuntimeError(
+                "multinomial: cannot sample n_sample > prob_dist.size(-1) samples without "
+                "replacement"
+            )
+        out[r] = g.choice(len(weights), size=num_samples, replace=replacement, p=weights / total)
+    return _wrap(out.reshape(w.shape[:-1] + (num_samples,)))
+
+
+_LEGACY = (
+    FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor, ShortTensor, CharTensor,
+    ByteTensor, BoolTensor,
+)  # fmt: skip
+
+
+def legacy_type_of(np_dtype) -> type:
+    """The legacy tensor type of a NumPy dtype (float32 -> FloatTensor)."""
+    for t in _LEGACY:
+        if t.dtype.np == np_dtype:
+            return t
+    raise TypeError(f"no legacy tensor type for dtype {np_dtype}")
+
+
+def legacy_type_named(name: str) -> type:
+    """``"torch.FloatTensor"`` / ``"deepgrad.FloatTensor"`` / ``"FloatTensor"`` -> the type."""
+    short = name.rsplit(".", 1)[-1]
+    for t in _LEGACY:
+        if t.__name__ == short:
+            return t
+    raise ValueError(f"invalid type: {name!r}; expected e.g. 'torch.FloatTensor'")

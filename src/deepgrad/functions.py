@@ -10,7 +10,8 @@ import builtins
 import numpy as np
 
 from deepgrad.ops import shape as _S
-from deepgrad.tensor import Tensor, _as_array, _axes, _wrap, where  # noqa: F401
+from deepgrad.tensor import Tensor, _as_array, _axes, _wrap, result_type_of  # noqa: F401
+from deepgrad.tensor import where as _where
 
 
 def _t(x) -> Tensor:
@@ -18,8 +19,9 @@ def _t(x) -> Tensor:
 
 
 def _method(name: str):
-    def fn(input, *args, **kwargs):
-        return getattr(_t(input), name)(*args, **kwargs)
+    def fn(input, *args, out=None, **kwargs):
+        result = getattr(_t(input), name)(*args, **kwargs)
+        return result if out is None else write_out(name, result, out)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"``deepgrad.{name}(x, ...)`` is ``x.{name}(...)``."
@@ -31,7 +33,8 @@ _METHODS = (
     "maximum minimum sum mean var std max min amax amin argmax argmin logsumexp softmax "
     "log_softmax norm reshape flatten unflatten squeeze unsqueeze permute transpose t matmul mm "
     "bmm dot sign floor ceil round isnan isinf isfinite all any masked_fill chunk split unbind "
-    "select add sub mul div eq ne lt le gt ge equal allclose numel swapaxes"
+    "select add sub mul div eq ne lt le gt ge equal allclose numel swapaxes cumsum cumprod prod "
+    "sinh cosh"
 ).split()
 
 for _name in _METHODS:
@@ -46,18 +49,51 @@ all = globals()["all"]  # noqa: A001
 any = globals()["any"]  # noqa: A001
 
 
+def write_out(name: str, result, out):
+    """Copy ``result`` into the caller's ``out=`` tensor(s), as torch's ``out=`` does.
+
+    Like torch: no autograd through ``out=``, a result that cannot be cast safely to ``out``'s
+    dtype (float into long) is an error, and an ``out`` of the wrong shape is resized.
+    """
+    if isinstance(result, tuple):
+        for r, o in zip(result, out):
+            write_out(name, r, o)
+        return out
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be a Tensor, not {type(out).__name__}")
+    if result.requires_grad:
+        raise RuntimeError(
+            f"{name}(): functions with out=... arguments don't support automatic "
+            "differentiation, but one of the arguments requires grad."
+        )
+    src, dst = result._data, out._data.dtype
+    rank = {"b": 0, "u": 1, "i": 1, "f": 2}
+    if rank[src.dtype.kind] > rank[dst.kind]:
+        raise RuntimeError(
+            f"result type {result.dtype} can't be cast to the desired output type {out.dtype}"
+        )
+    if src.shape != out._data.shape:
+        out._data = src.astype(dst, copy=True)
+    else:
+        np.copyto(out._data, src, casting="unsafe")
+    return out
+
+
 def _common(tensors):
+    """Tensors converted to their common dtype, by the same rule as ``a + b`` (torch's)."""
     tensors = [_t(x) for x in tensors]
     if not tensors:
         raise ValueError("expected a non-empty list of tensors")
-    dt = tensors[0]._data.dtype
-    for x in tensors[1:]:
-        dt = np.promote_types(dt, x._data.dtype)
+    dt = result_type_of(tensors)
     return [x.to(dt) for x in tensors]
 
 
-def cat(tensors, dim: int = 0) -> Tensor:
+def cat(tensors, dim: int = 0, *, axis=None, out=None) -> Tensor:
     """Join tensors along an existing dimension."""
+    if axis is not None:
+        dim = axis
+    if out is not None:
+        return write_out("cat", cat(tensors, dim), out)
     tensors = _common(tensors)
     nd = tensors[0].ndim
     (axis,) = _axes(dim, nd)
@@ -77,8 +113,12 @@ def _sizes_differ(a, b, skip: int) -> bool:
     return builtins.any(x != y for i, (x, y) in enumerate(zip(a, b)) if i != skip)
 
 
-def stack(tensors, dim: int = 0) -> Tensor:
+def stack(tensors, dim: int = 0, *, axis=None, out=None) -> Tensor:
     """Join tensors along a new dimension."""
+    if axis is not None:
+        dim = axis
+    if out is not None:
+        return write_out("stack", stack(tensors, dim), out)
     tensors = _common(tensors)
     shape = tensors[0].shape
     for i, x in enumerate(tensors):
@@ -95,5 +135,81 @@ def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
 
+def is_floating_point(input: Tensor) -> bool:
+    return input.is_floating_point()
+
+
+def is_complex(input: Tensor) -> bool:
+    """Always False: deepgrad has no complex dtypes."""
+    return False
+
+
 def numel(input: Tensor) -> int:
     return input.numel()
+
+
+def meshgrid(*tensors, indexing: str = "ij"):
+    """Coordinate grids from 1-D tensors; ``indexing="ij"`` (matrix) or ``"xy"`` (Cartesian).
+
+    Differentiable: each grid is its input reshaped and expanded. Deviation: torch warns when
+    ``indexing`` is not given; deepgrad uses torch's default ("ij") silently.
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f'meshgrid: indexing must be "ij" or "xy", got {indexing!r}')
+    tensors = [_t(x) for x in tensors]
+    for i, x in enumerate(tensors):
+        if x.ndim > 1:
+            raise RuntimeError(f"meshgrid expects 0-D or 1-D tensors, tensor {i} is {x.ndim}-D")
+    swap = indexing == "xy" and len(tensors) >= 2
+    if swap:  # "xy" is "ij" with the first two inputs and outputs swapped
+        tensors[0], tensors[1] = tensors[1], tensors[0]
+    shape = tuple(x.numel() for x in tensors)
+    grids = []
+    for i, x in enumerate(tensors):
+        view = [1] * len(tensors)
+        view[i] = -1
+        grids.append(x.reshape(view).expand(shape))
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
+    """Matrix times vector: ``input`` (n, m) @ ``vec`` (m,) -> (n,)."""
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(
+            f"mv: expected a 2-D matrix and a 1-D vector, got shapes {tuple(input.shape)} and "
+            f"{tuple(vec.shape)}"
+        )
+    result = input.matmul(vec)
+    return result if out is None else write_out("mv", result, out)
+
+
+def where(condition, input=None, other=None, *, out=None):
+    """Elements of ``input`` where ``condition`` holds, else of ``other`` (promoted like
+    ``input + other``); ``where(condition)`` alone gives the indices of true elements."""
+    result = _where(condition, input, other)
+    return result if out is None else write_out("where", result, out)
+
+
+def result_type(tensor1, tensor2):
+    """The dtype ``tensor1 + tensor2`` would have (PyTorch's promotion; numbers are weak)."""
+    from deepgrad import dtypes
+
+    if not isinstance(tensor1, Tensor):
+        tensor1, tensor2 = tensor2, tensor1
+    if not isinstance(tensor1, Tensor):  # two numbers
+        tensor1 = _t(tensor1)
+    other = tensor1._other(tensor2)
+    return dtypes.from_numpy_dtype(result_type_of((tensor1, other)))
+
+
+def promote_types(type1, type2):
+    """The smallest dtype both ``type1`` and ``type2`` convert to without loss of kind."""
+    from deepgrad import dtypes
+    from deepgrad.tensor import _promote_pair
+
+    a, b = dtypes.to_numpy_dtype(type1), dtypes.to_numpy_dtype(type2)
+    return dtypes.from_numpy_dtype(_promote_pair(a, b))

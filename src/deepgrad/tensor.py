@@ -13,7 +13,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from deepgrad import dtypes
+from deepgrad import _compat, dtypes
 from deepgrad.autograd.grad_mode import state as _grad_state
 from deepgrad.backend import array_module
 from deepgrad.device import _require_cuda, as_device, device_of, on_cpu
@@ -106,16 +106,47 @@ def _category(dt) -> int:
     return 2 if dt.kind == "f" else (0 if dt.kind == "b" else 1)
 
 
-def _result_dtype(a: np.ndarray, b: np.ndarray):
-    """PyTorch's promotion of two operands: higher category (bool < int < float) wins; within a
-    category a dimensioned tensor wins over a 0-d one; otherwise the wider type wins."""
-    ca, cb = _category(a.dtype), _category(b.dtype)
+def _promote_pair(a, b):
+    """torch.promote_types: the smallest dtype holding both (int with float gives the float)."""
+    if a is None or a == b:
+        return b
+    ca, cb = _category(a), _category(b)
     if ca != cb:
-        return a.dtype if ca > cb else b.dtype
-    da, db = a.ndim > 0, b.ndim > 0
-    if da != db:
-        return a.dtype if da else b.dtype
-    return np.promote_types(a.dtype, b.dtype)
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def result_type_of(operands) -> np.dtype:
+    """The dtype of an op over ``operands`` (tensors, arrays): PyTorch's promotion rule.
+
+    This is the one rule every op uses (``a + b``, ``cat``, ``stack``, ``where``). Operands are
+    grouped into dimensioned tensors and 0-d tensors; each group promotes within itself, and a
+    0-d group only decides the result if it is of a higher category (bool < integer < float)
+    than the dimensioned group: float32 tensor + float64 0-d tensor is float32, but an int64
+    tensor with a float64 0-d tensor is float64. Python scalars are made 0-d tensors of their
+    "weak" dtype by ``Tensor._other`` before they reach this rule.
+    """
+    dim_dt = zero_dt = None
+    for x in operands:
+        a = x._data if isinstance(x, Tensor) else x
+        if a.ndim:
+            dim_dt = _promote_pair(dim_dt, a.dtype)
+        else:
+            zero_dt = _promote_pair(zero_dt, a.dtype)
+    if dim_dt is None:
+        return zero_dt
+    if zero_dt is None:
+        return dim_dt
+    # torch's combine_categories(higher=dimensioned, lower=0-d)
+    if dim_dt.kind == "f":
+        return dim_dt
+    if dim_dt.kind == "b" or zero_dt.kind == "f":
+        return _promote_pair(dim_dt, zero_dt)
+    return dim_dt
+
+
+def _result_dtype(a: np.ndarray, b: np.ndarray):
+    return result_type_of((a, b))
 
 
 class Tensor:
@@ -129,7 +160,12 @@ class Tensor:
     __array_priority__ = 1000
     __array_ufunc__ = None  # `ndarray + tensor` defers to Tensor.__radd__ instead of NumPy
 
-    def __init__(self, data=(), dtype=None, requires_grad: bool = False) -> None:
+    def __init__(self, data=(), *sizes, dtype=None, requires_grad: bool = False) -> None:
+        if sizes or isinstance(data, _int_types) and not isinstance(data, builtins.bool):
+            # the legacy constructor Tensor(2, 3): a new tensor of that shape (zeros here,
+            # where torch leaves the memory uninitialised)
+            dt = dtypes.to_numpy_dtype(dtype) if dtype is not None else None
+            data = np.zeros(_shape_arg((data, *sizes)), dt or dtypes.get_default_dtype().np)
         arr = _as_array(data, dtype or dtypes.get_default_dtype())
         if arr is data or (isinstance(data, Tensor) and arr is data._data):
             arr = arr.copy()
@@ -271,10 +307,27 @@ class Tensor:
         return id(self)
 
     # ---------------------------------------------------------------- autograd
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
-        """Back-propagate from this tensor, accumulating d self / d leaf into each leaf's .grad."""
+    def backward(
+        self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None
+    ) -> None:
+        """Back-propagate from this tensor, accumulating d self / d leaf into each leaf's .grad.
+
+        With ``inputs`` (a tensor or a sequence of them), only those tensors' ``.grad`` is
+        accumulated into, as in PyTorch (deviation: non-leaf tensors with ``retain_grad()`` are
+        filled only when they are among ``inputs``). ``create_graph=True`` (double backward) is not
+        supported: deepgrad's backward runs on arrays.
+        """
         from deepgrad.autograd import engine
 
+        if create_graph:
+            raise NotImplementedError(
+                "backward(create_graph=True): deepgrad computes gradients on arrays, so a "
+                "graph of the backward pass (for higher-order derivatives) is not recorded."
+            )
+        if inputs is not None:
+            inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+            if not inputs:
+                raise RuntimeError("backward(): 'inputs' argument to backward() cannot be empty.")
         if not self.requires_grad:
             raise RuntimeError(
                 "backward() called on a tensor that does not require grad and has no grad_fn: "
@@ -296,7 +349,18 @@ class Tensor:
                     f"backward(): gradient has shape {tuple(grad.shape)} but the tensor has "
                     f"shape {tuple(self.shape)}; they must match."
                 )
-        engine.backward(self, grad, retain_graph=retain_graph)
+        if inputs is None:
+            engine.backward(self, grad, retain_graph=bool(retain_graph))
+            return
+        collected = engine.backward(self, grad, retain_graph=bool(retain_graph), inputs=inputs)
+        for t in inputs:
+            g = collected[id(t)]
+            if g is None:
+                continue
+            if t.grad is None:
+                t.grad = _wrap(np.array(g, dtype=t._data.dtype))
+            else:
+                t.grad._data += g
 
     def detach(self) -> Tensor:
         return _wrap(self._data)
@@ -367,9 +431,18 @@ class Tensor:
             return _E.Cast.apply(self, dtype=target)
         return _wrap(self._data.astype(target))
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking: bool = False, **kwargs):
+        """``x.type()`` names the legacy type ("deepgrad.FloatTensor" where torch says
+        "torch.FloatTensor"); ``x.type(t)`` converts to a dtype, a legacy type such as
+        ``deepgrad.LongTensor``, or its name ("torch.LongTensor")."""
+        from deepgrad import creation
+
         if dtype is None:
-            return f"deepgrad.{type(self).__name__}"
+            return f"deepgrad.{creation.legacy_type_of(self._data.dtype).__name__}"
+        if isinstance(dtype, str):
+            dtype = creation.legacy_type_named(dtype).dtype
+        elif isinstance(dtype, creation._LegacyTensorType):
+            dtype = dtype.dtype
         return self.to(dtype)
 
     def type_as(self, other: Tensor) -> Tensor:
@@ -491,13 +564,27 @@ class Tensor:
             return self.float()._binary(_E.Div, other, True)
         return self._binary(_E.Div, other, True)
 
-    def __floordiv__(self, other):
+    def _no_grad_binary(self, op, other, reverse=False) -> Tensor:
+        """A non-differentiable binary op with the same promotion as ``+`` (not NumPy's)."""
         other = self._other(other)
-        return _wrap(self._data // other._data)
+        a, b = (other, self) if reverse else (self, other)
+        dt = result_type_of((a, b))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _wrap(
+                np.asarray(op(a._data.astype(dt, copy=False), b._data.astype(dt, copy=False)))
+            )
+
+    def __floordiv__(self, other):
+        return self._no_grad_binary(np.floor_divide, other)
+
+    def __rfloordiv__(self, other):
+        return self._no_grad_binary(np.floor_divide, other, True)
 
     def __mod__(self, other):
-        other = self._other(other)
-        return _wrap(self._data % other._data)
+        return self._no_grad_binary(np.mod, other)
+
+    def __rmod__(self, other):
+        return self._no_grad_binary(np.mod, other, True)
 
     def __pow__(self, exponent):
         if isinstance(exponent, Tensor):
@@ -676,14 +763,18 @@ class Tensor:
     def isfinite(self) -> Tensor:
         return _wrap(np.isfinite(self._data))
 
-    def all(self, dim=None, keepdim=False) -> Tensor:
+    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         return _wrap(
             array_module(self._data).asarray(
                 self._data.all(axis=_axes(dim, self.ndim), keepdims=keepdim)
             )
         )
 
-    def any(self, dim=None, keepdim=False) -> Tensor:
+    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         return _wrap(
             array_module(self._data).asarray(
                 self._data.any(axis=_axes(dim, self.ndim), keepdims=keepdim)
@@ -691,16 +782,16 @@ class Tensor:
         )
 
     def sign(self) -> Tensor:
-        return _wrap(np.sign(self._data))
+        return _piecewise(self, np.sign)
 
     def floor(self) -> Tensor:
-        return _wrap(np.floor(self._data))
+        return _piecewise(self, np.floor)
 
     def ceil(self) -> Tensor:
-        return _wrap(np.ceil(self._data))
+        return _piecewise(self, np.ceil)
 
     def round(self) -> Tensor:
-        return _wrap(np.round(self._data))
+        return _piecewise(self, np.round)
 
     # ---------------------------------------------------------------- elementwise math
     def exp(self) -> Tensor:
@@ -769,7 +860,12 @@ class Tensor:
         return self._binary(_E.Minimum, other)
 
     def masked_fill(self, mask, value) -> Tensor:
-        return where(mask, self._other(value), self)
+        # the result keeps self's dtype (torch casts the value: int.masked_fill(m, 1.5) is int)
+        if isinstance(value, Tensor):
+            fill = value.to(self._data.dtype) if value._data.dtype != self._data.dtype else value
+        else:
+            fill = _wrap(np.asarray(value).astype(self._data.dtype))
+        return where(mask, fill, self)
 
     def add(self, other, alpha=1) -> Tensor:
         return self + (other if alpha == 1 else other * alpha)
@@ -787,13 +883,17 @@ class Tensor:
         return self if self._data.dtype.kind == "f" else self.float()
 
     # ---------------------------------------------------------------- reductions
-    def sum(self, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    def sum(self, dim=None, keepdim: bool = False, dtype=None, *, axis=None, keepdims=None):
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         x = self if dtype is None else self.to(dtype)
         if x._data.dtype.kind == "b":
             x = x.long()
         return _R.Sum.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim)
 
-    def mean(self, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    def mean(self, dim=None, keepdim: bool = False, dtype=None, *, axis=None, keepdims=None):
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         x = self if dtype is None else self.to(dtype)
         if x._data.dtype.kind != "f":
             raise RuntimeError(
@@ -803,7 +903,11 @@ class Tensor:
             )
         return _R.Mean.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim)
 
-    def var(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+    def var(
+        self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None
+    ) -> Tensor:
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         if isinstance(dim, builtins.bool):  # var(False): the old positional `unbiased`
             dim, unbiased = None, dim
         if correction is None:
@@ -812,57 +916,92 @@ class Tensor:
             self._floating(), axes=_axes(dim, self.ndim), keepdim=keepdim, correction=correction
         )
 
-    def std(self, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+    def std(
+        self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None
+    ) -> Tensor:
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
     def _extreme(self, dim, keepdim, largest: bool):
         if dim is None:
-            return _R.MaxAll.apply(self, largest=largest)
+            out = _R.MaxAll.apply(self, largest=largest)
+            if out._ctx is not None:
+                out._ctx.largest = largest  # grad_fn.name(): MaxBackward1 or MinBackward1
+            return out
         if isinstance(dim, Tensor):
             return self.maximum(dim) if largest else self.minimum(dim)
         (axis,) = _axes(dim, self.ndim)
         values = _R.MaxDim.apply(self, axis=axis, keepdim=keepdim, largest=largest)
         ctx = values._ctx
+        if ctx is not None:
+            ctx.largest = largest
         indices = ctx.indices if ctx is not None else _arg(self._data, axis, keepdim, largest)
         return values_indices(values, _wrap(indices))
 
-    def max(self, dim=None, keepdim: bool = False):
+    def max(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
         """max() of all elements; max(dim) -> (values, indices); max(other) elementwise."""
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         return self._extreme(dim, keepdim, True)
 
-    def min(self, dim=None, keepdim: bool = False):
+    def min(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         return self._extreme(dim, keepdim, False)
 
-    def amax(self, dim=(), keepdim: bool = False) -> Tensor:
+    def amax(self, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         axes = _axes(dim, self.ndim) or tuple(range(self.ndim))
         return _R.AMax.apply(self, axes=axes, keepdim=keepdim, largest=True)
 
-    def amin(self, dim=(), keepdim: bool = False) -> Tensor:
+    def amin(self, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         axes = _axes(dim, self.ndim) or tuple(range(self.ndim))
         return _R.AMax.apply(self, axes=axes, keepdim=keepdim, largest=False)
 
-    def argmax(self, dim=None, keepdim: bool = False) -> Tensor:
+    def argmax(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         if dim is None:
             return _wrap(array_module(self._data).asarray(self._data.argmax()))
         return _wrap(_arg(self._data, _axes(dim, self.ndim)[0], keepdim, True))
 
-    def argmin(self, dim=None, keepdim: bool = False) -> Tensor:
+    def argmin(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         if dim is None:
             return _wrap(array_module(self._data).asarray(self._data.argmin()))
         return _wrap(_arg(self._data, _axes(dim, self.ndim)[0], keepdim, False))
 
-    def logsumexp(self, dim, keepdim: bool = False) -> Tensor:
+    def logsumexp(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         return _R.LogSumExp.apply(self._floating(), axes=_axes(dim, self.ndim), keepdim=keepdim)
 
-    def softmax(self, dim: int, dtype=None) -> Tensor:
+    def softmax(self, dim=None, dtype=None, *, axis=None) -> Tensor:
+        if axis is not None:
+            dim = _np_names(dim, False, axis, None)[0]
+        if dim is None:
+            dim = _implicit_softmax_dim(self.ndim)
         x = self._floating() if dtype is None else self.to(dtype)
         return _R.Softmax.apply(x, axis=_axes(dim, self.ndim)[0])
 
-    def log_softmax(self, dim: int, dtype=None) -> Tensor:
+    def log_softmax(self, dim=None, dtype=None, *, axis=None) -> Tensor:
+        if axis is not None:
+            dim = _np_names(dim, False, axis, None)[0]
+        if dim is None:
+            dim = _implicit_softmax_dim(self.ndim)
         x = self._floating() if dtype is None else self.to(dtype)
         return _R.LogSoftmax.apply(x, axis=_axes(dim, self.ndim)[0])
 
-    def norm(self, p=2, dim=None, keepdim: bool = False) -> Tensor:
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None, *, axis=None, keepdims=None):
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
+        if p is None:
+            p = 2
         if p in (2, "fro"):
             return (self * self).sum(dim, keepdim).sqrt()
         if p == 1:
@@ -900,7 +1039,9 @@ class Tensor:
         (d,) = _axes(dim, self.ndim)
         return self.reshape(self.shape[:d] + tuple(sizes) + self.shape[d + 1 :])
 
-    def squeeze(self, dim=None) -> Tensor:
+    def squeeze(self, dim=None, *, axis=None) -> Tensor:
+        if axis is not None:
+            dim = _np_names(dim, False, axis, None)[0]
         if dim is None:
             shape = tuple(n for n in self.shape if n != 1)
         else:
@@ -908,7 +1049,8 @@ class Tensor:
             shape = tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1))
         return self.reshape(shape) if shape != self.shape else self
 
-    def unsqueeze(self, dim: int) -> Tensor:
+    def unsqueeze(self, dim=None, *, axis=None) -> Tensor:
+        dim = _required_dim("unsqueeze", dim, axis)
         (d,) = _axes(dim, self.ndim + 1)
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
@@ -959,7 +1101,9 @@ class Tensor:
             return _wrap(self._data[key])
         return _S.Index.apply(self, key=key, advanced=advanced)
 
-    def chunk(self, chunks: int, dim: int = 0):
+    def chunk(self, chunks: int, dim: int = 0, *, axis=None):
+        if axis is not None:
+            dim = axis
         n = self.shape[dim]
         step = -(-n // chunks)
         return self.split(step, dim)
@@ -979,10 +1123,13 @@ class Tensor:
             start += s
         return tuple(out)
 
-    def unbind(self, dim: int = 0):
+    def unbind(self, dim: int = 0, *, axis=None):
+        if axis is not None:
+            dim = axis
         return tuple(self.select(dim, i) for i in range(self.shape[dim]))
 
-    def select(self, dim: int, index: int) -> Tensor:
+    def select(self, dim=None, index=None, *, axis=None) -> Tensor:
+        dim = _required_dim("select", dim, axis)
         (d,) = _axes(dim, self.ndim)
         return self[(slice(None),) * d + (index,)]
 
@@ -1017,6 +1164,213 @@ class Tensor:
         return self.matmul(other)
 
     mv = matmul
+
+    # ================================================================ PyTorch API additions
+    # (issue 14: names that client code uses; kept together so merges stay easy)
+    def cumsum(self, dim=None, dtype=None, *, axis=None) -> Tensor:
+        """Running sum along ``dim``: out_j = x_0 + ... + x_j."""
+        dim = _required_dim("cumsum", dim, axis)
+        x = self if dtype is None else self.to(dtype)
+        if x._data.dtype.kind in "bu" or x._data.dtype.itemsize < 8 and x._data.dtype.kind == "i":
+            x = x.long()  # torch sums integers and bools in int64
+        return _X.CumSum.apply(x, axis=_axes(dim, x.ndim)[0] if x.ndim else 0)
+
+    def cumprod(self, dim=None, dtype=None, *, axis=None) -> Tensor:
+        """Running product along ``dim``: out_j = x_0 * ... * x_j."""
+        dim = _required_dim("cumprod", dim, axis)
+        x = self if dtype is None else self.to(dtype)
+        if x._data.dtype.kind in "bu" or x._data.dtype.itemsize < 8 and x._data.dtype.kind == "i":
+            x = x.long()
+        return _X.CumProd.apply(x, axis=_axes(dim, x.ndim)[0] if x.ndim else 0)
+
+    def prod(self, dim=None, keepdim=False, dtype=None, *, axis=None, keepdims=None) -> Tensor:
+        """Product of all elements, or along ``dim``."""
+        if axis is not None or keepdims is not None:
+            dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
+        x = self if dtype is None else self.to(dtype)
+        if x._data.dtype.kind in "bu" or x._data.dtype.itemsize < 8 and x._data.dtype.kind == "i":
+            x = x.long()
+        if dim is None:
+            return _X.Prod.apply(x, axis=None, keepdim=False)
+        return _X.Prod.apply(x, axis=_axes(dim, x.ndim)[0] if x.ndim else None, keepdim=keepdim)
+
+    def sinh(self) -> Tensor:
+        return _X.Sinh.apply(self._floating())
+
+    def cosh(self) -> Tensor:
+        return _X.Cosh.apply(self._floating())
+
+    # Feature checks that code runs before using a feature deepgrad leaves out: always False.
+    is_sparse = False
+    is_quantized = False
+    is_meta = False
+
+    def is_complex(self) -> bool:
+        return False
+
+    def conj(self) -> Tensor:
+        return self  # the conjugate of a real tensor is itself, as in torch
+
+    def bernoulli(self, p=None, *, generator=None) -> Tensor:
+        from deepgrad.creation import bernoulli
+
+        return bernoulli(self, p, generator=generator)
+
+    def multinomial(self, num_samples: int, replacement: bool = False, *, generator=None):
+        from deepgrad.creation import multinomial
+
+        return multinomial(self, num_samples, replacement, generator=generator)
+
+    # No __getattr__ here on purpose: defining one makes CPython route EVERY attribute lookup on
+    # Tensor through a slower path (about 6x per access). Names PyTorch has and deepgrad lacks
+    # get raising descriptors instead (see _compat.install_missing), and typos get Python's own
+    # "Did you mean" hint.
+
+    # ---- census extras (issue 14): tensor methods the API census found in teaching code ----
+    def byte(self) -> Tensor:
+        return self.to(np.uint8)
+
+    def asin(self) -> Tensor:
+        from deepgrad.ops.extra_math import Asin
+
+        return Asin.apply(self._floating())
+
+    def exp_(self) -> Tensor:
+        return self._inplace_method("exp_", lambda a, _, **kw: np.exp(a, **kw), 0)
+
+    def sin_(self) -> Tensor:
+        return self._inplace_method("sin_", lambda a, _, **kw: np.sin(a, **kw), 0)
+
+    def squeeze_(self, dim=None) -> Tensor:
+        self._data = self.squeeze(dim)._data
+        return self
+
+    def unsqueeze_(self, dim: int) -> Tensor:
+        self._data = self.unsqueeze(dim)._data
+        return self
+
+    def resize_(self, *sizes) -> Tensor:
+        """Give the tensor a new shape, keeping its elements in order; elements beyond the old
+        size are zero (PyTorch leaves them uninitialised)."""
+        shape = _shape_arg(sizes)
+        flat = self._data.reshape(-1)
+        n = int(np.prod(shape))
+        new = np.zeros(n, dtype=flat.dtype)
+        new[: min(n, flat.size)] = flat[:n]
+        self._data = new.reshape(shape)
+        return self
+
+    def _along(self, dim: int, index: np.ndarray) -> tuple:
+        # the fancy index that picks index[..., i, ...] along dim and walks the other axes
+        dim = dim % self.ndim
+        grids = np.ogrid[tuple(slice(n) for n in index.shape)]
+        return tuple(index if axis == dim else grids[axis] for axis in range(self.ndim))
+
+    def gather(self, dim: int, index: Tensor) -> Tensor:
+        """out[i][j] = self[i][index[i][j]] for dim = 1 (and likewise for other dims)."""
+        return self[self._along(dim, np.asarray(getattr(index, "_data", index)))]
+
+    def scatter_(self, dim: int, index: Tensor, src=None, value=None, *, reduce=None) -> Tensor:
+        """self[i][index[i][j]] = src[i][j] (dim = 1), or = value; in place."""
+        if reduce is not None:
+            raise NotImplementedError("scatter_: deepgrad does not implement reduce=")
+        idx = np.asarray(getattr(index, "_data", index))
+        if src is None:
+            src = value
+        values = src._data[tuple(slice(n) for n in idx.shape)] if isinstance(src, Tensor) else src
+        self._data[self._along(dim, idx)] = values
+        return self
+
+    def addcmul_(self, tensor1, tensor2, value=1) -> Tensor:
+        """self += value * tensor1 * tensor2, in place."""
+        return self.add_(tensor1 * tensor2 * value)
+
+    def addcdiv_(self, tensor1, tensor2, value=1) -> Tensor:
+        """self += value * tensor1 / tensor2, in place."""
+        return self.add_(tensor1 / tensor2 * value)
+
+    def random_(self, from_=0, to=None, *, generator=None) -> Tensor:
+        """Fill with integers drawn uniformly from [from_, to - 1] (``random_(to)``: [0, to))."""
+        from deepgrad.random import rng
+
+        low, high = (0, from_) if to is None else (from_, to)
+        return self.copy_(rng(generator).integers(low, high, self._data.shape))
+
+    def ravel(self) -> Tensor:
+        """The elements as a 1-D tensor (a view when possible, as ``reshape(-1)``)."""
+        return self.reshape(-1)
+
+    def short(self) -> Tensor:
+        return self.to(np.int16)
+
+    def log1p(self) -> Tensor:
+        from deepgrad.ops.extra_math import Log1p
+
+        return Log1p.apply(self._floating())
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        """A new tensor holding ``data``, with this tensor's dtype unless ``dtype`` is given."""
+        from deepgrad.creation import tensor
+
+        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        """An uninitialised tensor of ``size`` with this tensor's dtype (unless ``dtype``)."""
+        from deepgrad.creation import empty
+
+        return empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
+        """Elements sorted along ``dim``: (values, indices); ties keep their order."""
+        order = np.argsort(-self._data if descending else self._data, axis=dim, kind="stable")
+        return values_indices(self.gather(dim, order), _wrap(order.astype(np.int64)))
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+        """The k largest (or smallest) elements along ``dim``: (values, indices)."""
+        order = np.argsort(-self._data if largest else self._data, axis=dim, kind="stable")
+        indices = np.take(order, np.arange(k), axis=dim)
+        return values_indices(self.gather(dim, indices), _wrap(indices.astype(np.int64)))
+
+
+def _piecewise(x: Tensor, fn) -> Tensor:
+    from deepgrad.ops.extra_math import PiecewiseConstant
+
+    return PiecewiseConstant.apply(x, fn=fn)
+
+
+def _np_names(dim, keepdim, axis, keepdims):
+    """Fold NumPy's spellings ``axis``/``keepdims`` into ``dim``/``keepdim``, as torch does.
+
+    Only called when one of them was passed, so the usual call pays one ``is None`` test.
+    """
+    if axis is not None:
+        if dim is not None and dim != ():
+            raise TypeError("got both dim and its alias axis; pass only one of them")
+        dim = axis
+    if keepdims is not None:
+        keepdim = keepdims
+    return dim, keepdim
+
+
+def _required_dim(op: str, dim, axis):
+    if axis is not None:
+        dim = _np_names(dim, False, axis, None)[0]
+    if dim is None:
+        raise TypeError(f"{op}() missing required argument 'dim' (e.g. x.{op}(dim=0))")
+    return dim
+
+
+def _implicit_softmax_dim(ndim: int) -> int:
+    # torch's legacy rule for softmax without dim (it warns; so do we)
+    import warnings
+
+    warnings.warn(
+        "Implicit dimension choice for softmax has been deprecated. Change the call to include "
+        "dim=X as an argument.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return 0 if ndim in (0, 1, 3) else 1
 
 
 def _no_bool_sub(a: Tensor, b) -> None:
@@ -1102,4 +1456,7 @@ def where(condition, input=None, other=None) -> Tensor:
 from deepgrad.ops import elementwise as _E  # noqa: E402
 from deepgrad.ops import linalg as _L  # noqa: E402
 from deepgrad.ops import reduce as _R  # noqa: E402
+from deepgrad.ops import scan as _X  # noqa: E402
+
+_compat.install_missing(Tensor)
 from deepgrad.ops import shape as _S  # noqa: E402

@@ -51,26 +51,45 @@ def topological_order(root_ctx) -> list:
     return order
 
 
-def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
-    """Back-propagate ``grad`` (d out / d root) from ``root`` into every leaf's ``.grad``."""
+def backward(root, grad: np.ndarray, retain_graph: bool = False, inputs=None):
+    """Back-propagate ``grad`` (d out / d root) from ``root``.
+
+    Without ``inputs``: accumulate into every leaf's ``.grad`` (and retained non-leaves').
+    With ``inputs`` (a sequence of tensors): the collection mode of ``autograd.grad`` and
+    ``backward(inputs=...)``: no ``.grad`` anywhere is touched; the gradient reaching each
+    input is returned in a dict ``{id(tensor): array or None}`` (None: not reached).
+    """
     # Leaf gradients are stored without a copy when the array is fresh; an array already handed
     # to another leaf (``a + b`` gives both the same upstream gradient) or a view is copied, so
     # an in-place update of one ``.grad`` can never change another.
     handed_out = {id(grad)}
+    collect = None if inputs is None else {id(t): None for t in inputs}
     root_ctx = root._ctx
     if root_ctx is None:
-        _accumulate(root, array_module(grad).array(grad, dtype=root._data.dtype), handed_out)
-        run_hooks(root)
-        return
-    retained = {root_ctx: root} if root._retain else None
+        if collect is None:
+            _accumulate(root, array_module(grad).array(grad, dtype=root._data.dtype), handed_out)
+            run_hooks(root)
+        elif id(root) in collect:
+            collect[id(root)] = grad
+        return collect
+    if collect is None:
+        retained = {root_ctx: root} if root._retain else None
+    else:  # non-leaf inputs: their gradient is the one their node receives
+        retained = {t._ctx: t for t in inputs if t._ctx is not None}
     grads = {root_ctx: grad}
     order = topological_order(root_ctx)
-    pending = PendingLeaves(order) if POST_ACCUMULATE_GRAD_HOOKS else None
+    needed = None if collect is None else _leading_to(order, collect, retained)
+    # post-accumulate-grad hooks run only when .grad is accumulated (not in collection mode)
+    pending = PendingLeaves(order) if POST_ACCUMULATE_GRAD_HOOKS and collect is None else None
     for ctx in reversed(order):
         g = grads.pop(ctx, None)
         if g is None:
             if pending is not None:
                 pending.done(ctx)
+            continue
+        if needed is not None and ctx not in needed:  # no input lies below this node
+            if not retain_graph:
+                ctx.free()
             continue
         if ctx.freed:
             raise RuntimeError(
@@ -80,7 +99,10 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
                 "pass."
             )
         if retained is not None and ctx in retained:
-            _accumulate(retained[ctx], g, handed_out)
+            if collect is None:
+                _accumulate(retained[ctx], g, handed_out)
+            else:
+                collect[id(retained[ctx])] = g
         in_grads = ctx.backward(g)
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
@@ -91,11 +113,15 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
                 ig = unbroadcast(ig, inp._data.shape)
             c = inp._ctx
             if c is None:
-                _accumulate(inp, ig, handed_out)
-                if pending is not None:
-                    pending.reached.add(id(inp))
+                if collect is None:
+                    _accumulate(inp, ig, handed_out)
+                    if pending is not None:
+                        pending.reached.add(id(inp))
+                elif id(inp) in collect:
+                    prev = collect[id(inp)]
+                    collect[id(inp)] = ig if prev is None else prev + ig
             else:
-                if inp._retain:
+                if inp._retain and collect is None:
                     if retained is None:
                         retained = {}
                     retained[c] = inp
@@ -105,6 +131,22 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
             pending.done(ctx)
         if not retain_graph:
             ctx.free()
+    return collect
+
+
+def _leading_to(order: list, collect: dict, retained: dict) -> set:
+    """The nodes of ``order`` from which some collected input can be reached.
+
+    ``order`` lists every node after the nodes that feed it, so one forward pass decides each
+    node from its inputs. Backward skips the other nodes: their gradients reach no input.
+    """
+    needed = set()
+    for node in order:
+        if node in retained or any(
+            (inp._ctx is None and id(inp) in collect) or inp._ctx in needed for inp in node.inputs
+        ):
+            needed.add(node)
+    return needed
 
 
 def _accumulate(t, g, handed_out) -> None:

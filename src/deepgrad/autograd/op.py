@@ -79,15 +79,120 @@ class Op:
         return t
 
     def __repr__(self) -> str:
-        return f"<{self.op_name()}Backward>"
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    def name(self) -> str:
+        """PyTorch's name for this node, e.g. ``MulBackward0`` (``grad_fn.name()``)."""
+        return torch_node_name(self)
 
     @property
-    def name(self) -> str:
-        return self.op_name()
+    def next_functions(self) -> tuple:
+        """One ``(node, 0)`` per input, as PyTorch's ``grad_fn.next_functions``: the input's own
+        node, an ``AccumulateGrad`` for a leaf that requires grad, or ``None``."""
+        out = []
+        for t in self.inputs:
+            if t._ctx is not None:
+                out.append((t._ctx, 0))
+            elif t.requires_grad:
+                out.append((AccumulateGrad(t), 0))
+            else:
+                out.append((None, 0))
+        return tuple(out)
+
+    @property
+    def metadata(self) -> dict:
+        if "_metadata" not in self.__dict__:
+            self._metadata = {}
+        return self._metadata
 
     def free(self) -> None:
         self.saved = None
         self.freed = True
+
+
+class AccumulateGrad:
+    """The node PyTorch shows for a leaf in ``next_functions``; ``variable`` is the leaf."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
+    def __eq__(self, other) -> bool:  # one leaf, one AccumulateGrad (torch keeps one per leaf)
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
+
+
+# PyTorch's grad_fn names for deepgrad's ops (the ones whose name is not "<Op>Backward0").
+_TORCH_NAMES = {
+    "PowScalar": "PowBackward0",
+    "Pow": "PowBackward1",
+    "ReLU": "ReluBackward0",
+    "Clamp": "ClampBackward1",
+    "Cast": "ToCopyBackward0",
+    "Var": "VarBackward0",
+    "AMax": "AmaxBackward0",
+    "LogSumExp": "LogsumexpBackward0",
+    "CumSum": "CumsumBackward0",
+    "CumProd": "CumprodBackward0",
+    "Reshape": "ViewBackward0",
+    "MSELoss": "MseLossBackward0",
+    "L1Loss": "MeanBackward0",
+    "CrossEntropy": "NllLossBackward0",
+    "NLLLoss": "NllLossBackward0",
+    "KLDivergence": "MeanBackward0",
+    "LeakyReLU": "LeakyReluBackward0",
+    "ELU": "EluBackward0",
+    "GELU": "GeluBackward0",
+    "SiLU": "SiluBackward0",
+    "Softsign": "DivBackward0",
+    "Linear": "AddmmBackward0",
+    "BatchNorm": "NativeBatchNormBackward0",
+    "Conv2d": "ConvolutionBackward0",
+    "MaxPool2d": "MaxPool2DWithIndicesBackward0",
+    "AvgPool2d": "AvgPool2DBackward0",
+    "AdaptiveAvgPool2d": "AdaptiveAvgPool2DBackward0",
+}
+
+
+def torch_node_name(node) -> str:
+    """The name PyTorch gives the node of the same computation (``SumBackward1`` for a sum
+    over dims, ``MmBackward0`` for a matrix product, ...)."""
+    cls = type(node).__name__
+    if cls in ("Sum", "Mean"):
+        return f"{cls}Backward{0 if getattr(node, 'axes', None) is None else 1}"
+    if cls == "Prod":
+        return f"ProdBackward{0 if getattr(node, 'axis', None) is None else 1}"
+    if cls in ("MaxAll", "MaxDim"):
+        kind = "Max" if getattr(node, "largest", True) else "Min"
+        return f"{kind}Backward{1 if cls == 'MaxAll' else 0}"
+    if cls == "MatMul" and len(node.inputs) == 2:
+        dims = (node.inputs[0].ndim, node.inputs[1].ndim)
+        return {(2, 2): "MmBackward0", (2, 1): "MvBackward0", (1, 1): "DotBackward0"}.get(
+            dims, "UnsafeViewBackward0"
+        )
+    if cls == "Index":
+        key = getattr(node, "key", None)
+        if getattr(node, "advanced", False):
+            return "IndexBackward0"
+        if isinstance(key, int):
+            return "SelectBackward0"
+        if isinstance(key, slice):
+            return "SliceBackward0"
+        return "IndexBackward0"
+    return _TORCH_NAMES.get(cls, f"{cls}Backward0")
 
 
 def _check_one_device(cls, inputs) -> None:

@@ -28,7 +28,7 @@ import os
 import cupy
 
 from deepgrad.autograd.op import Op
-from deepgrad.ops.conv import pool_output_size
+from deepgrad.ops.pool import pool_output_size
 
 _GEOMETRY = (
     "int32 N, int32 C, int32 H, int32 W, int32 OH, int32 OW, int32 KH, int32 KW, "
@@ -251,7 +251,7 @@ class Conv2dCUDA(Op):
 
 
 class MaxPool2dCUDA(Op):
-    """Max pooling on the GPU (same arguments and results as ``ops.conv.MaxPool2d``)."""
+    """Max pooling on the GPU (same arguments and results as ``ops.pool.MaxPool2d``)."""
 
     @classmethod
     def op_name(cls) -> str:

@@ -19,6 +19,7 @@ import numpy as np
 
 from deepgrad.nn.module import LayerInputError
 from deepgrad.ops import conv as _C
+from deepgrad.ops import pool as _P
 from deepgrad.tensor import Tensor
 
 __all__ = [
@@ -51,14 +52,14 @@ def _max_pool_class(x: Tensor):
         from deepgrad.cuda.conv import MaxPool2dCUDA
 
         return MaxPool2dCUDA
-    return _C.MaxPool2d
+    return _P.MaxPool2d
 
 
 def _max_pool_op(x, **params):
     return _max_pool_class(x).apply(x, **params)
 
 
-_avg_pool_op = _C.AvgPool2d.apply
+_avg_pool_op = _P.AvgPool2d.apply
 
 
 # ----------------------------------------------------------------------------- argument helpers
@@ -325,8 +326,8 @@ def _pool_args(kernel_size, stride, padding, dilation, dims, name):
 
 def _check_pool_size(x, kernel, stride, pads, dilation, ceil_mode, layer, name):
     h, w = x.shape[2:]
-    oh = _C.pool_output_size(h, kernel[0], stride[0], pads[0], dilation[0], ceil_mode)
-    ow = _C.pool_output_size(w, kernel[1], stride[1], pads[1], dilation[1], ceil_mode)
+    oh = _P.pool_output_size(h, kernel[0], stride[0], pads[0], dilation[0], ceil_mode)
+    ow = _P.pool_output_size(w, kernel[1], stride[1], pads[1], dilation[1], ceil_mode)
     if oh < 1 or ow < 1:
         raise _error(
             layer,
@@ -485,7 +486,7 @@ def _adaptive_avg(input, output_size, dims, layer, name):
             divisor_override=None,
         )  # fmt: skip
     else:
-        y = _C.AdaptiveAvgPool2d.apply(x, output_size=size)
+        y = _P.AdaptiveAvgPool2d.apply(x, output_size=size)
     return _pool_output(y, dims, unbatched)
 
 

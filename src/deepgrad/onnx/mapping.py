@@ -448,3 +448,46 @@ def onnx_ops(op: str) -> str:
     """The ONNX op(s) that deepgrad op ``op`` becomes, as written in docs/ONNX.md."""
     fn = EXPORTERS[op]
     return getattr(fn, "onnx", None) or ONNX_OPS[op]
+
+
+# ---- census extras (issue 14): the ops added for the API census and i14core's aliases -------
+def _log1p(b, c):  # log(1 + x)
+    return b.node("Log", [b.node("Add", [c.inputs[0], _scalar(b, c, 1)])])
+
+
+_PIECEWISE_ONNX = {np.sign: "Sign", np.floor: "Floor", np.ceil: "Ceil", np.round: "Round"}
+
+
+def _piecewise(b, c):  # sign, floor, ceil, round (np.round and ONNX Round: half to even)
+    return b.node(_PIECEWISE_ONNX[c.params["fn"]], c.inputs)
+
+
+def _cumsum(b, c):
+    return b.node("CumSum", [c.inputs[0], b.const(np.asarray(c.params.get("axis", 0), np.int64))])
+
+
+def _prod(b, c):
+    return b.reduce("ReduceProd", c.inputs[0], _axes_of(c, "axis"), c.params.get("keepdim", False))
+
+
+EXPORTERS.update(
+    {
+        "Asin": _same("Asin"),
+        "Cosh": _same("Cosh"),
+        "Sinh": _same("Sinh"),
+        "Det": _same("Det"),
+        "Log1p": _log1p,
+        "PiecewiseConstant": _piecewise,
+        "CumSum": _cumsum,
+        "Prod": _prod,
+        "ToDevice": _same("Identity"),  # an ONNX graph has no devices: .to("cuda") is a no-op
+    }
+)
+ONNX_OPS.update(
+    {
+        "Log1p": "Add, Log",
+        "PiecewiseConstant": "Sign, Floor, Ceil or Round",
+        "CumSum": "CumSum",
+        "Prod": "ReduceProd",
+    }
+)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepgrad import kernels
 from deepgrad.autograd.op import Op
 from deepgrad.backend import array_module
-from deepgrad.ops import relu_jit
 
 
 class Add(Op):
@@ -202,23 +202,29 @@ class Sigmoid(Op):
 
 
 class ReLU(Op):
-    """max(x, 0); large float32 arrays go through the one-pass kernels of ``relu_jit``."""
+    """y = 0 where x < 0, else x; dx = 0 where y <= 0, else g.
+
+    PyTorch's special values, bit for bit: relu(NaN) = NaN and relu(-0.0) = -0.0 (so
+    ``maximum(0, x)``, zero first: NumPy's ``maximum(x, 0)`` gives +0.0), and the backward is
+    ``threshold_backward``, a choice rather than a product: a NaN output passes its gradient
+    and an infinite gradient at a zero output gives 0, not NaN. Large float32 arrays go
+    through the one-pass kernels (``kernels.relu_forward``), which compute the same."""
 
     def forward(ctx, a):
-        out = relu_jit.forward(a) if relu_jit.usable(a) else None
+        out = kernels.relu_forward(a)
         if out is None:
-            out = array_module(a).maximum(a, 0)
+            out = array_module(a).maximum(0, a)
         ctx.saved = (out,)
         return out
 
-    def backward(ctx, g):  # the gradient passes where the output is positive: a mask multiply
+    def backward(ctx, g):  # the gradient passes where the output is not <= 0
         (out,) = ctx.saved
         if type(g) is not np.ndarray:  # on a GPU: one fused kernel (deepgrad.cuda.fused)
             from deepgrad.cuda.fused import relu_backward
 
             return relu_backward(g, out)
-        dx = relu_jit.backward(g, out) if relu_jit.usable(g, backward=True) else None
-        return g * (out > 0) if dx is None else dx
+        dx = kernels.relu_backward(g, out)
+        return np.where(out <= 0, 0, g) if dx is None else dx
 
 
 class Clamp(Op):

@@ -7,6 +7,7 @@ optional Armijo line search) is deepgrad's own.
 """
 
 from deepgrad.optim import lr_scheduler
+from deepgrad.optim.adadelta import Adadelta
 from deepgrad.optim.adagrad import Adagrad
 from deepgrad.optim.adam import Adam
 from deepgrad.optim.adamax import Adamax
@@ -19,6 +20,7 @@ from deepgrad.optim.sgd import SGD
 __all__ = [
     "GD",
     "SGD",
+    "Adadelta",
     "Adagrad",
     "Adam",
     "AdamW",

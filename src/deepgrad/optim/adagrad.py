@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad.optim.optimizer import Optimizer, _check_nonnegative, _no_differentiable
+from deepgrad import kernels
+from deepgrad.optim.optimizer import (
+    Optimizer,
+    _check_nonnegative,
+    _fast_path,
+    _no_differentiable,
+    _wants_kernels,
+)
 from deepgrad.tensor import _wrap
 
 
@@ -34,7 +41,9 @@ class Adagrad(Optimizer):
         initial_accumulator_value: starting value :math:`\tau` of the sum (default 0).
         eps: added to the denominator for numerical stability (default 1e-10).
         maximize: maximise the objective instead of minimising it.
-        foreach, differentiable, fused: accepted for PyTorch compatibility (see ``SGD``).
+        foreach, fused: None (default) or True runs float32 groups as one fused multi-threaded
+            pass, False the plain NumPy step; the numbers are the same (see ``SGD``).
+        differentiable: accepted for PyTorch compatibility (see ``SGD``).
     """
 
     def __init__(
@@ -66,6 +75,7 @@ class Adagrad(Optimizer):
             "weight_decay": weight_decay,
             "initial_accumulator_value": initial_accumulator_value,
             "maximize": maximize,
+            **_fast_path(foreach, fused),
         }
         super().__init__(params, defaults)
         for group in self.param_groups:
@@ -89,16 +99,18 @@ class Adagrad(Optimizer):
             weight_decay = float(group["weight_decay"])
             eps = float(group["eps"])
             maximize = group["maximize"]
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
+            params = [p for p in group["params"] if p.grad is not None]
+            for p in params:
+                if "sum" not in state[p]:  # a group added after construction
+                    self._init_state(p, group)
+                state[p]["step"] += 1.0
+            if _wants_kernels(group) and self._fused_step(group, params):
+                continue
+            for p in params:  # the reference: one NumPy operation at a time
                 x = p._data
                 st = state[p]
-                if "sum" not in st:  # a group added after construction
-                    st = self._init_state(p, group)
-                st["step"] = step = st["step"] + 1.0
-                d = self._direction(x, grad._data, weight_decay, maximize)
+                step = st["step"]
+                d = self._direction(x, p.grad._data, weight_decay, maximize)
                 clr = lr / (1 + (step - 1) * lr_decay)
                 s = st["sum"]._data
                 t = tmp(x, 1)
@@ -110,3 +122,16 @@ class Adagrad(Optimizer):
                 t *= clr
                 x -= t
         return loss
+
+    def _fused_step(self, group, params) -> bool:
+        """The update above as one fused pass (``kernels.optimizer_step``); False if it
+        cannot run (then nothing has changed)."""
+        lr, lr_decay = float(group["lr"]), float(group["lr_decay"])
+        weight_decay, eps = float(group["weight_decay"]), float(group["eps"])
+        arrays, scalars = [], []
+        for p in params:
+            st = self.state[p]
+            arrays.append([p._data, p.grad._data, st["sum"]._data])
+            scalars.append((weight_decay, eps, lr / (1 + (st["step"] - 1) * lr_decay)))
+        flags = (bool(weight_decay), bool(group["maximize"]))
+        return kernels.optimizer_step("adagrad", flags, arrays, scalars)

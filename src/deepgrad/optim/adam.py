@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad.optim.optimizer import Optimizer, _check_nonnegative, _lerp_, _no_differentiable
+from deepgrad import kernels
+from deepgrad.optim.optimizer import (
+    Optimizer,
+    _check_nonnegative,
+    _fast_path,
+    _lerp_,
+    _no_differentiable,
+    _wants_kernels,
+)
 from deepgrad.tensor import _wrap
 
 
@@ -54,7 +62,10 @@ class Adam(Optimizer):
         amsgrad: use the maximum of past second moments (AMSGrad, default False).
         maximize: maximise the objective instead of minimising it.
         decoupled_weight_decay: decay the weights directly, as ``AdamW`` (default False).
-        foreach, capturable, differentiable, fused: accepted for PyTorch compatibility.
+        foreach, fused: None (default) or True runs float32 groups as one fused multi-threaded
+            pass, False the plain NumPy step; the numbers are the same (see ``SGD``).
+        capturable, differentiable: accepted for PyTorch compatibility (``differentiable=True``
+            is not supported).
     """
 
     def __init__(
@@ -85,6 +96,7 @@ class Adam(Optimizer):
             "amsgrad": amsgrad,
             "maximize": maximize,
             "decoupled_weight_decay": decoupled_weight_decay,
+            **_fast_path(foreach, fused),
         }
         super().__init__(params, defaults)
 
@@ -101,19 +113,24 @@ class Adam(Optimizer):
             amsgrad = group["amsgrad"]
             maximize = group["maximize"]
             decoupled = group["decoupled_weight_decay"]
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                x = p._data
+            params = [p for p in group["params"] if p.grad is not None]
+            for p in params:
                 st = state[p]
                 if len(st) == 0:
+                    x = p._data
                     st["step"] = 0.0
                     st["exp_avg"] = _wrap(np.zeros_like(x))
                     st["exp_avg_sq"] = _wrap(np.zeros_like(x))
                     if amsgrad:
                         st["max_exp_avg_sq"] = _wrap(np.zeros_like(x))
-                st["step"] = step = st["step"] + 1.0
+                st["step"] += 1.0
+            if _wants_kernels(group) and self._fused_step(group, params):
+                continue
+            for p in params:  # the reference: one NumPy operation at a time
+                grad = p.grad
+                x = p._data
+                st = state[p]
+                step = st["step"]
                 if type(x) is not np.ndarray:  # a GPU parameter: one fused kernel
                     from deepgrad.cuda.fused import adam_step
 
@@ -150,3 +167,26 @@ class Adam(Optimizer):
                 t *= step_size
                 x -= t
         return loss
+
+    def _fused_step(self, group, params) -> bool:
+        """The update above as one fused pass (``kernels.optimizer_step``); False if it
+        cannot run (then nothing has changed)."""
+        lr = float(group["lr"])
+        beta1, beta2 = (float(b) for b in group["betas"])
+        weight_decay = float(group["weight_decay"])
+        decoupled = group["decoupled_weight_decay"]
+        amsgrad = group["amsgrad"]
+        names = ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if amsgrad else [])
+        arrays, scalars = [], []
+        weight = 1.0 - beta1  # _lerp_'s weight, and the form it takes
+        low = weight < 0.5
+        for p in params:
+            st = self.state[p]
+            arrays.append([p._data, p.grad._data] + [st[k]._data for k in names])
+            step = st["step"]
+            decay = 1.0 - lr * weight_decay if decoupled else weight_decay
+            scalars.append((decay, weight if low else 1.0 - weight, beta2, 1.0 - beta2,
+                            (1 - beta2**step) ** 0.5, float(group["eps"]),
+                            lr / (1 - beta1**step)))  # fmt: skip
+        flags = (bool(weight_decay), bool(decoupled), bool(group["maximize"]), low, bool(amsgrad))
+        return kernels.optimizer_step("adam", flags, arrays, scalars)

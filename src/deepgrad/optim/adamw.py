@@ -36,7 +36,9 @@ class AdamW(Adam):
         weight_decay: decoupled weight decay :math:`\lambda` (default 1e-2).
         amsgrad: use the maximum of past second moments (default False).
         maximize: maximise the objective instead of minimising it.
-        foreach, capturable, differentiable, fused: accepted for PyTorch compatibility.
+        foreach, fused: None (default) or True runs float32 groups as one fused multi-threaded
+            pass, False the plain NumPy step; the numbers are the same (see ``SGD``).
+        capturable, differentiable: accepted for PyTorch compatibility.
     """
 
     def __init__(
@@ -61,8 +63,10 @@ class AdamW(Adam):
             eps,
             weight_decay,
             amsgrad,
+            foreach=foreach,
             maximize=maximize,
             differentiable=differentiable,
+            fused=fused,
             decoupled_weight_decay=True,
         )
 

@@ -328,6 +328,27 @@ def _check_nonnegative(**values: float) -> None:
             raise ValueError(f"Invalid {what}: {value}")
 
 
+def _fast_path(foreach: bool | None, fused: bool | None) -> dict:
+    """PyTorch's ``foreach`` and ``fused`` arguments, checked as PyTorch checks them, as
+    entries of a group's defaults (PyTorch keeps them there too).
+
+    deepgrad reads them as the choice between its two implementations of a step: the fused
+    multi-threaded kernels (``deepgrad.kernels.optimizer_step``), used by default (None) and
+    with ``True``, and the plain NumPy step, one operation at a time, used when one of them
+    is ``False`` and neither is ``True`` (PyTorch's single-tensor loop). Both give the same
+    numbers; the NumPy step also serves every case the kernels do not (float64, no kernels).
+    """
+    if foreach and fused:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    return {"foreach": foreach, "fused": fused}
+
+
+def _wants_kernels(group: dict) -> bool:
+    """True unless the group asks for the plain NumPy step (see ``_fast_path``)."""
+    foreach, fused = group.get("foreach"), group.get("fused")
+    return bool(foreach or fused) or (foreach is not False and fused is not False)
+
+
 def _no_differentiable(differentiable: bool) -> None:
     if differentiable:
         raise NotImplementedError(

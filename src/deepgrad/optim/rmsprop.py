@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad.optim.optimizer import Optimizer, _check_nonnegative, _lerp_, _no_differentiable
+from deepgrad import kernels
+from deepgrad.optim.optimizer import (
+    Optimizer,
+    _check_nonnegative,
+    _lerp_,
+    _no_differentiable,
+    _wants_kernels,
+)
 from deepgrad.tensor import _wrap
 
 
@@ -44,7 +51,9 @@ class RMSprop(Optimizer):
         momentum: momentum factor :math:`\mu` (default 0).
         centered: use the centred variant (default False).
         maximize: maximise the objective instead of minimising it.
-        capturable, foreach, differentiable: accepted for PyTorch compatibility (see ``SGD``).
+        foreach: None (default) or True runs float32 groups as one fused multi-threaded pass,
+            False the plain NumPy step; the numbers are the same (see ``SGD``).
+        capturable, differentiable: accepted for PyTorch compatibility (see ``SGD``).
     """
 
     def __init__(
@@ -73,6 +82,7 @@ class RMSprop(Optimizer):
             "centered": centered,
             "weight_decay": weight_decay,
             "maximize": maximize,
+            "foreach": foreach,  # PyTorch's RMSprop has no `fused`
         }
         super().__init__(params, defaults)
 
@@ -89,10 +99,8 @@ class RMSprop(Optimizer):
             momentum = float(group["momentum"])
             centered = group["centered"]
             maximize = group["maximize"]
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
+            params = [p for p in group["params"] if p.grad is not None]
+            for p in params:
                 x = p._data
                 st = state[p]
                 if len(st) == 0:
@@ -103,6 +111,12 @@ class RMSprop(Optimizer):
                     if centered:
                         st["grad_avg"] = _wrap(np.zeros_like(x))
                 st["step"] += 1.0
+            if _wants_kernels(group) and self._fused_step(group, params):
+                continue
+            for p in params:  # the reference: one NumPy operation at a time
+                grad = p.grad
+                x = p._data
+                st = state[p]
                 d = self._direction(x, grad._data, weight_decay, maximize)
                 v = st["square_avg"]._data
                 t = tmp(x, 1)
@@ -129,3 +143,26 @@ class RMSprop(Optimizer):
                     t *= lr
                 x -= t
         return loss
+
+    def _fused_step(self, group, params) -> bool:
+        """The update above as one fused pass (``kernels.optimizer_step``); False if it
+        cannot run (then nothing has changed)."""
+        alpha = float(group["alpha"])
+        momentum = float(group["momentum"])
+        centered = group["centered"]
+        weight = 1.0 - alpha  # _lerp_'s weight, and the form it takes
+        low = weight < 0.5
+        arrays = []
+        for p in params:
+            st = self.state[p]
+            a = [p._data, p.grad._data, st["square_avg"]._data]
+            if momentum > 0:
+                a.append(st["momentum_buffer"]._data)
+            if centered:
+                a.append(st["grad_avg"]._data)
+            arrays.append(a)
+        lerp_weight = weight if low else 1.0 - weight
+        scalars = (float(group["weight_decay"]), alpha, 1.0 - alpha, lerp_weight,
+                   float(group["eps"]), momentum, float(group["lr"]))  # fmt: skip
+        flags = (bool(scalars[0]), bool(group["maximize"]), bool(centered), low, momentum > 0)
+        return kernels.optimizer_step("rmsprop", flags, arrays, [scalars] * len(params))

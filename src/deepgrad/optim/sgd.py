@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepgrad import kernels
 from deepgrad.backend import array_module
-from deepgrad.optim.optimizer import Optimizer, _check_nonnegative, _no_differentiable
+from deepgrad.optim.optimizer import (
+    Optimizer,
+    _check_nonnegative,
+    _fast_path,
+    _no_differentiable,
+    _wants_kernels,
+)
 from deepgrad.tensor import _wrap
 
 
@@ -36,8 +43,10 @@ class SGD(Optimizer):
         weight_decay: L2 penalty :math:`\lambda` (default 0).
         nesterov: use Nesterov momentum; needs ``momentum > 0`` and ``dampening == 0``.
         maximize: maximise the objective instead of minimising it.
-        foreach, differentiable, fused: accepted for PyTorch compatibility; deepgrad has one
-            NumPy implementation, and ``differentiable=True`` is not supported.
+        foreach, fused: None (default) or True runs float32 groups as one fused multi-threaded
+            pass (``deepgrad.kernels``), False the plain NumPy step; the numbers are the same
+            (see ``optim.optimizer._fast_path``).
+        differentiable: accepted for PyTorch compatibility; ``True`` is not supported.
 
     Example::
 
@@ -72,6 +81,7 @@ class SGD(Optimizer):
             "weight_decay": weight_decay,
             "nesterov": nesterov,
             "maximize": maximize,
+            **_fast_path(foreach, fused),
         }
         super().__init__(params, defaults)
 
@@ -87,10 +97,19 @@ class SGD(Optimizer):
             weight_decay = float(group["weight_decay"])
             nesterov = group["nesterov"]
             maximize = group["maximize"]
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
+            params = [p for p in group["params"] if p.grad is not None]
+            bufs = [state[p].get("momentum_buffer") for p in params] if momentum else []
+            if _wants_kernels(group) and all(b is not None for b in bufs):
+                arrays = [[p._data, p.grad._data] for p in params]
+                for a, b in zip(arrays, bufs):
+                    a.append(b._data)
+                flags = (bool(weight_decay), bool(maximize), bool(momentum), bool(dampening),
+                         bool(nesterov))  # fmt: skip
+                scalars = [(weight_decay, momentum, 1.0 - dampening, lr)] * len(params)
+                if kernels.optimizer_step("sgd", flags, arrays, scalars):
                     continue
+            for p in params:  # the reference: one NumPy operation at a time
+                grad = p.grad
                 x = p._data
                 if type(x) is not np.ndarray:  # a GPU parameter: one fused kernel
                     from deepgrad.cuda.fused import sgd_update

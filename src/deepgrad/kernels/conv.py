@@ -9,24 +9,30 @@ keeps its partial sums in registers, so there is nothing to copy. NumPy cannot e
 deepgrad writes the two loops below in LLVM's intermediate language (with ``llvmlite``, a
 wheel from PyPI), specialised to each shape and compiled once; the object code is cached on
 disk. Without llvmlite, without AVX2 and FMA, for other dtypes or with ``DEEPGRAD_JIT=0``,
-``ops/conv.py`` uses its NumPy path, which stays the tested reference. (``jit.py`` holds the
-compiler; this file the two kernels.)
+``ops/conv.py`` uses its NumPy path, which stays the tested reference. (``compiler.py`` holds
+the compiler; this file the two kernels.)
+
+Semantics: the same sums as the reference, in another order (over channels and kernel offsets,
+with fused multiply-adds), so the results agree to float32 rounding (tests: 1e-4 relative),
+not bit for bit. NaN and infinities propagate as in any sum of products.
 
 Both kernels work on deepgrad's batch-innermost layout (C, H, W, N), with two changes made
-while padding: the batch is padded with zeros to a multiple of 8 (one vector of floats), and
-each position gets ``_POSITION_PAD`` more floats, because with N = 128 positions 512 bytes
-apart would put every load of a tile into 8 of the 64 sets of the L1 cache.
+while padding: the batch is padded with zeros to a multiple of the vector width (8 or 16
+floats), and each position gets ``_POSITION_PAD`` more floats, because with N = 128
+positions 512 bytes apart would put every load of a tile into 8 of the 64 sets of the L1 cache.
 
 * ``forward``: out[o, i, j, n] = b[o] + sum_{c,p,q} w[o,c,p,q] x[c, i*sh + p*dh, j*sw + q*dw, n].
-  A register tile holds 4 output channels x 16 images (8 vectors) at one output position.
-  Each step of the reduction loads 2 vectors of inputs, broadcasts 4 weights and does 8
-  fused multiply-adds. The reduction runs over a block of ``_CHANNEL_BLOCK`` channels and all
-  kernel offsets; then the partial sums go back to memory and the next block of channels goes
-  on from them, so that a block's inputs stay in the L1 cache.
+  A register tile holds 4 output channels x 2 vectors of images (AVX2: 16 images, 8
+  accumulators) or x 4 vectors (AVX-512: 64 images, 16 accumulators; ``_image_vectors``) at
+  one output position. Each step of the reduction loads the input vectors, broadcasts 4
+  weights and does 8 or 16 fused multiply-adds. The reduction runs over a block of
+  ``_CHANNEL_BLOCK`` channels and all kernel offsets; then the partial sums go back to
+  memory and the next block of channels goes on from them, so that a block's inputs stay in
+  the L1 cache.
 * ``weight_grad``: dw[o,c,p,q] = sum_{i,j,n} dy[o,i,j,n] x[c, i*sh + p*dh, j*sw + q*dw, n].
-  A register tile holds a few output channels x a few kernel columns, each a vector over 8
+  A register tile holds a few output channels x a few kernel columns, each a vector of
   images, reduced over one output row at a time (whose inputs fit in L1), kept in a small
-  stack array between rows and summed across the 8 lanes at the end.
+  stack array between rows and summed across the lanes at the end (``_accumulators``).
 
 The input gradient of a stride-1 convolution is itself a convolution (``ops/conv.py`` shows
 how), so it runs ``forward``. The threads split the output rows (forward) or the pairs of
@@ -36,18 +42,42 @@ outputs.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
-from deepgrad.ops import jit
-from deepgrad.ops.jit import VEC
+from deepgrad.kernels import compiler, threads
 
 _OUT_BLOCK = 4  # output channels per forward register tile
-_IMAGE_VECTORS = 2  # vectors of images per forward register tile
 _CHANNEL_BLOCK = 4  # input channels reduced before the partial sums go back to memory
 _POSITION_PAD = 16  # extra floats after each position's images (see the module docstring)
 _MAX_KERNEL_WIDTH = 32  # kernel columns are unrolled into straight-line code; wider: NumPy
 _UNROLLED_OFFSETS = 32  # kernels with at most this many offsets have their rows unrolled too
-_ACCUMULATORS = 12  # vector registers a weight-gradient tile may hold (of 16)
+
+
+def _image_vectors(width) -> int:
+    """Vectors of images per forward register tile: 4 x 2 accumulators plus 2 inputs and a
+    broadcast weight use 11 of AVX2's 16 registers; AVX-512's 32 registers hold 4 x 4
+    accumulators plus 4 inputs and a weight (21), so a tile covers 64 images, not 16, and each
+    weight broadcast feeds 4 fused multiply-adds instead of 2."""
+    return 2 if width.registers <= 16 else 4
+
+
+def _accumulators(width) -> int:
+    """Vector registers a weight-gradient tile may hold: three quarters of the registers
+    (12 of AVX2's 16, 24 of AVX-512's 32), the rest for the loaded inputs and gradients."""
+    return width.registers * 3 // 4
+
+
+_scratch = threading.local()
+
+
+def _work(size: int):
+    """A reused flat float32 work buffer of ``size`` floats, one per thread."""
+    buf = getattr(_scratch, "buf", None)
+    if buf is None or buf.size < size:
+        buf = _scratch.buf = np.empty(size, np.float32)
+    return buf[:size]
 
 
 def usable(x, weight, groups: int, kernel_width: int) -> bool:
@@ -58,14 +88,15 @@ def usable(x, weight, groups: int, kernel_width: int) -> bool:
         and weight.dtype == np.float32
         and groups == 1
         and kernel_width <= _MAX_KERNEL_WIDTH
-        and jit.available()
+        and compiler.available()
     )
 
 
 # ------------------------------------------------------------------------------------ layout
 def padded_batch(n: int) -> int:
     """The batch rounded up to whole vectors."""
-    return -(-n // VEC) * VEC
+    vec = compiler.vec()
+    return -(-n // vec) * vec
 
 
 def padded_shape(x_shape, padding):
@@ -117,7 +148,7 @@ def forward(xbuf, weight, bias, n: int, out_hw, stride, dilation):
     oh, ow = out_hw
     n8 = padded_batch(n)
     shape = (xbuf.shape, weight.shape, out_hw, n8, stride, dilation)
-    kernel = jit.kernel("forward", shape, _forward_ir, 4)
+    kernel = compiler.kernel("forward", shape, forward_ir, 4)
     ob = -(-o // _OUT_BLOCK)
     out = np.empty((ob * _OUT_BLOCK, oh, ow, n8), np.float32)
     wb = _blocked_weight(weight)
@@ -125,9 +156,18 @@ def forward(xbuf, weight, bias, n: int, out_hw, stride, dilation):
     if bias is not None:
         b[:o] = bias
     args = (xbuf.ctypes.data, wb.ctypes.data, b.ctypes.data, out.ctypes.data)
-    jit.run_split(kernel, args, oh)
+    threads.run_split(kernel, args, oh)
     out = out[:o]
     return out if n8 == n else np.ascontiguousarray(out[..., :n])
+
+
+def input_grad(grad_cnhw, flipped, pads, n: int, out_hw, dilation):
+    """dx (C, H, W, N) of a stride-1 convolution as the forward convolution of the output
+    gradient (O, OH, OW, N), padded by ``pads``, with the ``flipped`` kernel (C, O, kh, kw)
+    (``ops/conv.py``'s ``_transposed_conv`` says why)."""
+    size = int(np.prod(padded_shape(grad_cnhw.shape, pads)))
+    gbuf = pad_input(grad_cnhw, pads, _work(size))
+    return forward(gbuf, flipped, None, n, out_hw, (1, 1), dilation)
 
 
 def weight_grad(xbuf, grad, kernel_hw, stride, dilation):
@@ -142,27 +182,28 @@ def weight_grad(xbuf, grad, kernel_hw, stride, dilation):
     else:  # the padded images must be zero: their inputs are zero, but 0 * garbage need not be
         dy = np.zeros((o, oh, ow, n8), np.float32)
         dy[..., :n] = grad
-    outs = _wgrad_outputs(o, kw)
+    outs = _wgrad_outputs(o, kw, _accumulators(compiler.host_width()))
     shape = (xbuf.shape, (o, c, kh, kw), (oh, ow), n8, stride, dilation, outs)
-    kernel = jit.kernel("weight_grad", shape, _weight_grad_ir, 3)
+    kernel = compiler.kernel("weight_grad", shape, weight_grad_ir, 3)
     dw = np.empty((o, c, kh, kw), np.float32)
-    jit.run_split(kernel, (xbuf.ctypes.data, dy.ctypes.data, dw.ctypes.data), (o // outs) * c)
+    threads.run_split(kernel, (xbuf.ctypes.data, dy.ctypes.data, dw.ctypes.data), (o // outs) * c)
     return dw
 
 
-def _wgrad_outputs(o: int, kw: int) -> int:
+def _wgrad_outputs(o: int, kw: int, accumulators: int) -> int:
     """Output channels per weight-gradient tile: as many as fit the registers with the tile's
     kernel columns, and divide O."""
-    cols = min(kw, _ACCUMULATORS // 2)
+    cols = min(kw, accumulators // 2)
     for outs in (4, 3, 2, 1):
-        if outs * cols <= _ACCUMULATORS and o % outs == 0:
+        if outs * cols <= accumulators and o % outs == 0:
             return outs
     return 1
 
 
-def _forward_ir(xshape, wshape, out_hw, n8, stride, dilation):
+def forward_ir(width, xshape, wshape, out_hw, n8, stride, dilation):
     """forward(x, w_blocked, bias, out, i0, i1) for the output rows [i0, i1)."""
-    mod, fn, e = jit.function("forward", 4)
+    mod, fn, e = compiler.function("forward", 4, width)
+    vec, image_vectors = width.vec, _image_vectors(width)
     x, w, bias, out, t0, t1 = fn.args
     o, c, kh, kw = wshape
     blocks = -(-o // _OUT_BLOCK)
@@ -172,7 +213,7 @@ def _forward_ir(xshape, wshape, out_hw, n8, stride, dilation):
     xc, xr = hp * wp * pos, wp * pos  # input strides (floats): channel, row; a position: pos
     orow, ochan = ow * n8, oh * ow * n8  # output strides
     wc = kh * kw * _OUT_BLOCK  # blocked-weight stride of one input channel
-    full, rest = divmod(n8 // VEC, _IMAGE_VECTORS)  # image tiles of 16, and one of 8 if odd
+    full, rest = divmod(n8 // vec, image_vectors)  # whole image tiles, and one of fewer vectors
     b = e.b
 
     def tile(ob, i, o_row, j, image, vecs, cb, first):
@@ -181,7 +222,7 @@ def _forward_ir(xshape, wshape, out_hw, n8, stride, dilation):
             init = [e.broadcast(bias, e.add(e.mul(ob, _OUT_BLOCK), o)) for o in range(_OUT_BLOCK)]
             accs = [init[o] for o in range(_OUT_BLOCK) for _ in range(vecs)]
         else:
-            accs = [e.load(out, e.add(at, v * VEC)) for at in o_at for v in range(vecs)]
+            accs = [e.load(out, e.add(at, v * vec)) for at in o_at for v in range(vecs)]
         x_at = e.add(e.mul(i, sh * xr), e.mul(j, sw * pos), image)
         w_at = e.mul(ob, c * wc)
         c_end = b.select(b.icmp_signed("<", e.add(cb, _CHANNEL_BLOCK), e.const(c)),
@@ -193,7 +234,7 @@ def _forward_ir(xshape, wshape, out_hw, n8, stride, dilation):
                 xp = e.add(x_at, e.mul(ci, xc), e.mul(p, dh * xr))
                 wq = e.add(w_at, e.mul(ci, wc), e.mul(p, kw * _OUT_BLOCK))
                 for q in range(kw):
-                    xs = [e.load(x, e.add(xp, q * dw * pos + v * VEC)) for v in range(vecs)]
+                    xs = [e.load(x, e.add(xp, q * dw * pos + v * vec)) for v in range(vecs)]
                     for o in range(_OUT_BLOCK):
                         wv = e.broadcast(w, e.add(wq, q * _OUT_BLOCK + o))
                         for v in range(vecs):
@@ -209,7 +250,7 @@ def _forward_ir(xshape, wshape, out_hw, n8, stride, dilation):
         accs = e.loop(cb, c_end, channel, accs)
         for o in range(_OUT_BLOCK):
             for v in range(vecs):
-                e.store(accs[o * vecs + v], out, e.add(o_at[o], v * VEC))
+                e.store(accs[o * vecs + v], out, e.add(o_at[o], v * vec))
 
     def row(i, _):
         # For one block of channels and one vector of images, every output channel block
@@ -222,9 +263,9 @@ def _forward_ir(xshape, wshape, out_hw, n8, stride, dilation):
 
                 e.loop(0, blocks, channels)
 
-            e.loop(0, full, lambda nb, _: sweep(e.mul(nb, _IMAGE_VECTORS * VEC), _IMAGE_VECTORS))
+            e.loop(0, full, lambda nb, _: sweep(e.mul(nb, image_vectors * vec), image_vectors))
             if rest:
-                sweep(e.const(full * _IMAGE_VECTORS * VEC), rest)
+                sweep(e.const(full * image_vectors * vec), rest)
 
         block(e.const(0), True)
         e.loop(_CHANNEL_BLOCK, c, lambda cb, _: block(cb, False), step=_CHANNEL_BLOCK)
@@ -234,9 +275,10 @@ def _forward_ir(xshape, wshape, out_hw, n8, stride, dilation):
     return mod
 
 
-def _weight_grad_ir(xshape, wshape, out_hw, n8, stride, dilation, outs):
+def weight_grad_ir(width, xshape, wshape, out_hw, n8, stride, dilation, outs):
     """weight_grad(x, dy, dw, t0, t1) for tiles t = (o // outs) * C + c in [t0, t1)."""
-    mod, fn, e = jit.function("weight_grad", 3)
+    mod, fn, e = compiler.function("weight_grad", 3, width)
+    vec = width.vec
     x, dy, dw, t0, t1 = fn.args
     o, c, kh, kw = wshape
     _, hp, wp, pos = xshape
@@ -244,7 +286,7 @@ def _weight_grad_ir(xshape, wshape, out_hw, n8, stride, dilation, outs):
     (sh, sw), (dh, ddw) = stride, dilation
     xc, xr = hp * wp * pos, wp * pos
     yrow, ychan = ow * n8, oh * ow * n8
-    cols = min(kw, _ACCUMULATORS // 2)
+    cols = min(kw, _accumulators(width) // 2)
     col_blocks = [list(range(q, min(q + cols, kw))) for q in range(0, kw, cols)]
     b = e.b
     # partial sums of one tile across output rows: outs x kh x kw vectors on the stack
@@ -255,7 +297,7 @@ def _weight_grad_ir(xshape, wshape, out_hw, n8, stride, dilation, outs):
         ob = b.sdiv(t, e.const(c))
         ci = b.srem(t, e.const(c))
         for k in range(outs * kh * kw):
-            e.store(e.zero, sums_f, e.const(k * VEC))
+            e.store(e.zero, sums_f, e.const(k * vec))
         x_c = e.mul(ci, xc)
         y_o = e.mul(ob, outs * ychan)
 
@@ -267,20 +309,20 @@ def _weight_grad_ir(xshape, wshape, out_hw, n8, stride, dilation, outs):
                     slots = [(r, q) for r in range(outs) for q in qs]
 
                     def slot_at(r, q, p=p):
-                        return e.add(e.mul(p, kw * VEC), (r * kh * kw + q) * VEC)
+                        return e.add(e.mul(p, kw * vec), (r * kh * kw + q) * vec)
 
                     accs = [e.load(sums_f, slot_at(r, q)) for r, q in slots]
 
                     def step(j, accs, qs=qs, slots=slots):
                         def lanes(nb, accs):
-                            at = e.mul(nb, VEC)
+                            at = e.mul(nb, vec)
                             ys = [e.load(dy, e.add(y_row, e.mul(j, n8), at, r * ychan))
                                   for r in range(outs)]  # fmt: skip
                             xs = {q: e.load(x, e.add(x_row, e.mul(j, sw * pos), at, q * ddw * pos))
                                   for q in qs}  # fmt: skip
                             return [e.fma(ys[r], xs[q], a) for (r, q), a in zip(slots, accs)]
 
-                        return e.loop(0, n8 // VEC, lanes, accs)
+                        return e.loop(0, n8 // vec, lanes, accs)
 
                     accs = e.loop(0, ow, step, accs)
                     for (r, q), a in zip(slots, accs):
@@ -292,7 +334,7 @@ def _weight_grad_ir(xshape, wshape, out_hw, n8, stride, dilation, outs):
         for r in range(outs):
             for p in range(kh):
                 for q in range(kw):
-                    v = e.load(sums_f, e.const((r * kh * kw + p * kw + q) * VEC))
+                    v = e.load(sums_f, e.const((r * kh * kw + p * kw + q) * vec))
                     at = e.add(e.mul(ob, outs * c * kh * kw), e.mul(ci, kh * kw),
                                r * c * kh * kw + p * kw + q)  # fmt: skip
                     b.store(e.lane_sum(v), b.gep(dw, [at]))

@@ -1,5 +1,6 @@
-"""The compiled float32 kernels (deepgrad.ops.conv_jit, pool_jit) against PyTorch and against
-deepgrad's NumPy path, which they replace where they can."""
+"""The compiled float32 kernels (deepgrad.kernels: conv, pool, relu) against PyTorch and
+against deepgrad's NumPy references, which they replace where they can. They run at this
+host's vector width (``compiler.host_width()``); test_kernels_widths.py checks the other."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ import torch.nn.functional as TF
 import deepgrad
 import deepgrad.nn as nn
 import deepgrad.nn.functional as F
-from deepgrad.ops import conv_jit, jit, pool_jit
+from deepgrad.kernels import compiler
+from deepgrad.kernels import conv as conv_kernels
+from deepgrad.kernels import pool as pool_kernels
+from deepgrad.kernels import relu as relu_kernels
 
-pytestmark = pytest.mark.skipif(not jit.available(), reason="needs llvmlite and AVX2/FMA")
+pytestmark = pytest.mark.skipif(not compiler.available(), reason="needs llvmlite and AVX2/FMA")
 
 
 def _rand(shape, seed=0, scale=1.0):
@@ -30,10 +34,10 @@ def calls(monkeypatch):
     """Counts the calls into the compiled kernels, so a test knows they really ran."""
     seen = {"conv": 0, "wgrad": 0, "pool": 0, "pool_grad": 0}
     for mod, name, key in [
-        (conv_jit, "forward", "conv"),
-        (conv_jit, "weight_grad", "wgrad"),
-        (pool_jit, "forward", "pool"),
-        (pool_jit, "backward", "pool_grad"),
+        (conv_kernels, "forward", "conv"),
+        (conv_kernels, "weight_grad", "wgrad"),
+        (pool_kernels, "forward", "pool"),
+        (pool_kernels, "backward", "pool_grad"),
     ]:
         original = getattr(mod, name)
 
@@ -50,7 +54,7 @@ def _conv_both(x, w, b, kwargs, kernels=True):
     compiled kernels or (``kernels=False``) with the NumPy path."""
     with pytest.MonkeyPatch.context() as m:
         if not kernels:
-            m.setattr(jit, "available", lambda: False)
+            m.setattr(compiler, "available", lambda: False)
         ts = [None if a is None else deepgrad.tensor(a, requires_grad=True) for a in (x, w, b)]
         y = F.conv2d(*ts, **kwargs)
         y.backward(deepgrad.tensor(_rand(y.shape, seed=9)))
@@ -185,16 +189,27 @@ def test_max_pool_return_indices_with_kernel():
 
 
 def test_max_pool_kernel_needs_batch_innermost_float32(calls):
-    """Standard (N, C, H, W) arrays, float64 and odd batches use the NumPy code."""
+    """Standard (N, C, H, W) arrays and float64 use the NumPy code."""
     F.max_pool2d(deepgrad.from_numpy(_rand((2, 4, 4, 8)).transpose(3, 0, 1, 2)), 2)
     assert calls["pool"] == 1  # the layout the kernel is for
     for x in [
         _rand((8, 2, 4, 4)),
         _rand((2, 4, 4, 8)).astype(np.float64).transpose(3, 0, 1, 2),
-        _rand((2, 4, 4, 5)).transpose(3, 0, 1, 2),
     ]:
         F.max_pool2d(deepgrad.from_numpy(x), 2)
     assert calls["pool"] == 1
+
+
+@pytest.mark.parametrize("n", [1, 5, 13, 21])
+def test_max_pool_kernel_masks_a_partial_vector_of_images(n, calls):
+    """Batches that are not whole vectors: the last images are read and written under a lane
+    mask, and equal PyTorch exactly (ties and NaN included)."""
+    x = np.random.default_rng(n).integers(-2, 3, (3, 6, 6, n)).astype(np.float32)
+    x[0, 0, 0, 0] = np.nan
+    (yo, go), (yt, gt) = _pool_both(x, 2, 2)
+    assert calls["pool"] == 1 and calls["pool_grad"] == 1
+    np.testing.assert_array_equal(yo, yt)
+    np.testing.assert_array_equal(go, gt)
 
 
 def test_compiled_kernels_are_cached_on_disk(tmp_path):
@@ -221,7 +236,7 @@ def test_quieting_openblas_workers_keeps_products_right():
     a value the user set is left alone."""
     script = (
         "import ctypes, numpy as np\n"
-        "from deepgrad.ops import blas_threads\n"
+        "from deepgrad.kernels import blas_threads\n"
         "a = np.random.default_rng(0).standard_normal((300, 300))\n"
         "before = a @ a\n"
         "print(blas_threads.quiet_workers())\n"
@@ -247,19 +262,18 @@ def test_quieting_openblas_workers_keeps_products_right():
     [
         ((16, 28, 28, 128), (3, 0, 1, 2), (3, 0, 1, 2)),  # a conv output and its gradient
         ((16, 28, 28, 128), (3, 0, 1, 2), (0, 1, 2, 3)),  # gradient laid out otherwise
-        ((2048, 515), (0, 1), (0, 1)),  # size not a multiple of the kernel's unit: NumPy tail
+        ((2048, 515), (0, 1), (0, 1)),  # size not a multiple of the vector: a masked tail
+        ((1031, 1021), (0, 1), (1, 0)),  # prime sizes, the gradient transposed
     ],
 )
 def test_relu_kernel_matches_torch_exactly(mem_shape, perm, grad_perm, monkeypatch):
     """Special values included: a NaN output passes its gradient, an infinite gradient at a
     zero output gives 0 (PyTorch's threshold_backward)."""
-    from deepgrad.ops import relu_jit
-
     seen = []
     for name in ("forward", "backward"):
-        original = getattr(relu_jit, name)
+        original = getattr(relu_kernels, name)
         monkeypatch.setattr(
-            relu_jit, name, lambda *a, _o=original, _n=name: seen.append(_n) or _o(*a)
+            relu_kernels, name, lambda *a, _o=original, _n=name: seen.append(_n) or _o(*a)
         )
     x = _rand(mem_shape)
     x.reshape(-1)[:6] = [np.nan, 0.0, -0.0, np.inf, -np.inf, -1.0]
@@ -280,8 +294,7 @@ def test_relu_kernel_matches_torch_exactly(mem_shape, perm, grad_perm, monkeypat
 
 
 def test_relu_kernel_leaves_small_arrays_to_numpy():
-    from deepgrad.ops import relu_jit
-
+    relu_jit = relu_kernels
     assert not relu_jit.usable(_rand((128, 512)), backward=True)
     assert relu_jit.usable(_rand((128, 4096)), backward=True)
     assert not relu_jit.usable(_rand((128, 4096)))  # the forward pays only from ~1M elements

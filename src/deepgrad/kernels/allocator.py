@@ -8,8 +8,10 @@ in again: on the course MLP that was ~30% of an epoch. Raising glibc's mmap and 
 variables) lets freed blocks be reused. The cost is that up to ``TRIM`` bytes of freed memory
 stay with the process.
 
-It changes the whole process, so it is applied once at import, only with glibc, never when the
-user set those environment variables, and not at all with ``DEEPGRAD_MALLOC_TUNING=0``.
+It changes the whole process. The NumPy references need it as much as the kernels (the course
+MLP runs no compiled kernel), so it is applied once, where ``import deepgrad`` finishes
+(``deepgrad/__init__.py``), and nowhere else: only with glibc, never when the user set those
+environment variables, and not at all with ``DEEPGRAD_MALLOC_TUNING=0``.
 """
 
 from __future__ import annotations

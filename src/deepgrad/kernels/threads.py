@@ -1,0 +1,90 @@
+"""The threads the compiled kernels run on, and how their work is cut among them.
+
+Each kernel is a C function ``kernel(pointers..., start, end)`` that does the part
+[start, end) of its work; ctypes releases the GIL while it runs, so plain Python threads run
+the parts side by side. ``run_split`` cuts one kernel's work evenly; ``run_segments`` cuts a
+list of pieces of different sizes (the tensors of an optimiser's parameter group) into
+equal shares, so that one pass over all of them keeps every thread busy.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+from deepgrad.kernels import blas_threads
+
+_pool: ThreadPoolExecutor | None = None
+_pool_key = (0, 0)  # (process id, workers) of _pool: a forked child must make its own
+
+
+def num_threads() -> int:
+    """Threads the kernels use: ``DEEPGRAD_NUM_THREADS``, ``OMP_NUM_THREADS`` or
+    ``OPENBLAS_NUM_THREADS`` when set (the test suite sets one thread per worker), else the
+    CPUs this process may use."""
+    for var in ("DEEPGRAD_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def _workers(threads: int) -> ThreadPoolExecutor:
+    global _pool, _pool_key
+    # Spinning OpenBLAS workers would take our cores (see blas_threads.py): done once, here,
+    # because this is the first moment a kernel runs on threads of its own.
+    blas_threads.quiet_workers()
+    pid = os.getpid()
+    if _pool_key[0] != pid or _pool_key[1] < threads - 1:  # (a fork leaves the threads behind)
+        _pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="deepgrad-kernel")
+        _pool_key = (pid, threads - 1)
+    return _pool
+
+
+def run_split(fn, args, total: int, threads: int | None = None) -> None:
+    """Run ``fn(*args, start, end)`` over [0, total) split evenly among the threads."""
+    threads = min(threads or num_threads(), total)
+    if threads <= 1:
+        if total > 0:
+            fn(*args, 0, total)
+        return
+    pool = _workers(threads)
+    bounds = [total * t // threads for t in range(threads + 1)]
+    futures = [pool.submit(fn, *args, bounds[t], bounds[t + 1]) for t in range(threads - 1)]
+    fn(*args, bounds[-2], bounds[-1])
+    for f in futures:
+        f.result()
+
+
+def run_segments(fn, pieces, align: int, threads: int) -> None:
+    """Run ``fn(*args, start, end)`` over every piece ``(args, size)``, the sizes added up and
+    cut into ``threads`` equal shares (at multiples of ``align``, so only a piece's own end is
+    a partial vector). A share may span several pieces, and a piece several shares."""
+    total = sum(size for _, size in pieces)
+    threads = max(1, min(threads, total // align))
+    cuts = [min(total, (total * t // threads) // align * align) for t in range(threads + 1)]
+    cuts[-1] = total
+    shares = []
+    for t in range(threads):
+        lo, hi, base, work = cuts[t], cuts[t + 1], 0, []
+        for args, size in pieces:
+            a, b = max(lo, base), min(hi, base + size)
+            if a < b:
+                work.append((args, a - base, b - base))
+            base += size
+        shares.append(work)
+
+    def run(work):
+        for args, a, b in work:
+            fn(*args, a, b)
+
+    if threads == 1:
+        run(shares[0])
+        return
+    pool = _workers(threads)
+    futures = [pool.submit(run, work) for work in shares[:-1]]
+    run(shares[-1])
+    for f in futures:
+        f.result()
