@@ -105,7 +105,9 @@ def test_train_writes_the_run_folder(xor_run):
     header = (xor_run / "history.csv").read_text().splitlines()[0].split(",")
     assert float(last[header.index("val_accuracy")]) == pytest.approx(metrics["val_accuracy"])
     assert (metrics["train_samples"], metrics["val_samples"], metrics["test_samples"]) == (
-        216, 24, 60
+        216,
+        24,
+        60,
     )
     report = (xor_run / "report.md").read_text()
     assert "The test set was evaluated once, after training" in report
