@@ -98,7 +98,7 @@ def _kill_and_resume(out: Path, csv, reference, seconds, kills: int, seed: int) 
                 stats["sigkill" if sig == signal.SIGKILL else "sigint"] += 1
         _, err = p.communicate(timeout=600)
         assert "Traceback" not in err or not first, err  # none once training has begun
-        if any(n.endswith(".tmp") for n in os.listdir(out)):
+        if out.is_dir() and any(n.endswith(".tmp") for n in os.listdir(out)):
             stats["in_save"] += 1  # this kill landed inside a write
         if p.returncode == 0 or (p.returncode == 2 and "has trained" in err):
             if done >= kills:
