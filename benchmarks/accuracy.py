@@ -79,6 +79,12 @@ def main() -> None:
         "Written by `make accuracy` (`benchmarks/accuracy.py`) from one run of each command, "
         "with the defaults of `deepgrad train` and seed 0.",
         "",
+        "Protocol: `deepgrad train` holds 10% of the training data out as validation data "
+        "(`--val-split 0.1`, drawn with the seed); the per-epoch metrics and curves come from "
+        "it, and the test set is evaluated once, after the last epoch. The models therefore "
+        "train on 54,000 of Fashion-MNIST's 60,000 training images (each cross-validation "
+        "fold of Iris on 90% of its 135 training flowers).",
+        "",
         f"Machine: {platform.processor() or platform.machine()}, NumPy {np.__version__}, "
         f"Python {platform.python_version()}.",
         "",

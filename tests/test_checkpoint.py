@@ -181,14 +181,55 @@ def test_crash_during_save_leaves_previous_file(tmp_path, monkeypatch, where):
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]  # no temp files left
 
 
-def test_torn_checkpoint_pair_is_detected(tmp_path):
+def test_checkpoint_is_one_file_and_a_flipped_bit_is_refused(tmp_path):
     model, opt, _ = _trained_adam(1)
-    save_checkpoint(tmp_path / "a", model, opt, epoch=1)
-    old_model = (tmp_path / "a" / "model.safetensors").read_bytes()
-    save_checkpoint(tmp_path / "a", model, opt, epoch=2)
-    (tmp_path / "a" / "model.safetensors").write_bytes(old_model)  # crash between the files
-    with pytest.raises(CheckpointError, match="different saves"):
-        load_checkpoint(tmp_path / "a", model, opt)
+    path = save_checkpoint(tmp_path, model, opt, epoch=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.safetensors"]
+    # Readable by the safetensors package: the model's weights are there under their names.
+    from safetensors.numpy import load_file
+
+    stored = load_file(path)
+    np.testing.assert_array_equal(stored["state.model.1.weight"], model[1].weight._data)
+    raw = bytearray(path.read_bytes())
+    (n,) = struct.unpack("<Q", raw[:8])
+    raw[8 + n + 5] ^= 0x10  # one bit of the first tensor's data
+    path.write_bytes(bytes(raw))
+    fresh = models.mlp(4, (6,), 3)
+    before = [p._data.copy() for p in fresh.parameters()]
+    with pytest.raises(CheckpointError, match="damaged: the checksum of the data of tensor"):
+        load_checkpoint(tmp_path, fresh, optim.Adam(fresh.parameters()))
+    for p, b in zip(fresh.parameters(), before):  # nothing was loaded
+        np.testing.assert_array_equal(p._data, b)
+
+
+def test_damaged_metadata_and_absurd_learning_rate_are_refused(tmp_path):
+    model, opt, _ = _trained_adam(1)
+    path = save_checkpoint(tmp_path, model, opt, epoch=1)
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + n])
+    header["__metadata__"]["metadata"] = header["__metadata__"]["metadata"].replace(
+        '"epoch": 1', '"epoch": 7'
+    )
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    path.write_bytes(struct.pack("<Q", len(text)) + text + raw[8 + n :])
+    with pytest.raises(CheckpointError, match="checksum of its metadata"):
+        load_checkpoint(tmp_path, model, opt)
+    # A well-formed checkpoint (valid checksums) whose optimiser has lr 1e9 does not train.
+    opt.param_groups[0]["lr"] = 1e9
+    save_checkpoint(tmp_path, model, opt, epoch=1)
+    with pytest.raises(CheckpointError, match=r"lr=1000000000.0 in param group 0, outside"):
+        load_checkpoint(tmp_path, model, opt)
+
+
+def test_clean_temp_files_removes_only_killed_writes(tmp_path):
+    (tmp_path / ".checkpoint.safetensors.abc123.tmp").write_bytes(b"x" * 100)
+    (tmp_path / "notes.tmp").write_text("mine")
+    (tmp_path / "config.json").write_text("{}")
+    removed = ckpt.clean_temp_files(tmp_path)
+    assert [p.name for p in removed] == [".checkpoint.safetensors.abc123.tmp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "notes.tmp"]
 
 
 def _run(epochs, folder=None, resume=False, seed=5):

@@ -85,7 +85,7 @@ def test_train_writes_the_run_folder(xor_run):
     names = {p.name for p in xor_run.iterdir()}
     expected = {
         "model.safetensors",
-        "optimizer.safetensors",
+        "checkpoint.safetensors",
         "config.json",
         "history.csv",
         "metrics.json",
@@ -94,16 +94,23 @@ def test_train_writes_the_run_folder(xor_run):
         "boundary.png",
         "report.md",
     }
-    assert expected <= names
+    assert names == expected  # no lock, no temporary files left behind
     metrics = json.loads((xor_run / "metrics.json").read_text())
     for key in ("test_accuracy", "test_loss", "train_accuracy", "epochs", "seconds"):
         assert key in metrics
     assert metrics["epochs"] == 4
-    # The final evaluation agrees with the validation pass of the last epoch (two code paths).
+    # The final evaluation agrees with the validation pass of the last epoch (two code paths),
+    # and the validation data is 10% of the training data (300 * 0.8 = 240 -> 24).
     last = (xor_run / "history.csv").read_text().splitlines()[-1].split(",")
     header = (xor_run / "history.csv").read_text().splitlines()[0].split(",")
-    assert float(last[header.index("val_accuracy")]) == pytest.approx(metrics["test_accuracy"])
+    assert float(last[header.index("val_accuracy")]) == pytest.approx(metrics["val_accuracy"])
+    assert (metrics["train_samples"], metrics["val_samples"], metrics["test_samples"]) == (
+        216,
+        24,
+        60,
+    )
     report = (xor_run / "report.md").read_text()
+    assert "The test set was evaluated once, after training" in report
     assert "![learning curves](curves.png)" in report and "(boundary.png)" in report
     assert f"{100 * metrics['test_accuracy']:.2f}%" in report
     for png in ("curves.png", "confusion.png", "boundary.png"):
@@ -144,7 +151,7 @@ def test_cross_validation_tests_every_sample_once(capsys, tmp_path):
     assert code == 0
     folds = [json.loads((out / f"fold-{i}" / "metrics.json").read_text()) for i in (1, 2, 3)]
     assert [m["test_samples"] for m in folds] == [30, 30, 30]
-    assert all(m["train_samples"] == 60 for m in folds)
+    assert all(m["train_samples"] + m["val_samples"] == 60 for m in folds)
     summary = json.loads((out / "cv.json").read_text())
     accuracies = [m["test_accuracy"] for m in folds]
     assert summary["folds"] == 3 and summary["test_accuracy_per_fold"] == accuracies
@@ -179,17 +186,20 @@ def test_resume_after_a_crash_equals_uninterrupted(capsys, tmp_path, monkeypatch
             "8", "--batch-size", "16", "--epochs", "3", "--quiet"]  # fmt: skip
     assert run(capsys, *base, "--out", str(tmp_path / "full"))[0] == 0
 
-    from deepgrad.train.callbacks import ModelCheckpoint
+    from deepgrad.train.run import RunCheckpoint
 
-    save = ModelCheckpoint.on_epoch_end
+    save = RunCheckpoint.on_epoch_end
 
     def save_then_crash(self, state, logs):
         save(self, state, logs)
         raise KeyboardInterrupt  # Ctrl-C right after the checkpoint of epoch 1
 
-    monkeypatch.setattr(ModelCheckpoint, "on_epoch_end", save_then_crash)
+    monkeypatch.setattr(RunCheckpoint, "on_epoch_end", save_then_crash)
     code, _, err = run(capsys, *base, "--out", str(tmp_path / "part"))
-    assert code == 130 and "--resume" in err
+    part = tmp_path / "part"
+    assert code == 130
+    assert f"{part} keeps the checkpoint of epoch 1 of 3: continue with deepgrad train " in err
+    assert sorted(p.name for p in part.iterdir()) == ["checkpoint.safetensors", "config.json"]
     monkeypatch.undo()
 
     code, out, _ = run(capsys, "train", "--resume", str(tmp_path / "part"), "--quiet")
@@ -255,7 +265,9 @@ def test_softmax_on_fashion_mnist_with_limit(capsys, tmp_path):
     # Twice the size, dark on light: shrunk back by averaging and inverted automatically.
     big = 1.0 - np.kron(image, np.ones((2, 2)))
     mpimg.imsave(tmp_path / "big.png", big, cmap="gray", vmin=0, vmax=1)
-    code, text, _ = run(capsys, "predict", str(out), str(tmp_path / "big.png"))
+    code, _, err = run(capsys, "predict", str(out), str(tmp_path / "big.png"))
+    assert code == 1 and "is 56x56 pixels, but the model was trained on 28x28" in err
+    code, text, _ = run(capsys, "predict", str(out), str(tmp_path / "big.png"), "--resize")
     assert code == 0 and text.startswith(
         f"big.png (colours inverted: light background): {expected}"
     )
@@ -280,7 +292,7 @@ def test_summary_and_gradcheck(capsys):
     [
         (["train", "--model", "resnet", "--dataset", "xor"], "invalid choice: 'resnet'"),
         (["train", "--model", "mlp", "--dataset", "cifar"], "unknown dataset 'cifar'"),
-        (["train", "--model", "mlp", "--dataset", "xor", "--epochs", "0"], "must be positive"),
+        (["train", "--model", "mlp", "--dataset", "xor", "--epochs", "0"], "must be in 1..100,000"),
         (["train", "--model", "mlp", "--dataset", "xor", "--hidden", "a,b"], "like 512,256"),
         (["train", "--model", "mlp", "--dataset", "xor", "--lr", "-1"], "must be in (0, 10]"),
         (["train", "--dataset", "xor"], "required: --model"),
@@ -288,7 +300,7 @@ def test_summary_and_gradcheck(capsys):
         (["train", "--model", "softmax", "--dataset", "xor", "--hidden", "4"], "only applies"),
         (["train", "--model", "mlp", "--dataset", "iris", "--noise", "0.1"], "only apply"),
         (["train", "--model", "mlp", "--dataset", "fashion-mnist", "--cv", "5"], "own"),
-        (["train", "--model", "mlp", "--dataset", "iris", "--cv", "1"], "K >= 2 folds"),
+        (["train", "--model", "mlp", "--dataset", "iris", "--cv", "1"], "must be in 2..100, got 1"),
         (["train", "--resume", "runs/x", "--cv", "5"], "cannot --resume"),
         (["evaluate"], "required: RUN_DIR"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),

@@ -80,11 +80,13 @@ def test_csv_with_string_labels(tmp_path):
 def test_csv_label_by_index_and_feature_selection(tmp_path):
     p = _write(tmp_path, "a,b,c,label\n1,2,3,0\n4,5,6,2\n")
     ds = csv_dataset(p)  # default: the last column
-    np.testing.assert_array_equal(ds.tensors[1].numpy(), [0, 2])
-    assert ds.classes == [0, 1, 2]
+    # Labels 0 and 2 are two classes (the values present), not three with an empty class 1.
+    np.testing.assert_array_equal(ds.tensors[1].numpy(), [0, 1])
+    assert ds.classes == [0, 2]
     ds = csv_dataset(p, 0, feature_columns=["c", 1])
     np.testing.assert_array_equal(ds.tensors[0].numpy(), [[3, 2], [6, 5]])
-    np.testing.assert_array_equal(ds.tensors[1].numpy(), [1, 4])
+    np.testing.assert_array_equal(ds.tensors[1].numpy(), [0, 1])
+    assert ds.classes == [1, 4]
 
 
 def test_csv_negative_integer_labels_are_mapped(tmp_path):

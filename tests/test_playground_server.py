@@ -596,3 +596,108 @@ def test_cli_reports_a_busy_port_and_a_bad_port(capsys):
     assert "cannot listen" in capsys.readouterr().err
     assert main(["--port", "70000", "--no-browser"]) == 2
     assert "0..65535" in capsys.readouterr().err
+
+
+def test_two_quick_steps_train_two_epochs():
+    # Both presses reach the worker in one batch of commands (queued before it starts): a
+    # flag would merge them into one epoch; the count trains two. This was the browser
+    # test's flake ("step" twice, the page never showed epoch 2).
+    session = Session(frame_interval=0.05, grid_size=32)
+    session.submit("step", 1)
+    session.submit("step", 2)
+    session.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            _, _, _, frame, _ = session.poll(-1, -1)
+            f = json.loads(frame) if frame else None
+            if f and f["seq"] == 2 and not f["running"]:
+                break
+            time.sleep(0.02)
+        assert f is not None and f["epoch"] == 2 and f["running"] is False
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize(
+    "payload, match",
+    [
+        ("[" * 100_000 + "]" * 100_000, None),  # over the size limit
+        ("[" * 30_000 + "]" * 30_000, "nests 30000 levels deep; the limit is 16"),
+        ('{"type": "config", "config": {"seed": ' + "9" * 5000 + "}}", "cannot be read as JSON"),
+        ('{"type": ["play"]}', "unknown message type"),
+    ],
+)
+def test_hostile_messages_get_an_error_frame_and_the_session_goes_on(client, payload, match):
+    with client.websocket_connect(WS) as ws:
+        hello(ws)
+        err = error_reply(ws, payload)
+        assert err["fatal"] is False
+        if match:
+            assert match in err["message"]
+        ws.send_json({"type": "step", "seq": 1})
+        assert frame_where(ws, lambda f: f["seq"] == 1 and f["epoch"] == 1)["running"] is False
+
+
+def test_huge_whole_number_labels_are_a_400_not_a_500(client):
+    body = "x1,x2,label\n" + "".join(f"{i},{i},{'9' * 25 if i else 1}\n" for i in range(6))
+    with client.websocket_connect(WS) as ws:
+        sid = hello(ws)["session_id"]
+        r = client.post(
+            f"/api/sessions/{sid}/csv", content=body, headers={"content-type": "text/csv"}
+        )
+        assert r.status_code == 400 and "too large for a class number" in r.json()["error"]
+        ws.send_json({"type": "step", "seq": 1})  # the session still trains its old data
+        assert frame_where(ws, lambda f: f["seq"] == 1)["config"]["dataset"] == "circle"
+
+
+def test_a_stalled_upload_is_refused_after_the_upload_timeout():
+    import asyncio
+
+    app = create_app(upload_timeout=0.5)
+    pg = app.state.playground
+    session = Session()
+    pg.sessions[session.id] = session
+
+    async def run():
+        sent = []
+
+        async def receive():
+            if not sent:
+                sent.append(1)
+                return {"type": "http.request", "body": b"x1,x2,label\n", "more_body": True}
+            await asyncio.sleep(3600)  # the client stalls
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": f"/api/sessions/{session.id}/csv",
+            "raw_path": b"",
+            "query_string": b"",
+            "headers": [(b"host", b"127.0.0.1"), (b"content-length", b"100")],
+            "app": app,
+        }
+        await asyncio.wait_for(app(scope, receive, send), 10)
+        return sent
+
+    sent = asyncio.run(run())
+    start = next(m for m in sent[1:] if m["type"] == "http.response.start")
+    assert start["status"] == 408
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (["--max-sessions", "0"], "--max-sessions: must be in 1..10000, got 0"),
+        (["--idle-timeout", "nan"], "--idle-timeout: must be a number of seconds in (0, 86400]"),
+        (["--idle-timeout", "-1"], "--idle-timeout: must be a number of seconds"),
+    ],
+)
+def test_cli_limits_are_range_checked(capsys, args, match):
+    from deepgrad.playground import main
+
+    assert main([*args, "--no-browser"]) == 2
+    assert match in capsys.readouterr().err

@@ -12,12 +12,15 @@
 
 Mistakes in the arguments get argparse's usage message (exit status 2); problems found while
 running (a missing data set, a damaged run folder, a diverging loss) get a one-paragraph
-``deepgrad COMMAND: error: ...`` (exit status 1). Neither shows a traceback.
+``deepgrad COMMAND: error: ...`` saying what, where (file, line, column or flag) and what to do
+(exit status 1); Ctrl-C says what was saved (exit status 130). None shows a traceback unless
+``--debug`` is given. Every numeric argument is range-checked.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -37,15 +40,33 @@ EXAMPLES = """examples:
 """
 
 
+# Upper bounds of the numeric arguments: far above any sensible use, low enough that a typo
+# cannot ask for terabytes or years.
+MAX_EPOCHS = 100_000
+MAX_BATCH = 1_000_000
+MAX_SAMPLES = 10_000_000
+MAX_WIDTH = 65_536
+MAX_LAYERS = 64
+MAX_FOLDS = 100
+MAX_PIXELS = 16_777_216  # 4096 x 4096: the largest image predict decodes (--max-pixels)
+MAX_IMAGE_BYTES = 64 * 2**20
+
+
 # ----------------------------------------------------------------------------- argument types
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
+def _int_in(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be in {low}..{high:,}, got {value}")
+        return value
+
+    return parse
+
+
+_positive_int = _int_in(1, 2**31 - 1)
 
 
 def _float_in(low: float, high: float, low_open: bool = False):
@@ -54,6 +75,8 @@ def _float_in(low: float, high: float, low_open: bool = False):
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
         if not (low < value if low_open else low <= value) or not value <= high:
             side = "(" if low_open else "["
             raise argparse.ArgumentTypeError(f"must be in {side}{low:g}, {high:g}], got {text}")
@@ -71,8 +94,10 @@ def _hidden(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(
             f"expected layer sizes separated by commas, like 512,256; got {text!r}"
         ) from None
-    if any(s <= 0 for s in sizes):
-        raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
+    if any(not 0 < s <= MAX_WIDTH for s in sizes) or len(sizes) > MAX_LAYERS:
+        raise argparse.ArgumentTypeError(
+            f"up to {MAX_LAYERS} layer sizes in 1..{MAX_WIDTH}, got {text!r}"
+        )
     return sizes
 
 
@@ -105,10 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train a model and write a run folder with weights, metrics, pictures, report",
         description="Train a zoo model on a data set. Prints progress, then the final train "
-        "and test accuracy; RUN_DIR receives model.safetensors, optimizer.safetensors, "
-        "config.json, history.csv, metrics.json, curves.png, confusion.png (boundary.png for "
-        "2-D data, weights.png for softmax regression on images) and report.md. Settings "
-        "left out get defaults chosen for the model and data.",
+        "and test accuracy; RUN_DIR receives checkpoint.safetensors and config.json after "
+        "every epoch, then model.safetensors, history.csv, metrics.json, curves.png, "
+        "confusion.png (boundary.png for 2-D data, weights.png for softmax regression on "
+        "images) and report.md. Settings left out get defaults chosen for the model and data. "
+        "See docs/RUNS.md for the run folder's rules and the input limits.",
     )
     t.add_argument("--model", choices=MODELS, help="the model (required unless --resume)")
     t.add_argument(
@@ -118,9 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="fashion-mnist, mnist, iris, circle, xor, gauss, spiral, moons or csv:PATH",
     )
     t.add_argument(
-        "--epochs", type=_positive_int, help="epochs to train (default 10; 50 for tables)"
+        "--epochs",
+        type=_int_in(1, MAX_EPOCHS),
+        help="epochs to train (default 10; 50 for tables)",
     )
-    t.add_argument("--batch-size", type=_positive_int, help="mini-batch size")
+    t.add_argument("--batch-size", type=_int_in(1, MAX_BATCH), help="mini-batch size")
     t.add_argument("--optimizer", choices=OPTIMIZERS, help="momentum = SGD with momentum 0.9")
     t.add_argument("--lr", type=_float_in(0, 10, low_open=True), help="learning rate")
     t.add_argument(
@@ -134,20 +162,53 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--l1", type=_float_in(0, 1), help="L1 penalty on the weights (default 0)")
     t.add_argument("--hidden", type=_hidden, help="hidden layer sizes of mlp, e.g. 512,256")
     t.add_argument("--activation", choices=ACTIVATIONS, help="activation of mlp (default relu)")
-    t.add_argument("--seed", type=int, help="random seed (default 0)")
+    t.add_argument("--seed", type=_int_in(0, 2**32 - 1), help="random seed (default 0)")
     t.add_argument("--out", metavar="RUN_DIR", help="run folder (default runs/MODEL-DATASET-TIME)")
+    t.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write the run into --out even if it holds files that are not a deepgrad run",
+    )
+    t.add_argument(
+        "--val-split",
+        type=_float_in(0, 0.9),
+        metavar="F",
+        help="fraction of the training data held out for the per-epoch validation metrics, "
+        "curves and early stopping (default 0.1, drawn with --seed; 0: none). The test set is "
+        "evaluated once, after training",
+    )
+    t.add_argument(
+        "--early-stopping",
+        type=_int_in(1, MAX_EPOCHS),
+        metavar="PATIENCE",
+        help="stop when the validation loss has not improved for PATIENCE epochs, and keep "
+        "the weights of the best epoch",
+    )
+    t.add_argument(
+        "--allow-nonfinite",
+        action="store_true",
+        help="accept NaN and infinite features in csv:PATH (refused by default)",
+    )
+    t.add_argument(
+        "--max-classes",
+        type=_int_in(2, 1_000_000),
+        metavar="N",
+        help="most distinct labels accepted in csv:PATH (default 1000)",
+    )
     t.add_argument(
         "--resume",
         metavar="RUN_DIR",
         help="continue this run up to --epochs (default: the epochs it was started with)",
     )
     t.add_argument("--limit", type=_positive_int, metavar="N", help="use only N samples")
-    t.add_argument("--samples", type=_positive_int, help="points of a 2-D toy set (default 1000)")
+    t.add_argument(
+        "--samples", type=_int_in(10, MAX_SAMPLES), help="points of a 2-D toy set (default 1000)"
+    )
     t.add_argument("--noise", type=_float_in(0, 1), help="noise of a 2-D toy set (default 0)")
     t.add_argument("--label-column", metavar="COL", help="label column of csv:PATH (name/index)")
     t.add_argument(
         "--cv",
-        type=_positive_int,
+        type=_int_in(2, MAX_FOLDS),
         metavar="K",
         help="K-fold cross-validation (tables and 2-D sets): train K models, each tested on "
         "its own fold, into RUN_DIR/fold-1 .. fold-K, and report the mean test accuracy",
@@ -176,13 +237,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "predict",
         help="classify a PNG image or the rows of a CSV file with a trained run",
-        description="Classify INPUT with the model of RUN_DIR. A PNG is turned into a grayscale "
-        "image of the training size (colour averaged, resized by area); a CSV holds one sample "
-        "per row (columns named like the training features, or in their order).",
+        description="Classify INPUT with the model of RUN_DIR. A PNG must have the training "
+        "images' size (or pass --resize) and is made grayscale (colour averaged); a CSV holds "
+        "one sample per row under a header naming the training features (in any order; a "
+        "column named like the training label is ignored).",
     )
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("input", metavar="INPUT", help="a .png image or a .csv file")
-    p.add_argument("--top", type=_positive_int, default=3, help="classes to list (default 3)")
+    p.add_argument("--top", type=_int_in(1, 1000), default=3, help="classes to list (default 3)")
+    p.add_argument(
+        "--resize",
+        action="store_true",
+        help="shrink or enlarge an image of another size than the training images (by area)",
+    )
+    p.add_argument(
+        "--max-pixels",
+        type=_int_in(1, 2**31 - 1),
+        default=MAX_PIXELS,
+        metavar="N",
+        help=f"largest image (width x height) decoded (default {MAX_PIXELS:,})",
+    )
     p.add_argument(
         "--invert",
         choices=("auto", "yes", "no"),
@@ -242,6 +316,9 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "playground":
         return cmd_playground(argv[1:])
+    # --debug anywhere: tracebacks instead of one-paragraph errors.
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -251,24 +328,47 @@ def main(argv=None) -> int:
         status = _distributed_train(args, argv)
         if status is not None:
             return status
+    from deepgrad.train.checkpoint import CheckpointError
     from deepgrad.train.fit import NonFiniteLossError
-    from deepgrad.train.run import RunError
+    from deepgrad.train.run import RunError, RunInterrupted
+
+    def fail(message: str) -> int:
+        print(f"deepgrad {args.command}: error: {message}", file=sys.stderr)
+        return 1
 
     try:
         return args.handler(args, args.subparser) or 0
-    except (RunError, NonFiniteLossError) as e:
-        print(f"deepgrad {args.command}: error: {e}", file=sys.stderr)
+    except (RunError, NonFiniteLossError, CheckpointError) as e:
+        if debug:
+            raise
+        status = fail(str(e))
         _abort_other_ranks()
-        return 1
-    except KeyboardInterrupt:
-        hint = ""
-        if args.command == "train":
-            hint = (
-                "; the run folder keeps the checkpoint of the last finished epoch, continue "
-                "it with deepgrad train --resume RUN_DIR"
-            )
-        print(f"\ndeepgrad {args.command}: interrupted{hint}", file=sys.stderr)
+        return status
+    except RunInterrupted as e:
+        print(f"\ndeepgrad {args.command}: {e}", file=sys.stderr)
         return 130
+    except KeyboardInterrupt:
+        print(f"\ndeepgrad {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        if debug:
+            raise
+        return fail(
+            "out of memory; use less data (--limit), a smaller model or --batch-size, or "
+            "check the input files' sizes"
+        )
+    except OSError as e:
+        if debug:
+            raise
+        where = f" {e.filename}" if e.filename else ""
+        return fail(f"cannot access{where}: {e.strerror or e}; check the path and permissions")
+    except Exception as e:  # noqa: BLE001 - one paragraph, never a traceback (unless --debug)
+        if debug:
+            raise
+        return fail(
+            f"unexpected {type(e).__name__}: {e}. This is a bug in deepgrad, not in your input; "
+            "run again with --debug for the traceback and report it"
+        )
 
 
 # ----------------------------------------------------------------------------- train
@@ -332,6 +432,10 @@ TRAIN_SETTINGS = (
     "samples",
     "noise",
     "label_column",
+    "val_split",
+    "early_stopping",
+    "allow_nonfinite",
+    "max_classes",
 )
 
 
@@ -340,6 +444,7 @@ def cmd_train(args, parser) -> int:
     from deepgrad.train import run
 
     given = {k: getattr(args, k) for k in TRAIN_SETTINGS}
+    given["allow_nonfinite"] = args.allow_nonfinite or None  # None: not given
     try:
         _check_device(args.device)
     except RuntimeError as e:  # no GPU (or a device deepgrad lacks): say so, no traceback
@@ -364,25 +469,34 @@ def cmd_train(args, parser) -> int:
             parser.error("--samples and --noise only apply to the 2-D toy sets")
         if args.hidden is not None and args.model != "mlp":
             parser.error(f"--hidden only applies to --model mlp, not {args.model}")
-        if args.cv is not None and (kind == "images" or args.cv < 2):
+        if args.cv is not None and kind == "images":
             parser.error(
-                f"--cv {args.cv}: cross-validation needs K >= 2 and a table or 2-D data set; "
+                f"--cv {args.cv}: cross-validation needs a table or 2-D data set; "
                 f"{args.dataset} has a test set of its own"
-                if kind == "images"
-                else f"--cv {args.cv}: cross-validation needs K >= 2 folds (10 is usual)"
             )
+        if (args.allow_nonfinite or args.max_classes is not None) and kind != "table":
+            parser.error("--allow-nonfinite and --max-classes only apply to --dataset csv:PATH")
         try:
             config = run.resolve_config(given)
         except run.RunError as e:
             parser.error(str(e))
         out = Path(args.out) if args.out else _default_out(config)
         if args.cv is not None:
-            return _cross_validate(config, out, args.cv)
-        if (out / "model.safetensors").exists():
-            print(f"note: replacing the run in {out}", file=sys.stderr)
+            return _cross_validate(config, out, args.cv, args.overwrite)
+        if (out / "checkpoint.safetensors").exists():
+            print(
+                f"note: the run in {out} will be replaced once this run's first epoch is "
+                "saved (until then it stays as it is)",
+                file=sys.stderr,
+            )
         print(f"training {_describe(config)} -> {out}", flush=True)
     metrics = run.train(
-        config, out, resume=bool(args.resume), progress=not args.quiet, device=args.device
+        config,
+        out,
+        resume=bool(args.resume),
+        progress=not args.quiet,
+        overwrite=args.overwrite,
+        device=args.device,
     )
     if not metrics:  # a rank other than 0 of a data-parallel run: rank 0 reports
         return 0
@@ -398,7 +512,7 @@ def cmd_train(args, parser) -> int:
     return 0
 
 
-def _cross_validate(config, out: Path, k: int) -> int:
+def _cross_validate(config, out: Path, k: int, overwrite: bool = False) -> int:
     """Train one model per fold of k-fold cross-validation (each on the other k-1 folds) and
     report every fold's test accuracy, their mean and standard deviation; also in cv.json."""
     import json
@@ -408,9 +522,12 @@ def _cross_validate(config, out: Path, k: int) -> int:
     from deepgrad.train import run
 
     print(f"{k}-fold cross-validation of {_describe(config)} -> {out}", flush=True)
+    run.check_out_folder(out, overwrite)
     folds = []
     for i in range(k):
-        metrics = run.train(dict(config, folds=k, fold=i), out / f"fold-{i + 1}", progress=False)
+        metrics = run.train(
+            dict(config, folds=k, fold=i), out / f"fold-{i + 1}", progress=False, overwrite=True
+        )
         folds.append(metrics)
         print(
             f"fold {i + 1:>2}/{k}: test accuracy {100 * metrics['test_accuracy']:6.2f}% "
@@ -425,7 +542,9 @@ def _cross_validate(config, out: Path, k: int) -> int:
         "test_accuracy_per_fold": acc.tolist(),
         "seconds": float(sum(m["seconds"] for m in folds)),
     }
-    (out / "cv.json").write_text(json.dumps(summary, indent=2) + "\n")
+    from deepgrad.train.checkpoint import atomic_write_text
+
+    atomic_write_text(out / "cv.json", json.dumps(summary, indent=2) + "\n")
     print(
         f"{k}-fold cross-validation: test accuracy {100 * acc.mean():.2f}% "
         f"(std {100 * acc.std():.2f}%, folds {100 * acc.min():.1f}% .. {100 * acc.max():.1f}%)\n"
@@ -437,14 +556,16 @@ def _cross_validate(config, out: Path, k: int) -> int:
 
 def _resume_settings(args, parser, given):
     from deepgrad.train import run
-    from deepgrad.train.checkpoint import CheckpointError, read_model_metadata
 
     source = Path(args.resume)
-    config = run.load_config(source)
-    try:
-        done = int(read_model_metadata(source / "model.safetensors").get("epoch", 0))
-    except CheckpointError as e:
-        raise run.RunError(str(e)) from None
+    info = run.read_run_checkpoint(source)
+    if info is None:
+        raise run.RunError(
+            f"--resume {source}: no checkpoint.safetensors there, so there is nothing to "
+            "resume (a run saves its first checkpoint at the end of epoch 1); start it again "
+            "with --out"
+        )
+    config, done = info["config"], info["epoch"]
     changed = [
         f"--{k.replace('_', '-')}"
         for k, v in given.items()
@@ -457,7 +578,10 @@ def _resume_settings(args, parser, given):
             "out, or start a new run with --out"
         )
     epochs = args.epochs if args.epochs is not None else config["epochs"]
-    if epochs <= done:
+    finished = (source / "report.md").exists()  # the last file a run writes
+    if epochs < done or (epochs == done and finished):
+        if not args.out or Path(args.out).resolve() == source.resolve():
+            _tidy_finished_run(source)
         parser.error(
             f"the run in {source} has trained {done} epochs; pass --epochs N with N > {done} "
             "to continue it up to epoch N"
@@ -470,11 +594,27 @@ def _resume_settings(args, parser, given):
         from deepgrad.train import parallel
 
         if parallel.is_main_process():  # one copy, then every rank reads it
+            run.check_out_folder(out, args.overwrite)
             out.mkdir(parents=True, exist_ok=True)
-            for name in ("config.json", "model.safetensors", "optimizer.safetensors"):
-                shutil.copy2(source / name, out / name)
+            for name in ("checkpoint.safetensors", "config.json"):
+                if (source / name).exists():
+                    shutil.copy2(source / name, out / name)
         parallel.barrier()
     return config, out, done
+
+
+def _tidy_finished_run(folder: Path) -> None:
+    """A finished run killed while it let go of its folder: remove the stale lock and any
+    temporary file (nothing happens while another process holds the lock)."""
+    from deepgrad.train import run
+    from deepgrad.train.checkpoint import clean_temp_files
+
+    try:
+        lock = run.RunLock(folder).acquire()
+    except run.RunError:
+        return
+    clean_temp_files(folder)
+    lock.release()
 
 
 def _describe(config) -> str:
@@ -530,7 +670,9 @@ def cmd_predict(args, parser) -> int:
     config, model = run.load_trained_model(args.run_dir)
     path = Path(args.input)
     if not path.is_file():
-        parser.error(f"INPUT {path} does not exist")
+        parser.error(
+            f"INPUT {path} does not exist" + (" (it is a folder)" if path.is_dir() else "")
+        )
     suffix = path.suffix.lower()
     shape = tuple(config["input_shape"])
     if suffix == ".png":
@@ -539,13 +681,21 @@ def cmd_predict(args, parser) -> int:
                 f"the run in {args.run_dir} was trained on {config['dataset']} "
                 f"({shape[0]} features per sample); give a .csv file, not an image"
             )
-        image, inverted = _read_image(path, shape[-2:], args.invert)
+        image, inverted = _read_image(path, shape[-2:], args.invert, args.resize, args.max_pixels)
         x = _wrap(image.reshape((1, *shape)).astype(np.float32))
     elif suffix == ".csv":
         x = _wrap(_read_rows(path, config).reshape((-1, *shape)))
     else:
         parser.error(f"INPUT must be a .png image or a .csv file, got {path.name}")
-    prob = _scores_to_probabilities(predict(model, run.normalize(x, config["normalization"]))._data)
+    scores = predict(model, run.normalize(x, config["normalization"]))._data
+    if not np.all(np.isfinite(scores)):
+        row = int(np.argmax(~np.isfinite(scores).all(axis=1))) + 1
+        raise run.RunError(
+            f"{path}: the model's output for sample {row} is not finite (NaN or infinity), so "
+            "there is no prediction; check that sample's values, or the run's weights "
+            f"(deepgrad evaluate {args.run_dir})"
+        )
+    prob = _scores_to_probabilities(scores)
     classes = config["classes"]
     if suffix == ".png":
         order = np.argsort(-prob[0])[: args.top]
@@ -561,13 +711,47 @@ def cmd_predict(args, parser) -> int:
     return 0
 
 
-def _read_image(path: Path, size, invert: str):
-    """A PNG as a ``size`` grayscale array in [0, 1] (white = 1), possibly inverted."""
+def png_size(path: Path) -> tuple[int, int]:
+    """``(width, height)`` from a PNG's IHDR chunk, read without decoding the image."""
+    from deepgrad.train.run import RunError
+
+    with open(path, "rb") as f:
+        head = f.read(24)
+    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        raise RunError(
+            f"INPUT {path} is not a PNG image (its first bytes are not a PNG signature and "
+            "header); save the picture as PNG"
+        )
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def _read_image(path: Path, size, invert: str, resize: bool = False, max_pixels=MAX_PIXELS):
+    """A PNG as a ``size`` grayscale array in [0, 1] (white = 1), possibly inverted.
+
+    The size is read from the header first: an image over ``max_pixels`` is refused before it
+    is decoded (a small file can announce a huge image), and one of another size than the
+    training images is refused unless ``resize``.
+    """
     import matplotlib.image as mpimg
     import numpy as np
 
     from deepgrad.train.run import RunError
 
+    nbytes = path.stat().st_size
+    if nbytes > MAX_IMAGE_BYTES:
+        raise RunError(f"INPUT {path} has {nbytes:,} bytes; images up to {MAX_IMAGE_BYTES:,}")
+    w, h = png_size(path)
+    if w * h > max_pixels or not w or not h:
+        raise RunError(
+            f"INPUT {path} is {w}x{h} pixels, more than --max-pixels {max_pixels:,} (or empty); "
+            "shrink the image, or raise --max-pixels if you really mean it"
+        )
+    if (h, w) != tuple(size) and not resize:
+        raise RunError(
+            f"INPUT {path} is {w}x{h} pixels, but the model was trained on {size[1]}x{size[0]} "
+            "images; crop or scale it to that size, or pass --resize to let deepgrad scale it "
+            "(by area, which squashes a picture of another aspect ratio)"
+        )
     try:
         img = np.asarray(mpimg.imread(path), dtype=np.float64)
     except Exception as e:  # noqa: BLE001 - Pillow/PNG errors of many kinds
@@ -603,45 +787,78 @@ def _resize(img, h: int, w: int):
 
 
 def _read_rows(path: Path, config):
-    """The samples of a CSV file as an ``N x features`` float32 array."""
-    import csv
+    """The samples of a CSV file as an ``N x features`` float32 array.
 
+    The file needs a header: its columns are matched to the training features by name (any
+    order); a column named like the training label (or ``label``) is ignored; any other extra
+    or missing column is refused. Image runs (no feature names) take ``label`` plus one column
+    per pixel. Every cell must be a finite number.
+    """
     import numpy as np
 
+    from deepgrad.data.csv import CSVError, detect_header, read_csv_rows
     from deepgrad.train.run import RunError
 
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
-    if not rows:
-        raise RunError(f"{path} is empty")
+    try:
+        lines, _ = read_csv_rows(path, where=f"INPUT {path}")
+    except CSVError as e:
+        raise RunError(str(e)) from None
+    if not lines:
+        raise RunError(f"INPUT {path} is empty; it needs a header row and one row per sample")
     n_features = int(np.prod(config["input_shape"]))
     names = config.get("feature_names") or []
-
-    def numeric(row):
-        try:
-            [float(c) for c in row]
-        except ValueError:
-            return False
-        return True
-
-    header = None if numeric(rows[0]) else [c.strip() for c in rows[0]]
-    body = rows[1:] if header else rows
-    if header and names and all(n in header for n in names):
-        cols = [header.index(n) for n in names]
-    elif len(body[0]) == n_features:
-        cols = list(range(n_features))
-    elif len(body[0]) == n_features + 1 and header and "label" in [h.lower() for h in header]:
-        skip = [h.lower() for h in header].index("label")
-        cols = [j for j in range(n_features + 1) if j != skip]
-    else:
-        expected = f"the columns {names}" if names else f"{n_features} values per row"
+    label = str(config.get("label_column") or "label")
+    rows = [r for _, r in lines]
+    if not detect_header(rows) and names:
         raise RunError(
-            f"{path}: rows have {len(body[0])} values, but the model of this run needs {expected}"
+            f"INPUT {path} has no header row; add one naming the columns {names} (the "
+            "features the model was trained on), so that no column is matched by position"
         )
-    try:
-        x = np.array([[float(r[j]) for j in cols] for r in body], dtype=np.float32)
-    except (ValueError, IndexError) as e:
-        raise RunError(f"{path}: a value is missing or not a number ({e})") from None
+    has_header = detect_header(rows)
+    header = [c.strip() for c in rows[0]] if has_header else []
+    body = lines[1:] if has_header else lines
+    if not body:
+        raise RunError(f"INPUT {path} has a header {header} but no data rows")
+    if names:
+        ignored = {label, "label"}
+        missing = [n for n in names if n not in header]
+        extra = [h for h in header if h not in names and h not in ignored]
+        if missing or extra or len(set(header)) != len(header):
+            raise RunError(
+                f"INPUT {path}: the columns {header} do not match the features the model was "
+                f"trained on, {names}"
+                + (f"; missing {missing}" if missing else "")
+                + (f"; not used in training {extra}" if extra else "")
+                + ". Rename or remove columns so that each training feature appears once"
+            )
+        cols = [header.index(n) for n in names]
+    else:
+        skip = [j for j, h in enumerate(header) if h.lower() == "label"]
+        cols = [j for j in range(len(rows[0])) if j not in skip]
+        if len(cols) != n_features:
+            raise RunError(
+                f"INPUT {path}: rows have {len(cols)} values, but the model of this run needs "
+                f"{n_features} (one per pixel, besides an optional 'label' column)"
+            )
+    x = np.empty((len(body), len(cols)), np.float32)
+    for r, (lineno, row) in enumerate(body):
+        if len(row) != len(rows[0]):
+            raise RunError(
+                f"INPUT {path}: line {lineno} has {len(row)} fields, the header {len(rows[0])}"
+            )
+        for c, j in enumerate(cols):
+            cell = row[j].strip()
+            try:
+                value = float(cell)
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value):
+                name = header[j] if header else f"column {j + 1}"
+                raise RunError(
+                    f"INPUT {path}: line {lineno}, column {name!r} holds {cell!r}, not a finite "
+                    "number; fill in every feature of every row"
+                )
+            x[r, c] = value
     if run_kind(config) == "images" and x.max(initial=0) > 1.0:
         x /= 255.0  # pixel values 0..255, as in the Kaggle CSV files
     return x
@@ -681,7 +898,7 @@ def _zoo_model(args, parser):
     elif args.dataset == "iris":
         shape, k = (4,), 3
     else:
-        x, _, _, classes = run._load_csv(args.dataset[4:], None)
+        x, _, _, classes = run._load_csv(args.dataset[4:], {})
         shape, k = tuple(x.shape[1:]), len(classes)
     return config, run.build_model(config, shape, k), shape, k
 

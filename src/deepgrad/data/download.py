@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 DOWNLOAD_TIMEOUT = 10.0  # seconds for connecting and for each read
+MAX_DOWNLOAD_BYTES = 256 * 2**20  # per file: a mirror sending more is refused mid-stream
 
 
 class DownloadError(RuntimeError):
@@ -28,6 +29,36 @@ def md5sum(path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def verified_md5(path, md5: str) -> bool:
+    """Whether ``path`` has MD5 ``md5``, computed once per file version (path, size and
+    modification time) and remembered in deepgrad's cache folder (``verified.json``)."""
+    import json
+
+    from deepgrad.data.mnist import cache_dir
+
+    path = Path(path).resolve()
+    st = path.stat()
+    key = f"{path}|{st.st_size}|{st.st_mtime_ns}"
+    store = cache_dir() / "verified.json"
+    try:
+        known = json.loads(store.read_text())
+        if not isinstance(known, dict):
+            known = {}
+    except (OSError, ValueError):
+        known = {}
+    if key in known:
+        return known[key] == md5
+    got = md5sum(path)
+    known[key] = got
+    try:
+        from deepgrad.train.checkpoint import atomic_write_text
+
+        atomic_write_text(store, json.dumps(known, indent=1))
+    except OSError:
+        pass  # a read-only cache folder: check again next time
+    return got == md5
 
 
 class _StderrBar:
@@ -78,8 +109,18 @@ def progress_bar(total: int | None, desc: str, enabled: bool = True):
     return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024)
 
 
-def fetch(url: str, dest, md5: str | None, timeout: float, progress: bool = True) -> Path:
-    """Download ``url`` to ``dest`` if its MD5 is ``md5``; raise otherwise, leaving no file."""
+def fetch(
+    url: str,
+    dest,
+    md5: str | None,
+    timeout: float,
+    progress: bool = True,
+    max_bytes: int = MAX_DOWNLOAD_BYTES,
+) -> Path:
+    """Download ``url`` to ``dest`` if its MD5 is ``md5``; raise otherwise, leaving no file.
+
+    More than ``max_bytes`` (announced or received) stops the download before the MD5 check.
+    """
     import urllib.request  # here, not at the top: only a download needs the HTTP stack
 
     dest = Path(dest)
@@ -88,10 +129,23 @@ def fetch(url: str, dest, md5: str | None, timeout: float, progress: bool = True
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             total = response.headers.get("Content-Length")
-            bar = progress_bar(int(total) if total else None, dest.name, progress)
+            total = int(total) if total and total.isdigit() else None
+            if total is not None and total > max_bytes:
+                raise DownloadError(
+                    f"the server announces {total:,} bytes, more than the limit of "
+                    f"{max_bytes:,} for one file (max_bytes); not the expected file"
+                )
+            bar = progress_bar(total, dest.name, progress)
+            got = 0
             try:
                 with open(tmp, "wb") as f:
                     while block := response.read(1 << 16):
+                        got += len(block)
+                        if got > max_bytes:
+                            raise DownloadError(
+                                f"the server sent more than {max_bytes:,} bytes (max_bytes); "
+                                "not the expected file"
+                            )
                         f.write(block)
                         h.update(block)
                         bar.update(len(block))
@@ -131,7 +185,7 @@ def download_files(
     out = []
     for name, md5 in files:
         dest = dest_dir / name
-        if dest.is_file() and (md5 is None or md5sum(dest) == md5):
+        if dest.is_file() and (md5 is None or verified_md5(dest, md5)):
             out.append(dest)
             continue
         errors = []

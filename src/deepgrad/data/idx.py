@@ -40,6 +40,7 @@ _GZIP_SIGNATURE = b"\x1f\x8b"
 # deflate cannot compress better than about 1032:1, so a gzip file of s bytes holds at most
 # ~1032 * s bytes; a header that announces more is corrupt (and must not make us allocate it).
 _MAX_GZIP_RATIO = 1100
+MAX_IDX_BYTES = 2 * 2**30  # 2 GiB of payload; Fashion-MNIST's largest file has 47 MB
 
 
 class IDXError(ValueError):
@@ -54,21 +55,28 @@ def _fail(path, problem: str, fix: str = "") -> IDXError:
     return IDXError(f"IDX file {os.fspath(path)!r}: {problem}. {fix}")
 
 
-def read_idx(path, expected_magic: int | None = None) -> np.ndarray:
+def read_idx(path, expected_magic: int | None = None, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
     """Read an IDX file (``.gz`` or raw, recognised by its first bytes) into a NumPy array.
 
-    ``expected_magic`` (e.g. ``IMAGES_MAGIC``) additionally requires that magic number.
-    The result is writable, C-contiguous and in native byte order.
+    ``expected_magic`` (e.g. ``IMAGES_MAGIC``) additionally requires that magic number. The
+    size the header announces is checked against the file (a raw file's size, a gzip file's
+    length trailer) and against ``max_bytes`` before anything is allocated. The result is
+    writable, C-contiguous and in native byte order.
     """
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as raw:
             compressed = raw.read(2) == _GZIP_SIGNATURE
+            isize = None
+            if compressed and size >= 18:
+                raw.seek(-4, os.SEEK_END)  # gzip's ISIZE: the uncompressed length mod 2**32
+                isize = struct.unpack("<I", raw.read(4))[0]
             raw.seek(0)
+            limits = (max_bytes, isize)
             if compressed:
                 with gzip.GzipFile(fileobj=raw, mode="rb") as f:
-                    return _read_stream(f, path, expected_magic, size, compressed=True)
-            return _read_stream(raw, path, expected_magic, size, compressed=False)
+                    return _read_stream(f, path, expected_magic, size, True, limits)
+            return _read_stream(raw, path, expected_magic, size, False, limits)
     except FileNotFoundError:
         raise _fail(path, "no such file", "Check the path.") from None
     except IsADirectoryError:
@@ -84,7 +92,9 @@ def _read_exact(f, n: int, path, what: str) -> bytes:
     return data
 
 
-def _read_stream(f, path, expected_magic, file_size: int, compressed: bool) -> np.ndarray:
+def _read_stream(
+    f, path, expected_magic, file_size: int, compressed: bool, limits=(MAX_IDX_BYTES, None)
+) -> np.ndarray:
     header = _read_exact(f, 4, path, "4-byte magic number")
     magic = struct.unpack(">I", header)[0]
     zero, code, ndim = struct.unpack(">HBB", header)
@@ -106,6 +116,21 @@ def _read_stream(f, path, expected_magic, file_size: int, compressed: bool) -> n
     dtype = IDX_DTYPES[code]
     payload = math.prod(dims) * dtype.itemsize  # Python ints: no overflow
     header_size = 4 + 4 * ndim
+    max_bytes, isize = limits
+    if payload > max_bytes:
+        raise _fail(
+            path,
+            f"header announces shape {dims} ({payload:,} bytes), more than the limit of "
+            f"{max_bytes:,} bytes",
+            "If the file is really that large, pass max_bytes= to read_idx.",
+        )
+    if compressed and isize is not None and (header_size + payload) % 2**32 != isize:
+        raise _fail(
+            path,
+            f"header announces shape {dims} ({header_size + payload:,} bytes in all), but the "
+            f"gzip trailer says the file holds {isize:,} bytes (mod 2**32); the header is "
+            "corrupt",
+        )
     if compressed:
         if payload > _MAX_GZIP_RATIO * file_size + 4096:
             raise _fail(

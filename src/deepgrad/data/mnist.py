@@ -83,6 +83,7 @@ class MNIST(Dataset):
     torchvision_folder = "MNIST"
     debian_dir: str | None = None
     debian_package: str | None = None
+    debian_md5: dict[str, str] = {}
     mirrors = [
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
         "http://yann.lecun.com/exdb/mnist/",
@@ -208,6 +209,13 @@ class FashionMNIST(MNIST):
     torchvision_folder = "FashionMNIST"
     debian_dir = "/usr/share/datasets/fashion-mnist"
     debian_package = "dataset-fashion-mnist"
+    # The package re-compresses the files: same arrays, other gzip bytes than the published.
+    debian_md5 = {
+        "train-images-idx3-ubyte.gz": "cf8536b0aa1a6ac5fa3f23001093305c",
+        "train-labels-idx1-ubyte.gz": "10bea18fdb374794d4bb42e356e600c9",
+        "t10k-images-idx3-ubyte.gz": "f78720b4224f21cce2f2ccf2d7a94c9a",
+        "t10k-labels-idx1-ubyte.gz": "0d30e22e447f3c33dab9ed536400ac01",
+    }
     mirrors = ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"]
     resources = [
         ("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
@@ -298,6 +306,8 @@ def locate(cls, root=None, download: bool = True, mirrors=None, timeout=None, pr
     """
     files, folder, source, log = find(cls, root)
     if files is not None:
+        if source in ("cache", "debian"):  # copies whose bytes are known; see below
+            _check_local_files(cls, files, source)
         return files, folder, source
     target = download_dir(cls, root)
     mirrors = cls.mirrors if mirrors is None else mirrors
@@ -314,6 +324,26 @@ def locate(cls, root=None, download: bool = True, mirrors=None, timeout=None, pr
     else:
         log.append("download: not tried (download=False)")
     raise DatasetNotFoundError(_not_found_message(cls, log, target, mirrors))
+
+
+def _check_local_files(cls, files: dict, source: str) -> None:
+    """Compare the MD5 of every ``.gz`` file found in the user cache (downloaded: the
+    published MD5) or in the Debian package's folder (Debian's own, re-compressed copies) with
+    the known one, once per file version (the result is cached), so a damaged file is named
+    instead of read. Folders given by the user (``root``, ``$DEEPGRAD_DATA``) may hold other
+    valid compressions; there, and for unpacked files, the IDX reader's structure checks
+    apply."""
+    from deepgrad.data.idx import IDXError
+
+    expected = dict(cls.debian_md5 if source == "debian" else cls.resources)
+    for path in files.values():
+        md5 = expected.get(path.name)
+        if md5 is not None and not _download.verified_md5(path, md5):
+            raise IDXError(
+                f"{cls.__name__}: {path} does not have the published MD5 ({md5}); the file is "
+                "damaged or not the original. Delete it and fetch it again"
+                + (f" (or reinstall {cls.debian_package})" if cls.debian_package else "")
+            )
 
 
 def _not_found_message(cls, log: list[str], target: Path, mirrors) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import math
 import socket
 import sys
 import threading
@@ -38,29 +39,66 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _int_in(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be in {low}..{high}, got {value}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds in (0, 86400], got {text}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="deepgrad playground",
         description="Train small networks live in the browser, driven by deepgrad.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks one)")
+    p.add_argument(
+        "--port", type=_int_in(0, 65535), default=8000, help="port (default: 8000; 0 picks one)"
+    )
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.add_argument(
-        "--max-sessions", type=int, default=32, help="browser tabs served at once (default: 32)"
+        "--max-sessions",
+        type=_int_in(1, 10_000),
+        default=32,
+        help="browser tabs served at once, 1..10000 (default: 32)",
     )
     p.add_argument(
         "--idle-timeout",
-        type=float,
+        type=_seconds,
         default=600.0,
         help="seconds without input before a tab's session is closed (default: 600)",
+    )
+    p.add_argument(
+        "--upload-timeout",
+        type=_seconds,
+        default=30.0,
+        help="seconds a CSV upload may take to arrive before it is refused (default: 30)",
     )
     return p
 
 
 def main(argv=None) -> int:
     """Run the playground server until Ctrl-C: ``deepgrad playground [--host] [--port] ...``."""
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as e:  # argparse's usage error (status 2) or --help (0), as a status
+        return int(e.code or 0)
     try:
         import uvicorn
     except ImportError:
@@ -69,9 +107,6 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 1
-    if not 0 <= args.port <= 65535:
-        print(f"--port must be in 0..65535, got {args.port}", file=sys.stderr)
-        return 2
     loopback = _is_loopback(args.host)
     if not loopback:
         print(
@@ -101,6 +136,7 @@ def main(argv=None) -> int:
     app = create_app(
         max_sessions=args.max_sessions,
         idle_timeout=args.idle_timeout,
+        upload_timeout=args.upload_timeout,
         allowed_hosts=("127.0.0.1", "localhost", "::1", "[::1]") if loopback else ("*",),
     )
     server = uvicorn.Server(

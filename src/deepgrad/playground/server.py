@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import time
 from pathlib import Path
 
@@ -50,8 +51,11 @@ from deepgrad.playground.validation import (
     MAX_CSV_BYTES,
     MAX_CSV_CLASSES,
     MAX_CSV_ROWS,
+    MAX_JSON_DEPTH,
     MAX_MESSAGE_CHARS,
+    UPLOAD_TIMEOUT,
     ValidationError,
+    json_depth,
     options,
     parse_csv,
     validate_update,
@@ -77,11 +81,24 @@ class Playground:
         max_csv_rows: int = MAX_CSV_ROWS,
         frame_interval: float = 0.2,
         grid_size: int = 64,
+        upload_timeout: float = UPLOAD_TIMEOUT,
     ) -> None:
-        if max_sessions < 1 or idle_timeout <= 0 or frame_interval <= 0:
+        limits = dict(
+            max_sessions=max_sessions,
+            idle_timeout=idle_timeout,
+            frame_interval=frame_interval,
+            upload_timeout=upload_timeout,
+        )
+        bad = [
+            f"{k}={v!r}"
+            for k, v in limits.items()
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+            or v <= 0 or (k == "max_sessions" and v != int(v))
+        ]  # fmt: skip
+        if bad:
             raise ValueError(
-                "playground limits must be positive: got max_sessions="
-                f"{max_sessions}, idle_timeout={idle_timeout}, frame_interval={frame_interval}"
+                f"Playground: {', '.join(bad)}: the limits must be finite and positive "
+                "(max_sessions a whole number of at least 1)"
             )
         self.max_sessions = max_sessions
         self.idle_timeout = idle_timeout
@@ -89,6 +106,7 @@ class Playground:
         self.max_csv_rows = max_csv_rows
         self.frame_interval = frame_interval
         self.grid_size = grid_size
+        self.upload_timeout = upload_timeout
         self.sessions: dict[str, Session] = {}
 
     def options(self) -> dict:
@@ -100,6 +118,7 @@ class Playground:
                 "max_sessions": self.max_sessions,
                 "idle_timeout_s": self.idle_timeout,
                 "frame_interval_s": self.frame_interval,
+                "upload_timeout_s": self.upload_timeout,
             }
         )
         return opts
@@ -123,14 +142,19 @@ def handle_message(session: Session, text) -> list[dict]:
         return [_error("send text (JSON) messages; binary messages are not understood")]
     if len(text) > MAX_MESSAGE_CHARS:
         return [_error(f"message of {len(text):,} characters; the limit is {MAX_MESSAGE_CHARS:,}")]
+    depth = json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        return [_error(f"message nests {depth} levels deep; the limit is {MAX_JSON_DEPTH}")]
     try:
         msg = json.loads(text)
     except json.JSONDecodeError as e:
         return [_error(f"message is not valid JSON ({e.msg} at character {e.pos})")]
+    except (ValueError, RecursionError) as e:  # e.g. an integer of more than 4300 digits
+        return [_error(f"message cannot be read as JSON ({e})")]
     if not isinstance(msg, dict) or "type" not in msg:
         return [_error('a message must be a JSON object with a "type", e.g. {"type": "play"}')]
     kind = msg["type"]
-    if kind not in MESSAGE_TYPES:
+    if not isinstance(kind, str) or kind not in MESSAGE_TYPES:
         return [_error(f"unknown message type {kind!r}; known types: {', '.join(MESSAGE_TYPES)}")]
     if kind == "ping":
         return [{"type": "pong", "id": msg.get("id"), "time": time.time()}]
@@ -202,14 +226,13 @@ async def upload_csv(request: Request) -> Response:
         raise HTTPException(
             413, f"the upload is {int(length):,} bytes; the CSV limit is {pg.max_csv_bytes:,} bytes"
         )
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        async with request.form(max_files=1, max_fields=4) as form:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise HTTPException(400, 'send the CSV file in the form field "file"')
-            data = await upload.read(pg.max_csv_bytes + 1)
-    else:
-        data = await request.body()
+    try:
+        # A client that stops sending mid-upload must not hold the connection forever.
+        data = await asyncio.wait_for(_read_upload(request, pg), pg.upload_timeout)
+    except asyncio.TimeoutError:
+        raise HTTPException(
+            408, f"the upload did not arrive within {pg.upload_timeout:g} s; send it again"
+        ) from None
     session.last_activity = time.monotonic()
     try:
         table = await anyio.to_thread.run_sync(
@@ -219,6 +242,8 @@ async def upload_csv(request: Request) -> Response:
     except ValidationError as e:
         status = 413 if len(data) > pg.max_csv_bytes else 400
         raise HTTPException(status, str(e)) from None
+    except Exception as e:  # noqa: BLE001 - any other failure is still the file's fault: 400
+        raise HTTPException(400, f"the CSV could not be read ({type(e).__name__}: {e})") from None
     session.load_csv(table, config)
     return JSONResponse(
         {
@@ -232,13 +257,34 @@ async def upload_csv(request: Request) -> Response:
     )
 
 
+async def _read_upload(request: Request, pg: Playground) -> bytes:
+    """The CSV bytes of an upload (a multipart field "file", or the body), at most the limit
+    plus one byte, so an oversized file is refused without reading all of it."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        try:
+            async with request.form(max_files=1, max_fields=4) as form:
+                upload = form.get("file")
+                if not isinstance(upload, UploadFile):
+                    raise HTTPException(400, 'send the CSV file in the form field "file"')
+                return await upload.read(pg.max_csv_bytes + 1)
+        except (ValueError, KeyError) as e:  # malformed multipart framing
+            raise HTTPException(400, f"the upload is not a valid multipart form ({e})") from None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > pg.max_csv_bytes:
+            break
+    return b"".join(chunks)
+
+
 async def _export_state(request: Request) -> dict:
     session = _session_or_404(request)
     session.last_activity = time.monotonic()
     try:
         return await anyio.to_thread.run_sync(session.export_state)
-    except RuntimeError as e:
-        raise HTTPException(409, str(e)) from None
+    except Exception as e:  # noqa: BLE001 - a 4xx with the reason, never a 500
+        raise HTTPException(409, f"the session cannot be exported now ({e})") from None
 
 
 async def export_script(request: Request) -> Response:
@@ -407,6 +453,7 @@ def create_app(
     max_csv_rows: int = MAX_CSV_ROWS,
     frame_interval: float = 0.2,
     grid_size: int = 64,
+    upload_timeout: float = UPLOAD_TIMEOUT,
     allowed_hosts=LOOPBACK_HOSTS,
 ) -> Starlette:
     """The playground as an ASGI app; the limits are configurable for tests and deployments.
@@ -439,5 +486,6 @@ def create_app(
         max_csv_rows=max_csv_rows,
         frame_interval=frame_interval,
         grid_size=grid_size,
+        upload_timeout=upload_timeout,
     )
     return app

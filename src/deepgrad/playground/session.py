@@ -262,7 +262,9 @@ class Session:
         self._criterion = None
         self.epoch = 0
         self._running = False
-        self._step_pending = False
+        # Presses of "step" not yet trained: a count, not a flag, so two quick presses that reach
+        # the worker in one batch of commands still train two epochs (a flag dropped the second).
+        self._steps_pending = 0
         self._pos = 0
         self._perm: np.ndarray | None = None
         self._history: dict = {"epoch": [], "train": [], "test": []}
@@ -383,7 +385,7 @@ class Session:
                     self._publish_frame()
                     self._last_frame_time = now
             except Exception as e:  # the session must survive anything a setting can cause
-                self._running = self._step_pending = False
+                self._running, self._steps_pending = False, 0
                 self._notify("error", f"training stopped: {type(e).__name__}: {e}")
                 self._dirty = False  # do not retry the failing frame in a loop
                 if self.model is None:
@@ -392,7 +394,7 @@ class Session:
                         self._cv.wait(timeout=0.5)
 
     def _busy(self) -> bool:
-        return self._running or self._step_pending
+        return self._running or self._steps_pending > 0
 
     def _apply(self, kind: str, args: tuple) -> None:
         # Under the lock, so export and predict never see new settings with the old model.
@@ -406,12 +408,12 @@ class Session:
         if kind == "play":
             self._running = True
         elif kind == "pause":
-            self._running = self._step_pending = False
+            self._running, self._steps_pending = False, 0
         elif kind == "step":
             self._running = False
-            self._step_pending = True
+            self._steps_pending += 1
         elif kind == "reset":
-            self._running = self._step_pending = False
+            self._running, self._steps_pending = False, 0
             self._rebuild(data=False)
         elif kind == "config":
             (config,) = args
@@ -531,9 +533,10 @@ class Session:
                     self._pos = 0
                     self.epoch += 1
                     self._evaluate()
-                    if self._step_pending:
-                        self._step_pending = False
-                        break
+                    if self._steps_pending:
+                        self._steps_pending -= 1
+                        if not self._steps_pending:
+                            break
                     if not math.isfinite(self._losses[0]):
                         self._running = False
                         self._notify(

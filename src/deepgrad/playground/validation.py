@@ -61,6 +61,9 @@ MAX_CSV_BYTES = 1_000_000
 MAX_CSV_ROWS = 10_000
 MAX_CSV_CLASSES = 10
 MAX_MESSAGE_CHARS = 65_536
+MAX_JSON_DEPTH = 16  # a settings message nests 3 levels; more is an attack on the parser
+UPLOAD_TIMEOUT = 30.0  # seconds for a whole CSV upload to arrive
+MAX_LABEL = 2**31  # whole-number labels beyond this are refused (they name no real class)
 
 
 class ValidationError(ValueError):
@@ -137,6 +140,29 @@ def options() -> dict:
             "message_chars": MAX_MESSAGE_CHARS,
         },
     }
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of ``[`` and ``{`` in JSON ``text`` (brackets in strings ignored),
+    found without parsing, so a hostile message cannot exhaust the parser's recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def _is_int(v) -> bool:
@@ -341,10 +367,17 @@ def parse_csv(
     if values is not None and np.any(values != np.round(values)):
         return CsvTable(x=x, y=values.astype(np.float32), task="regression", header=header)
     if values is not None:
-        keys = sorted(set(values.astype(np.int64).tolist()))
+        if np.abs(values).max() >= MAX_LABEL:
+            row = int(np.argmax(np.abs(values) >= MAX_LABEL)) + offset
+            raise ValidationError(
+                f"CSV row {row}: label {labels[row - offset]!r} is too large for a class "
+                f"number (the limit is {MAX_LABEL:,}); use class names or small whole numbers",
+                "csv",
+            )
+        ints = values.astype(np.int64)
+        keys = sorted(set(ints.tolist()))
         names = [str(k) for k in keys]
-        index = {k: i for i, k in enumerate(keys)}
-        y = np.array([index[int(v)] for v in values], dtype=np.int64)
+        y = np.searchsorted(np.array(keys, dtype=np.int64), ints).astype(np.int64)
     else:
         names = sorted(set(labels))
         index = {k: i for i, k in enumerate(names)}

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 
 @dataclass
 class FitState:
@@ -105,6 +107,24 @@ class EarlyStopping(Callback):
     def on_train_end(self, state: FitState) -> None:
         if self.restore_best_weights and self._best_state is not None:
             state.model.load_state_dict(self._best_state)
+
+    def state_dict(self) -> dict:
+        """What a checkpoint needs to continue early stopping exactly (best weights included)."""
+        return {
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "stopped_epoch": self.stopped_epoch,
+            "best_state": self._best_state,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best = float(state["best"])
+        self.best_epoch = int(state["best_epoch"])
+        self.wait = int(state["wait"])
+        self.stopped_epoch = int(state["stopped_epoch"])
+        best = state.get("best_state")
+        self._best_state = None if best is None else {k: np.asarray(v) for k, v in best.items()}
 
 
 class LRSchedulerCallback(Callback):
