@@ -169,8 +169,9 @@ _TORCH_NAMES = {
 
 def torch_node_name(node) -> str:
     """The name PyTorch gives the node of the same computation (``SumBackward1`` for a sum
-    over dims, ``MmBackward0`` for a matrix product, ...)."""
-    cls = type(node).__name__
+    over dims, ``MmBackward0`` for a matrix product, ...). Keyed by ``op_name()``, so a device's
+    variant of an op (``CrossEntropyCUDA``) gets the op's name."""
+    cls = node.op_name()
     if cls in ("Sum", "Mean"):
         return f"{cls}Backward{0 if getattr(node, 'axes', None) is None else 1}"
     if cls == "Prod":
