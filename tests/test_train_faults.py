@@ -7,7 +7,7 @@ share of the kills lands inside a save; each training is a few seconds. The orac
 command run once without interruption.
 
 The default run kills 4 times (a few seconds of training each). The full test, 50 kills, runs
-with ``pytest -m faults tests/test_train_faults.py`` (a separate step of ``.ci/run``).
+with ``pytest -m faults tests/test_train_faults.py`` (to be a separate step of ``.ci/run`` once it passes; see there).
 """
 
 from __future__ import annotations
@@ -96,11 +96,19 @@ def _kill_and_resume(out: Path, csv, reference, seconds, kills: int, seed: int) 
                 p.send_signal(sig)
                 done += 1
                 stats["sigkill" if sig == signal.SIGKILL else "sigint"] += 1
-        _, err = p.communicate(timeout=600)
+        rest, err = p.communicate(timeout=600)
         assert "Traceback" not in err or not first, err  # none once training has begun
         if out.is_dir() and any(n.endswith(".tmp") for n in os.listdir(out)):
             stats["in_save"] += 1  # this kill landed inside a write
-        if p.returncode == 0 or (p.returncode == 2 and "has trained" in err):
+        # A SIGINT after the run has printed its summary can land in the interpreter's own
+        # shutdown, after Python has put back the default handler: the process then dies of the
+        # signal (-2), but the run was complete, as the summary says.
+        finished_then_killed = p.returncode == -signal.SIGINT and "run saved in" in rest
+        if (
+            p.returncode == 0
+            or finished_then_killed
+            or (p.returncode == 2 and "has trained" in err)
+        ):
             if done >= kills:
                 break
             shutil.rmtree(out)  # finished before the kill: start again from a fresh folder
