@@ -7,7 +7,8 @@ share of the kills lands inside a save; each training is a few seconds. The orac
 command run once without interruption.
 
 The default run kills 4 times (a few seconds of training each). The full test, 50 kills, runs
-with ``pytest -m faults tests/test_train_faults.py`` (to be a separate step of ``.ci/run`` once it passes; see there).
+with ``pytest -m faults tests/test_train_faults.py``; it becomes a step of ``.ci/run`` once it
+passes (see there).
 """
 
 from __future__ import annotations
