@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from deepgrad import __version__
+from deepgrad.utils.argtypes import float_in, int_in
 
 MODELS = ("logistic", "softmax", "mlp", "cnn", "lenet5")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "silu", "softplus")
@@ -53,36 +54,7 @@ MAX_IMAGE_BYTES = 64 * 2**20
 
 
 # ----------------------------------------------------------------------------- argument types
-def _int_in(low: int, high: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be in {low}..{high:,}, got {value}")
-        return value
-
-    return parse
-
-
-_positive_int = _int_in(1, 2**31 - 1)
-
-
-def _float_in(low: float, high: float, low_open: bool = False):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
-        if not (low < value if low_open else low <= value) or not value <= high:
-            side = "(" if low_open else "["
-            raise argparse.ArgumentTypeError(f"must be in {side}{low:g}, {high:g}], got {text}")
-        return value
-
-    return parse
+_positive_int = int_in(1, 2**31 - 1)
 
 
 def _hidden(text: str) -> list[int]:
@@ -145,24 +117,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--epochs",
-        type=_int_in(1, MAX_EPOCHS),
+        type=int_in(1, MAX_EPOCHS),
         help="epochs to train (default 10; 50 for tables)",
     )
-    t.add_argument("--batch-size", type=_int_in(1, MAX_BATCH), help="mini-batch size")
+    t.add_argument("--batch-size", type=int_in(1, MAX_BATCH), help="mini-batch size")
     t.add_argument("--optimizer", choices=OPTIMIZERS, help="momentum = SGD with momentum 0.9")
-    t.add_argument("--lr", type=_float_in(0, 10, low_open=True), help="learning rate")
+    t.add_argument("--lr", type=float_in(0, 10, low_open=True), help="learning rate")
     t.add_argument(
         "--lr-decay",
-        type=_float_in(0, 1, low_open=True),
+        type=float_in(0, 1, low_open=True),
         metavar="GAMMA",
         help="multiply the learning rate by GAMMA after every epoch (default: per model)",
     )
-    t.add_argument("--momentum", type=_float_in(0, 1), help="momentum (sgd, momentum, rmsprop)")
-    t.add_argument("--weight-decay", type=_float_in(0, 1), help="L2 penalty (default 0)")
-    t.add_argument("--l1", type=_float_in(0, 1), help="L1 penalty on the weights (default 0)")
+    t.add_argument("--momentum", type=float_in(0, 1), help="momentum (sgd, momentum, rmsprop)")
+    t.add_argument("--weight-decay", type=float_in(0, 1), help="L2 penalty (default 0)")
+    t.add_argument("--l1", type=float_in(0, 1), help="L1 penalty on the weights (default 0)")
     t.add_argument("--hidden", type=_hidden, help="hidden layer sizes of mlp, e.g. 512,256")
     t.add_argument("--activation", choices=ACTIVATIONS, help="activation of mlp (default relu)")
-    t.add_argument("--seed", type=_int_in(0, 2**32 - 1), help="random seed (default 0)")
+    t.add_argument("--seed", type=int_in(0, 2**32 - 1), help="random seed (default 0)")
     t.add_argument("--out", metavar="RUN_DIR", help="run folder (default runs/MODEL-DATASET-TIME)")
     t.add_argument(
         "--overwrite",
@@ -171,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--val-split",
-        type=_float_in(0, 0.9),
+        type=float_in(0, 0.9),
         metavar="F",
         help="fraction of the training data held out for the per-epoch validation metrics, "
         "curves and early stopping (default 0.1, drawn with --seed; 0: none). The test set is "
@@ -179,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--early-stopping",
-        type=_int_in(1, MAX_EPOCHS),
+        type=int_in(1, MAX_EPOCHS),
         metavar="PATIENCE",
         help="stop when the validation loss has not improved for PATIENCE epochs, and keep "
         "the weights of the best epoch",
@@ -191,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--max-classes",
-        type=_int_in(2, 1_000_000),
+        type=int_in(2, 1_000_000),
         metavar="N",
         help="most distinct labels accepted in csv:PATH (default 1000)",
     )
@@ -202,13 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--limit", type=_positive_int, metavar="N", help="use only N samples")
     t.add_argument(
-        "--samples", type=_int_in(10, MAX_SAMPLES), help="points of a 2-D toy set (default 1000)"
+        "--samples", type=int_in(10, MAX_SAMPLES), help="points of a 2-D toy set (default 1000)"
     )
-    t.add_argument("--noise", type=_float_in(0, 1), help="noise of a 2-D toy set (default 0)")
+    t.add_argument("--noise", type=float_in(0, 1), help="noise of a 2-D toy set (default 0)")
     t.add_argument("--label-column", metavar="COL", help="label column of csv:PATH (name/index)")
     t.add_argument(
         "--cv",
-        type=_int_in(2, MAX_FOLDS),
+        type=int_in(2, MAX_FOLDS),
         metavar="K",
         help="K-fold cross-validation (tables and 2-D sets): train K models, each tested on "
         "its own fold, into RUN_DIR/fold-1 .. fold-K, and report the mean test accuracy",
@@ -244,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("input", metavar="INPUT", help="a .png image or a .csv file")
-    p.add_argument("--top", type=_int_in(1, 1000), default=3, help="classes to list (default 3)")
+    p.add_argument("--top", type=int_in(1, 1000), default=3, help="classes to list (default 3)")
     p.add_argument(
         "--resize",
         action="store_true",
@@ -252,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--max-pixels",
-        type=_int_in(1, 2**31 - 1),
+        type=int_in(1, 2**31 - 1),
         default=MAX_PIXELS,
         metavar="N",
         help=f"largest image (width x height) decoded (default {MAX_PIXELS:,})",

@@ -20,6 +20,8 @@ import sys
 import threading
 import webbrowser
 
+from deepgrad.utils.argtypes import int_in
+
 __all__ = ["create_app", "main"]
 
 
@@ -39,19 +41,6 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _int_in(low: int, high: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be in {low}..{high}, got {value}")
-        return value
-
-    return parse
-
-
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -69,12 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     p.add_argument(
-        "--port", type=_int_in(0, 65535), default=8000, help="port (default: 8000; 0 picks one)"
+        "--port", type=int_in(0, 65535), default=8000, help="port (default: 8000; 0 picks one)"
     )
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.add_argument(
         "--max-sessions",
-        type=_int_in(1, 10_000),
+        type=int_in(1, 10_000),
         default=32,
         help="browser tabs served at once, 1..10000 (default: 32)",
     )
