@@ -479,4 +479,13 @@ OPS = [
         lambda a, rows, cols: a[rows, cols] + a[rows].sum(-1),
         index_adv_sample,
     ),
+    OpSpec(
+        "contiguous",
+        "contiguous",
+        # transposed first, so that contiguous() has a strided array to copy
+        lambda a, d0, d1: a.transpose(d0, d1).contiguous(),
+        lambda a, d0, d1: a.transpose(d0, d1).contiguous(),
+        lambda a, d0, d1: np.ascontiguousarray(np.swapaxes(a, d0, d1)),
+        transpose_sample,
+    ),
 ]

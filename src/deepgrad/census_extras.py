@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from deepgrad import _format
+from deepgrad.layout import preserve_format
 from deepgrad.ops import extra_math  # noqa: F401 - loaded with deepgrad, so tracers see its ops
 from deepgrad.tensor import Tensor, _wrap
 
@@ -24,9 +25,13 @@ def asin(input: Tensor) -> Tensor:
     return input.asin()
 
 
-def clone(input: Tensor, *, memory_format=None) -> Tensor:
-    """A copy of ``input`` that stays in the graph (its gradient flows back to ``input``)."""
-    return input.clone()
+def clone(input: Tensor, *, memory_format=preserve_format) -> Tensor:
+    """A copy of ``input`` that stays in the graph (its gradient flows back to ``input``).
+
+    >>> deepgrad.clone(deepgrad.tensor([1., 2.]))
+    tensor([1., 2.])
+    """
+    return input.clone(memory_format=memory_format)
 
 
 def log1p(input: Tensor) -> Tensor:

@@ -13,7 +13,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from deepgrad import _compat, dtypes
+from deepgrad import _compat, dtypes, layout
 from deepgrad.autograd.grad_mode import state as _grad_state
 from deepgrad.backend import array_module
 from deepgrad.device import _require_cuda, as_device, device_of, on_cpu
@@ -484,16 +484,53 @@ class Tensor:
             device = f"cuda:{device}"
         return self.to(device if device is not None else "cuda")
 
-    def clone(self) -> Tensor:
+    def clone(self, *, memory_format=layout.preserve_format) -> Tensor:
+        """A copy that stays in the graph (its gradient flows back to ``self``).
+
+        The copy keeps this tensor's layout (``preserve_format``), as in torch; pass
+        ``memory_format=deepgrad.contiguous_format`` for a row-major copy.
+
+        >>> xt = deepgrad.tensor([[1., 2.], [3., 4.]]).t()
+        >>> row_major = xt.clone(memory_format=deepgrad.contiguous_format)
+        >>> xt.clone().is_contiguous(), row_major.is_contiguous()
+        (False, True)
+        """
+        layout.check_supported(
+            memory_format, (layout.preserve_format, layout.contiguous_format), "clone"
+        )
         if self.requires_grad and _grad_state.enabled:
-            return _E.Mul.apply(self, _wrap(array_module(self._data).ones((), self._data.dtype)))
-        return _wrap(self._data.copy())
+            out = _E.Mul.apply(self, _wrap(array_module(self._data).ones((), self._data.dtype)))
+        else:
+            out = _wrap(self._data.copy(order="K"))
+        return out.contiguous() if memory_format is layout.contiguous_format else out
 
-    def contiguous(self) -> Tensor:
-        return self
+    def contiguous(self, memory_format=layout.contiguous_format) -> Tensor:
+        """``self`` if it is already row-major, else a row-major copy (differentiable).
 
-    def is_contiguous(self) -> bool:
-        return True
+        >>> x = deepgrad.tensor([[1., 2.], [3., 4.]]).t()
+        >>> x.is_contiguous(), x.contiguous().is_contiguous()
+        (False, True)
+        """
+        layout.check_supported(memory_format, (layout.contiguous_format,), "contiguous")
+        if self._data.flags.c_contiguous:
+            return self
+        return _S.Contiguous.apply(self)
+
+    def is_contiguous(self, memory_format=layout.contiguous_format) -> bool:
+        """Whether the elements lie in memory in row-major (C) order, as torch's strides say.
+
+        Like torch: a transpose, a permute, a strided slice or an expand is not contiguous, and
+        elementwise ops keep their input's layout. Deviation: a convolution's output is not
+        contiguous (it is computed batch-last, see ``ops/conv.py``; torch's is), and neither
+        are ``cat``/``stack`` of transposed inputs or a sum of a transposed and a plain tensor
+        (NumPy picks those layouts).
+
+        >>> x = deepgrad.zeros(2, 3)
+        >>> x.is_contiguous(), x.t().is_contiguous(), x.t().contiguous().is_contiguous()
+        (True, False, True)
+        """
+        layout.check_supported(memory_format, (layout.contiguous_format,), "is_contiguous")
+        return builtins.bool(self._data.flags.c_contiguous)
 
     # ---------------------------------------------------------------- arithmetic
     def _other(self, other) -> Tensor:

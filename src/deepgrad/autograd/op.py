@@ -148,6 +148,7 @@ _TORCH_NAMES = {
     "CumSum": "CumsumBackward0",
     "CumProd": "CumprodBackward0",
     "Reshape": "ViewBackward0",
+    "Contiguous": "CloneBackward0",
     "MSELoss": "MseLossBackward0",
     "L1Loss": "MeanBackward0",
     "CrossEntropy": "NllLossBackward0",

@@ -401,6 +401,7 @@ EXPORTERS = {
     "Reshape": _reshape,
     "Permute": _permute,
     "Expand": _expand,
+    "Contiguous": _same("Identity"),  # ONNX values have no memory layout
     "Index": _index,
     "Cat": _cat,
     "Stack": _stack,

@@ -1,4 +1,4 @@
-"""Shape primitives: reshape, permute, expand, indexing, cat and stack.
+"""Shape primitives: reshape, permute, expand, contiguous, indexing, cat and stack.
 
 They move numbers around without changing them, so each backward moves the gradient back.
 """
@@ -34,6 +34,16 @@ class Expand(Op):
         return array_module(a).broadcast_to(a, shape)
 
     def backward(ctx, g):  # the engine sums the gradient back over the expanded axes
+        return g
+
+
+class Contiguous(Op):
+    """``x.contiguous()``: the same values in a fresh row-major (C-order) array."""
+
+    def forward(ctx, a):
+        return array_module(a).ascontiguousarray(a)
+
+    def backward(ctx, g):  # a copy: d out / d a is the identity
         return g
 
 
