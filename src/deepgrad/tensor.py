@@ -156,7 +156,25 @@ class Tensor:
     and, like ``torch.Tensor``, always gives float32.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_retain", "__weakref__")
+    # a dict of __slots__ gives the public attributes their docstrings (help(Tensor.grad))
+    __slots__ = {
+        "_data": None,
+        "grad": """The gradient accumulated by ``backward()``: None until then, leaves only
+        unless ``retain_grad()`` was called.
+
+        >>> x = deepgrad.tensor([1., 2.], requires_grad=True)
+        >>> (x * x).sum().backward(); x.grad
+        tensor([2., 4.])
+        """,
+        "requires_grad": """True if operations on this tensor are recorded for ``backward()``.
+
+        >>> deepgrad.zeros(1).requires_grad, deepgrad.zeros(1, requires_grad=True).requires_grad
+        (False, True)
+        """,
+        "_ctx": None,
+        "_retain": None,
+        "__weakref__": None,
+    }
     __array_priority__ = 1000
     __array_ufunc__ = None  # `ndarray + tensor` defers to Tensor.__radd__ instead of NumPy
 
@@ -188,14 +206,30 @@ class Tensor:
 
     @property
     def shape(self) -> tuple:
+        """The size of each dimension. Deviation: a plain tuple (torch's ``torch.Size`` is a
+        tuple subclass).
+
+        >>> deepgrad.zeros(2, 3).shape
+        (2, 3)
+        """
         return self._data.shape
 
     @property
     def dtype(self) -> dtypes.dtype:
+        """The element type, e.g. ``deepgrad.float32``.
+
+        >>> deepgrad.tensor([1, 2]).dtype, deepgrad.tensor([1.0]).dtype
+        (deepgrad.int64, deepgrad.float32)
+        """
         return dtypes.from_numpy_dtype(self._data.dtype)
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions (``dim()``).
+
+        >>> deepgrad.zeros(2, 3).ndim
+        2
+        """
         return self._data.ndim
 
     @property
@@ -205,6 +239,12 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        """True for a tensor made by the user (no ``grad_fn``); only leaves get ``.grad``.
+
+        >>> x = deepgrad.ones(2, requires_grad=True)
+        >>> x.is_leaf, (x * 2).is_leaf
+        (True, False)
+        """
         return self._ctx is None
 
     @property
@@ -214,31 +254,79 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """All dimensions reversed: ``x.T[i, j] = x[j, i]`` for a matrix (a view).
+
+        >>> deepgrad.tensor([[1, 2, 3]]).T
+        tensor([[1],
+                [2],
+                [3]])
+        """
         return self.permute(*reversed(range(self.ndim)))
 
     @property
     def mT(self) -> Tensor:  # noqa: N802
+        """The last two dimensions swapped: a batch of matrices transposed (a view).
+
+        >>> deepgrad.zeros(5, 2, 3).mT.shape
+        (5, 3, 2)
+        """
         return self.transpose(-2, -1)
 
     def size(self, dim: int | None = None):
+        """The shape, or the size of dimension ``dim`` (deviation: a tuple, not ``torch.Size``).
+
+        >>> x = deepgrad.zeros(2, 3)
+        >>> x.size(), x.size(-1)
+        ((2, 3), 3)
+        """
         return self._data.shape if dim is None else self._data.shape[dim]
 
     def dim(self) -> int:
+        """The number of dimensions.
+
+        >>> deepgrad.zeros(2, 3, 4).dim()
+        3
+        """
         return self._data.ndim
 
     def numel(self) -> int:
+        """The number of elements: the product of the shape.
+
+        >>> deepgrad.zeros(2, 3).numel()
+        6
+        """
         return self._data.size
 
     def nelement(self) -> int:
+        """The number of elements (an alias of ``numel``).
+
+        >>> deepgrad.zeros(2, 3).nelement()
+        6
+        """
         return self._data.size
 
     def element_size(self) -> int:
+        """Bytes per element.
+
+        >>> deepgrad.zeros(2).element_size(), deepgrad.zeros(2).double().element_size()
+        (4, 8)
+        """
         return self._data.itemsize
 
     def is_floating_point(self) -> bool:
+        """True for float16, float32 and float64 tensors.
+
+        >>> deepgrad.tensor([1.0]).is_floating_point(), deepgrad.tensor([1]).is_floating_point()
+        (True, False)
+        """
         return self._data.dtype.kind == "f"
 
     def item(self):
+        """The value of a one-element tensor as a Python number.
+
+        >>> deepgrad.tensor([[2.5]]).item()
+        2.5
+        """
         if self._data.size != 1:
             raise ValueError(
                 f"item() needs a tensor with exactly one element, this one has shape "
@@ -256,6 +344,11 @@ class Tensor:
         return self._data
 
     def tolist(self):
+        """The elements as (nested) Python lists of numbers.
+
+        >>> deepgrad.tensor([[1, 2], [3, 4]]).tolist()
+        [[1, 2], [3, 4]]
+        """
         return self._data.tolist()
 
     def __array__(self, dtype=None, copy=None):
@@ -363,14 +456,31 @@ class Tensor:
                 t.grad._data += g
 
     def detach(self) -> Tensor:
+        """The same data (shared memory) cut from the graph: no ``grad_fn``, no ``requires_grad``.
+
+        >>> x = deepgrad.ones(2, requires_grad=True)
+        >>> (x * 2).detach().requires_grad
+        False
+        """
         return _wrap(self._data)
 
     def detach_(self) -> Tensor:
+        """Cut this tensor from the graph, in place; returns ``self``.
+
+        >>> y = deepgrad.ones(2, requires_grad=True) * 2
+        >>> y.detach_().grad_fn is None
+        True
+        """
         self._ctx = None
         self.requires_grad = False
         return self
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Start (or stop) recording operations on this leaf, in place; returns ``self``.
+
+        >>> deepgrad.zeros(2).requires_grad_().requires_grad
+        True
+        """
         if self._ctx is not None and not requires_grad:
             raise RuntimeError(
                 "you can only change requires_grad of leaf tensors; use .detach() instead"
@@ -386,6 +496,12 @@ class Tensor:
 
     @property
     def retains_grad(self) -> bool:
+        """True once ``retain_grad()`` was called on this non-leaf tensor.
+
+        >>> y = deepgrad.ones(2, requires_grad=True) * 2
+        >>> y.retain_grad(); y.retains_grad
+        True
+        """
         return self._retain
 
     def register_post_accumulate_grad_hook(self, hook):
@@ -446,32 +562,77 @@ class Tensor:
         return self.to(dtype)
 
     def type_as(self, other: Tensor) -> Tensor:
+        """This tensor converted to ``other``'s dtype.
+
+        >>> deepgrad.tensor([1, 2]).type_as(deepgrad.zeros(1))
+        tensor([1., 2.])
+        """
         return self.to(other.dtype)
 
     def float(self) -> Tensor:
+        """Converted to float32 (``self`` if it is already).
+
+        >>> deepgrad.tensor([1, 2]).float()
+        tensor([1., 2.])
+        """
         return self.to(np.float32)
 
     def double(self) -> Tensor:
+        """Converted to float64.
+
+        >>> deepgrad.tensor([1, 2]).double().dtype
+        deepgrad.float64
+        """
         return self.to(np.float64)
 
     def half(self) -> Tensor:
+        """Converted to float16.
+
+        >>> deepgrad.tensor([1, 2]).half().dtype
+        deepgrad.float16
+        """
         return self.to(np.float16)
 
     def long(self) -> Tensor:
+        """Converted to int64 (floats are truncated toward zero).
+
+        >>> deepgrad.tensor([1.7, -1.7]).long()
+        tensor([ 1, -1])
+        """
         return self.to(np.int64)
 
     def int(self) -> Tensor:
+        """Converted to int32 (floats are truncated toward zero).
+
+        >>> deepgrad.tensor([1.7]).int().dtype
+        deepgrad.int32
+        """
         return self.to(np.int32)
 
     def bool(self) -> Tensor:
+        """Converted to bool: nonzero is True.
+
+        >>> deepgrad.tensor([0.0, 2.0]).bool()
+        tensor([False,  True])
+        """
         return self.to(np.bool_)
 
     @property
     def is_cuda(self) -> bool:
+        """True when the data lives on a GPU.
+
+        >>> deepgrad.zeros(1).is_cuda
+        False
+        """
         return not on_cpu(self._data)
 
     @property
     def is_cpu(self) -> bool:
+        """True when the data lives in host memory.
+
+        >>> deepgrad.zeros(1).is_cpu
+        True
+        """
         return on_cpu(self._data)
 
     def cpu(self) -> Tensor:
@@ -686,33 +847,74 @@ class Tensor:
         return self
 
     def add_(self, other, alpha=1) -> Tensor:
+        """In place: ``self += alpha * other``; returns ``self``.
+
+        >>> deepgrad.tensor([1., 2.]).add_(1, alpha=3)
+        tensor([4., 5.])
+        """
         return self._inplace_method("add_", np.add, other if alpha == 1 else other * alpha)
 
     def sub_(self, other, alpha=1) -> Tensor:
+        """In place: ``self -= alpha * other``; returns ``self``.
+
+        >>> deepgrad.tensor([1., 2.]).sub_(1)
+        tensor([0., 1.])
+        """
         return self._inplace_method("sub_", np.subtract, other if alpha == 1 else other * alpha)
 
     def mul_(self, other) -> Tensor:
+        """In place: ``self *= other``; returns ``self``.
+
+        >>> deepgrad.tensor([1., 2.]).mul_(2)
+        tensor([2., 4.])
+        """
         return self._inplace_method("mul_", np.multiply, other)
 
     def div_(self, other) -> Tensor:
+        """In place: ``self /= other``; returns ``self``.
+
+        >>> deepgrad.tensor([1., 2.]).div_(2)
+        tensor([0.5000, 1.0000])
+        """
         return self._inplace_method("div_", np.divide, other)
 
     def clamp_(self, min=None, max=None) -> Tensor:
+        """In place: every element clipped to ``[min, max]``; returns ``self``.
+
+        >>> deepgrad.tensor([-2., 0.5, 3.]).clamp_(0, 1)
+        tensor([0.0000, 0.5000, 1.0000])
+        """
         self._inplace_method("clamp_", np.add, 0)
         np.clip(self._data, min, max, out=self._data)
         return self
 
     def zero_(self) -> Tensor:
+        """In place: every element set to 0; returns ``self``.
+
+        >>> deepgrad.ones(2).zero_()
+        tensor([0., 0.])
+        """
         self._inplace_method("zero_", np.multiply, 0)
         self._data[...] = 0
         return self
 
     def fill_(self, value) -> Tensor:
+        """In place: every element set to ``value``; returns ``self``.
+
+        >>> deepgrad.zeros(2).fill_(7)
+        tensor([7., 7.])
+        """
         self._inplace_method("fill_", np.add, 0)
         self._data[...] = value._data if isinstance(value, Tensor) else value
         return self
 
     def copy_(self, src) -> Tensor:
+        """In place: the elements of ``src`` (broadcast to this shape, cast to this dtype).
+
+        >>> deepgrad.zeros(2, 2).copy_(deepgrad.tensor([1, 2]))
+        tensor([[1., 2.],
+                [1., 2.]])
+        """
         self._inplace_method("copy_", np.add, 0)
         src = src._data if isinstance(src, Tensor) else np.asarray(src)
         if not on_cpu(self._data) or not on_cpu(src):  # copy_ may cross devices, as in torch
@@ -730,11 +932,23 @@ class Tensor:
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
+        """In place: values drawn uniformly from ``[a, b)``; returns ``self``.
+
+        >>> x = deepgrad.zeros(1000).uniform_(2, 3)
+        >>> bool((x >= 2).all() and (x < 3).all())
+        True
+        """
         from deepgrad.random import rng
 
         return self.copy_(rng(generator).uniform(a, b, self._data.shape))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
+        """In place: values drawn from N(mean, std^2); returns ``self``.
+
+        >>> x = deepgrad.zeros(10000).normal_(5, 0.1, generator=deepgrad.Generator().manual_seed(0))
+        >>> round(x.mean().item(), 1)
+        5.0
+        """
         from deepgrad.random import rng
 
         return self.copy_(rng(generator).normal(mean, std, self._data.shape))
@@ -754,21 +968,51 @@ class Tensor:
         return _wrap(op(self._data, other))
 
     def __eq__(self, other):  # noqa: D105
+        """Elementwise ``self == other`` as a bool tensor (``eq``; no gradient).
+
+        >>> deepgrad.tensor([1, 2]) == 2
+        tensor([False,  True])
+        """
         return self._compare(np.equal, other)
 
     def __ne__(self, other):
+        """Elementwise ``self != other`` as a bool tensor (``ne``).
+
+        >>> deepgrad.tensor([1, 2]).ne(2)
+        tensor([ True, False])
+        """
         return self._compare(np.not_equal, other)
 
     def __lt__(self, other):
+        """Elementwise ``self < other`` as a bool tensor (``lt``).
+
+        >>> deepgrad.tensor([1, 2]).lt(2)
+        tensor([ True, False])
+        """
         return self._compare(np.less, other)
 
     def __le__(self, other):
+        """Elementwise ``self <= other`` as a bool tensor (``le``).
+
+        >>> deepgrad.tensor([1, 2]).le(2)
+        tensor([True, True])
+        """
         return self._compare(np.less_equal, other)
 
     def __gt__(self, other):
+        """Elementwise ``self > other`` as a bool tensor (``gt``).
+
+        >>> deepgrad.tensor([1, 2]).gt(1)
+        tensor([False,  True])
+        """
         return self._compare(np.greater, other)
 
     def __ge__(self, other):
+        """Elementwise ``self >= other`` as a bool tensor (``ge``).
+
+        >>> deepgrad.tensor([1, 2]).ge(2)
+        tensor([False,  True])
+        """
         return self._compare(np.greater_equal, other)
 
     def __and__(self, other):
@@ -786,21 +1030,51 @@ class Tensor:
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
     def equal(self, other) -> bool:
+        """True if both tensors have the same shape and elements.
+
+        >>> deepgrad.tensor([1, 2]).equal(deepgrad.tensor([1, 2]))
+        True
+        """
         return self.shape == other.shape and bool(np.array_equal(self._data, other._data))
 
     def allclose(self, other, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
+        """True if ``|self - other| <= atol + rtol * |other|`` everywhere.
+
+        >>> deepgrad.tensor([1.0]).allclose(deepgrad.tensor([1.0 + 1e-7]))
+        True
+        """
         return bool(np.allclose(self._data, _as_array(other), rtol, atol, equal_nan))
 
     def isnan(self) -> Tensor:
+        """Where the elements are NaN, as a bool tensor.
+
+        >>> deepgrad.tensor([1.0, float("nan")]).isnan()
+        tensor([False,  True])
+        """
         return _wrap(np.isnan(self._data))
 
     def isinf(self) -> Tensor:
+        """Where the elements are +inf or -inf, as a bool tensor.
+
+        >>> deepgrad.tensor([1.0, float("-inf")]).isinf()
+        tensor([False,  True])
+        """
         return _wrap(np.isinf(self._data))
 
     def isfinite(self) -> Tensor:
+        """Where the elements are neither inf nor NaN, as a bool tensor.
+
+        >>> deepgrad.tensor([1.0, float("inf"), float("nan")]).isfinite()
+        tensor([ True, False, False])
+        """
         return _wrap(np.isfinite(self._data))
 
     def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+        """True if every element (along ``dim``) is nonzero.
+
+        >>> deepgrad.tensor([[True, False], [True, True]]).all(dim=1)
+        tensor([False,  True])
+        """
         if axis is not None or keepdims is not None:
             dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         return _wrap(
@@ -810,6 +1084,11 @@ class Tensor:
         )
 
     def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+        """True if some element (along ``dim``) is nonzero.
+
+        >>> deepgrad.tensor([[0, 0], [0, 3]]).any(dim=1)
+        tensor([False,  True])
+        """
         if axis is not None or keepdims is not None:
             dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         return _wrap(
@@ -819,64 +1098,164 @@ class Tensor:
         )
 
     def sign(self) -> Tensor:
+        """-1, 0 or 1 by the sign of each element; its gradient is 0.
+
+        >>> deepgrad.tensor([-2., 0., 3.]).sign()
+        tensor([-1.,  0.,  1.])
+        """
         return _piecewise(self, np.sign)
 
     def floor(self) -> Tensor:
+        """The largest integer <= x, elementwise; gradient 0.
+
+        >>> deepgrad.tensor([-1.5, 1.5]).floor()
+        tensor([-2.,  1.])
+        """
         return _piecewise(self, np.floor)
 
     def ceil(self) -> Tensor:
+        """The smallest integer >= x, elementwise; gradient 0.
+
+        >>> deepgrad.tensor([-1.5, 1.5]).ceil()
+        tensor([-1.,  2.])
+        """
         return _piecewise(self, np.ceil)
 
     def round(self) -> Tensor:
+        """The nearest integer, halves to even (as torch); gradient 0.
+
+        >>> deepgrad.tensor([0.5, 1.5, 2.7]).round()
+        tensor([0., 2., 3.])
+        """
         return _piecewise(self, np.round)
 
     # ---------------------------------------------------------------- elementwise math
     def exp(self) -> Tensor:
+        """e^x, elementwise; d/dx = e^x.
+
+        >>> deepgrad.tensor([0.0, 1.0]).exp()
+        tensor([1.0000, 2.7183])
+        """
         return _E.Exp.apply(self._floating())
 
     def log(self) -> Tensor:
+        """The natural logarithm, elementwise; d/dx = 1/x.
+
+        >>> deepgrad.tensor([1.0, 2.718281828]).log()
+        tensor([0., 1.])
+        """
         return _E.Log.apply(self._floating())
 
     def sqrt(self) -> Tensor:
+        """The square root, elementwise; d/dx = 1 / (2 sqrt(x)).
+
+        >>> deepgrad.tensor([4.0, 9.0]).sqrt()
+        tensor([2., 3.])
+        """
         return _E.Sqrt.apply(self._floating())
 
     def rsqrt(self) -> Tensor:
+        """1 / sqrt(x), elementwise.
+
+        >>> deepgrad.tensor([4.0, 16.0]).rsqrt()
+        tensor([0.5000, 0.2500])
+        """
         return 1 / self.sqrt()
 
     def sin(self) -> Tensor:
+        """The sine, elementwise; d/dx = cos(x).
+
+        >>> deepgrad.tensor([0.0]).sin()
+        tensor([0.])
+        """
         return _E.Sin.apply(self._floating())
 
     def cos(self) -> Tensor:
+        """The cosine, elementwise; d/dx = -sin(x).
+
+        >>> deepgrad.tensor([0.0]).cos()
+        tensor([1.])
+        """
         return _E.Cos.apply(self._floating())
 
     def abs(self) -> Tensor:
+        """|x|, elementwise; d/dx = sign(x) (0 at 0, as torch).
+
+        >>> deepgrad.tensor([-2, 3]).abs()
+        tensor([2, 3])
+        """
         return _E.Abs.apply(self)
 
     def neg(self) -> Tensor:
+        """-x, elementwise.
+
+        >>> deepgrad.tensor([1., -2.]).neg()
+        tensor([-1.,  2.])
+        """
         return _E.Neg.apply(self)
 
     def square(self) -> Tensor:
+        """x^2, elementwise; d/dx = 2x.
+
+        >>> deepgrad.tensor([-3., 2.]).square()
+        tensor([9., 4.])
+        """
         return _E.PowScalar.apply(self, exponent=2)
 
     def pow(self, exponent) -> Tensor:
+        """x^exponent, elementwise; d/dx = exponent * x^(exponent - 1).
+
+        >>> deepgrad.tensor([2., 3.]).pow(2)
+        tensor([4., 9.])
+        """
         return self**exponent
 
     def reciprocal(self) -> Tensor:
+        """1 / x, elementwise; d/dx = -1/x^2.
+
+        >>> deepgrad.tensor([2., 4.]).reciprocal()
+        tensor([0.5000, 0.2500])
+        """
         return 1 / self
 
     def tanh(self) -> Tensor:
+        """The hyperbolic tangent, elementwise; d/dx = 1 - tanh(x)^2.
+
+        >>> deepgrad.tensor([0.0]).tanh()
+        tensor([0.])
+        """
         return _E.Tanh.apply(self._floating())
 
     def erf(self) -> Tensor:
+        """The error function 2/sqrt(pi) * integral_0^x e^(-t^2) dt; d/dx = 2/sqrt(pi) e^(-x^2).
+
+        >>> deepgrad.tensor([0.0]).erf()
+        tensor([0.])
+        """
         return _E.Erf.apply(self._floating())
 
     def sigmoid(self) -> Tensor:
+        """1 / (1 + e^(-x)), elementwise; d/dx = s(x) (1 - s(x)).
+
+        >>> deepgrad.tensor([0.0]).sigmoid()
+        tensor([0.5000])
+        """
         return _E.Sigmoid.apply(self._floating())
 
     def relu(self) -> Tensor:
+        """max(x, 0), elementwise; the gradient is 1 where x > 0, else 0.
+
+        >>> deepgrad.tensor([-1., 2.]).relu()
+        tensor([0., 2.])
+        """
         return _E.ReLU.apply(self)
 
     def clamp(self, min=None, max=None) -> Tensor:
+        """Every element clipped to ``[min, max]`` (``clip``); the gradient is 1 inside, 0 outside.
+
+        >>> deepgrad.tensor([-2., 0.5, 3.]).clamp(0, 1)
+        tensor([0.0000, 0.5000, 1.0000])
+        """
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -891,13 +1270,28 @@ class Tensor:
     clip = clamp
 
     def maximum(self, other) -> Tensor:
+        """The larger of ``self`` and ``other``, elementwise (ties share the gradient, as torch).
+
+        >>> deepgrad.tensor([1., 5.]).maximum(deepgrad.tensor([3., 2.]))
+        tensor([3., 5.])
+        """
         return self._binary(_E.Maximum, other)
 
     def minimum(self, other) -> Tensor:
+        """The smaller of ``self`` and ``other``, elementwise.
+
+        >>> deepgrad.tensor([1., 5.]).minimum(deepgrad.tensor([3., 2.]))
+        tensor([1., 2.])
+        """
         return self._binary(_E.Minimum, other)
 
     def masked_fill(self, mask, value) -> Tensor:
         # the result keeps self's dtype (torch casts the value: int.masked_fill(m, 1.5) is int)
+        """``value`` where ``mask`` is True, else ``self`` (the result keeps ``self``'s dtype).
+
+        >>> deepgrad.tensor([1., 2., 3.]).masked_fill(deepgrad.tensor([True, False, True]), 0)
+        tensor([0., 2., 0.])
+        """
         if isinstance(value, Tensor):
             fill = value.to(self._data.dtype) if value._data.dtype != self._data.dtype else value
         else:
@@ -905,15 +1299,35 @@ class Tensor:
         return where(mask, fill, self)
 
     def add(self, other, alpha=1) -> Tensor:
+        """``self + alpha * other``, with PyTorch's type promotion.
+
+        >>> deepgrad.tensor([1., 2.]).add(deepgrad.tensor([10., 20.]), alpha=2)
+        tensor([21., 42.])
+        """
         return self + (other if alpha == 1 else other * alpha)
 
     def sub(self, other, alpha=1) -> Tensor:
+        """``self - alpha * other``.
+
+        >>> deepgrad.tensor([1., 2.]).sub(1)
+        tensor([0., 1.])
+        """
         return self - (other if alpha == 1 else other * alpha)
 
     def mul(self, other) -> Tensor:
+        """Elementwise product ``self * other``; d/dself = other.
+
+        >>> deepgrad.tensor([1., 2.]).mul(3)
+        tensor([3., 6.])
+        """
         return self * other
 
     def div(self, other) -> Tensor:
+        """Elementwise true division ``self / other`` (integers give float, as in torch).
+
+        >>> deepgrad.tensor([1, 2]).div(4)
+        tensor([0.2500, 0.5000])
+        """
         return self / other
 
     def _floating(self) -> Tensor:
@@ -921,6 +1335,12 @@ class Tensor:
 
     # ---------------------------------------------------------------- reductions
     def sum(self, dim=None, keepdim: bool = False, dtype=None, *, axis=None, keepdims=None):
+        """The sum of all elements, or along ``dim``; bools and integers sum in int64.
+
+        >>> x = deepgrad.tensor([[1., 2.], [3., 4.]])
+        >>> x.sum(), x.sum(dim=0)
+        (tensor(10.), tensor([4., 6.]))
+        """
         if axis is not None or keepdims is not None:
             dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         x = self if dtype is None else self.to(dtype)
@@ -929,6 +1349,11 @@ class Tensor:
         return _R.Sum.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim)
 
     def mean(self, dim=None, keepdim: bool = False, dtype=None, *, axis=None, keepdims=None):
+        """The mean of all elements, or along ``dim``; floating tensors only (as torch).
+
+        >>> deepgrad.tensor([[1., 2.], [3., 4.]]).mean(dim=1)
+        tensor([1.5000, 3.5000])
+        """
         if axis is not None or keepdims is not None:
             dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         x = self if dtype is None else self.to(dtype)
@@ -943,6 +1368,12 @@ class Tensor:
     def var(
         self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None
     ) -> Tensor:
+        """The variance sum((x - mean)^2) / (n - correction); ``correction=1`` (unbiased) default.
+
+        >>> x = deepgrad.tensor([1., 2., 3., 4.])
+        >>> x.var(), x.var(correction=0)
+        (tensor(1.6667), tensor(1.2500))
+        """
         if axis is not None or keepdims is not None:
             dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         if isinstance(dim, builtins.bool):  # var(False): the old positional `unbiased`
@@ -956,6 +1387,11 @@ class Tensor:
     def std(
         self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None
     ) -> Tensor:
+        """The standard deviation: ``sqrt(var(...))``, unbiased by default.
+
+        >>> deepgrad.tensor([1., 3.]).std()
+        tensor(1.4142)
+        """
         if axis is not None or keepdims is not None:
             dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
@@ -983,23 +1419,44 @@ class Tensor:
         return self._extreme(dim, keepdim, True)
 
     def min(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+        """min() of all elements; min(dim) -> (values, indices); min(other) elementwise.
+
+        >>> deepgrad.tensor([[3., 1.], [2., 5.]]).min(dim=1)
+        values_indices(values=tensor([1., 2.]), indices=tensor([1, 0]))
+        """
         if axis is not None or keepdims is not None:
             dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         return self._extreme(dim, keepdim, False)
 
     def amax(self, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        """The maximum along ``dim`` (all dims by default); ties share the gradient equally.
+
+        >>> deepgrad.tensor([[3., 1.], [2., 5.]]).amax(dim=0)
+        tensor([3., 5.])
+        """
         if axis is not None or keepdims is not None:
             dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         axes = _axes(dim, self.ndim) or tuple(range(self.ndim))
         return _R.AMax.apply(self, axes=axes, keepdim=keepdim, largest=True)
 
     def amin(self, dim=(), keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        """The minimum along ``dim`` (all dims by default); ties share the gradient equally.
+
+        >>> deepgrad.tensor([[3., 1.], [2., 5.]]).amin(dim=0)
+        tensor([2., 1.])
+        """
         if axis is not None or keepdims is not None:
             dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         axes = _axes(dim, self.ndim) or tuple(range(self.ndim))
         return _R.AMax.apply(self, axes=axes, keepdim=keepdim, largest=False)
 
     def argmax(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        """The index of the largest element (of the flattened tensor, or along ``dim``).
+
+        >>> x = deepgrad.tensor([[3., 1.], [2., 5.]])
+        >>> x.argmax(), x.argmax(1)
+        (tensor(3), tensor([0, 1]))
+        """
         if axis is not None or keepdims is not None:
             dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         if dim is None:
@@ -1007,6 +1464,11 @@ class Tensor:
         return _wrap(_arg(self._data, _axes(dim, self.ndim)[0], keepdim, True))
 
     def argmin(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        """The index of the smallest element (of the flattened tensor, or along ``dim``).
+
+        >>> deepgrad.tensor([[3., 1.], [2., 5.]]).argmin(dim=0)
+        tensor([1, 0])
+        """
         if axis is not None or keepdims is not None:
             dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         if dim is None:
@@ -1014,11 +1476,21 @@ class Tensor:
         return _wrap(_arg(self._data, _axes(dim, self.ndim)[0], keepdim, False))
 
     def logsumexp(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+        """log(sum(exp(x))) along ``dim``, computed stably as m + log(sum(exp(x - m))).
+
+        >>> deepgrad.tensor([0., 0.]).logsumexp(dim=0)
+        tensor(0.6931)
+        """
         if axis is not None or keepdims is not None:
             dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         return _R.LogSumExp.apply(self._floating(), axes=_axes(dim, self.ndim), keepdim=keepdim)
 
     def softmax(self, dim=None, dtype=None, *, axis=None) -> Tensor:
+        """e^(x_i) / sum_j e^(x_j) along ``dim`` (no ``dim``: torch's legacy choice, and a warning).
+
+        >>> deepgrad.tensor([0., 0.693147]).softmax(dim=0)
+        tensor([0.3333, 0.6667])
+        """
         if axis is not None:
             dim = _np_names(dim, False, axis, None)[0]
         if dim is None:
@@ -1027,6 +1499,11 @@ class Tensor:
         return _R.Softmax.apply(x, axis=_axes(dim, self.ndim)[0])
 
     def log_softmax(self, dim=None, dtype=None, *, axis=None) -> Tensor:
+        """x_i - logsumexp(x) along ``dim``, more stable than ``softmax().log()``.
+
+        >>> deepgrad.tensor([0., 0.]).log_softmax(dim=0)
+        tensor([-0.6931, -0.6931])
+        """
         if axis is not None:
             dim = _np_names(dim, False, axis, None)[0]
         if dim is None:
@@ -1035,6 +1512,11 @@ class Tensor:
         return _R.LogSoftmax.apply(x, axis=_axes(dim, self.ndim)[0])
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None, *, axis=None, keepdims=None):
+        """The p-norm (sum |x|^p)^(1/p); ``"fro"`` and 2 are the Euclidean norm, ``inf`` the max.
+
+        >>> deepgrad.tensor([3., 4.]).norm(), deepgrad.tensor([3., -4.]).norm(p=1)
+        (tensor(5.), tensor(7.))
+        """
         if axis is not None or keepdims is not None:
             dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         if p is None:
@@ -1049,6 +1531,12 @@ class Tensor:
 
     # ---------------------------------------------------------------- shape
     def reshape(self, *shape) -> Tensor:
+        """The same elements in a new shape (one size may be -1); a view when possible (``view``).
+
+        >>> deepgrad.arange(6).reshape(2, -1)
+        tensor([[0, 1, 2],
+                [3, 4, 5]])
+        """
         shape = _shape_arg(shape)
         try:
             return _S.Reshape.apply(self, shape=shape)
@@ -1061,11 +1549,21 @@ class Tensor:
     view = reshape
 
     def view_as(self, other: Tensor) -> Tensor:
+        """Reshaped to ``other``'s shape (``reshape_as``).
+
+        >>> deepgrad.arange(4).view_as(deepgrad.zeros(2, 2)).shape
+        (2, 2)
+        """
         return self.reshape(other.shape)
 
     reshape_as = view_as
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Dimensions ``start_dim`` to ``end_dim`` merged into one.
+
+        >>> deepgrad.zeros(2, 3, 4).flatten(1).shape
+        (2, 12)
+        """
         if self.ndim == 0:
             return self.reshape(1)
         s, e = _axes((start_dim, end_dim), self.ndim)
@@ -1073,10 +1571,20 @@ class Tensor:
         return self.reshape(shape) if s < e else self
 
     def unflatten(self, dim: int, sizes) -> Tensor:
+        """Dimension ``dim`` split into ``sizes`` (the inverse of ``flatten``).
+
+        >>> deepgrad.zeros(2, 12).unflatten(1, (3, 4)).shape
+        (2, 3, 4)
+        """
         (d,) = _axes(dim, self.ndim)
         return self.reshape(self.shape[:d] + tuple(sizes) + self.shape[d + 1 :])
 
     def squeeze(self, dim=None, *, axis=None) -> Tensor:
+        """Dimensions of size 1 removed (all, or only ``dim``).
+
+        >>> deepgrad.zeros(2, 1, 3, 1).squeeze().shape, deepgrad.zeros(2, 1, 3, 1).squeeze(1).shape
+        ((2, 3), (2, 3, 1))
+        """
         if axis is not None:
             dim = _np_names(dim, False, axis, None)[0]
         if dim is None:
@@ -1087,11 +1595,21 @@ class Tensor:
         return self.reshape(shape) if shape != self.shape else self
 
     def unsqueeze(self, dim=None, *, axis=None) -> Tensor:
+        """A dimension of size 1 inserted at position ``dim``.
+
+        >>> deepgrad.zeros(2, 3).unsqueeze(0).shape, deepgrad.zeros(2, 3).unsqueeze(-1).shape
+        ((1, 2, 3), (2, 3, 1))
+        """
         dim = _required_dim("unsqueeze", dim, axis)
         (d,) = _axes(dim, self.ndim + 1)
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
     def permute(self, *dims) -> Tensor:
+        """The dimensions reordered: ``out.shape[i] = self.shape[dims[i]]`` (a view).
+
+        >>> deepgrad.zeros(2, 3, 4).permute(2, 0, 1).shape
+        (4, 2, 3)
+        """
         dims = _axes(_shape_arg(dims), self.ndim)
         if len(dims) != self.ndim or sorted(dims) != list(range(self.ndim)):
             raise RuntimeError(
@@ -1101,6 +1619,11 @@ class Tensor:
         return _S.Permute.apply(self, dims=dims)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """Dimensions ``dim0`` and ``dim1`` swapped (a view; ``swapaxes``).
+
+        >>> deepgrad.zeros(2, 3, 4).transpose(0, 2).shape
+        (4, 3, 2)
+        """
         dims = list(range(self.ndim))
         a, b = _axes((dim0, dim1), self.ndim)
         dims[a], dims[b] = dims[b], dims[a]
@@ -1109,20 +1632,43 @@ class Tensor:
     swapaxes = transpose
 
     def t(self) -> Tensor:
+        """The transpose of a matrix (a 0-D or 1-D tensor is returned as is).
+
+        >>> deepgrad.tensor([[1, 2]]).t()
+        tensor([[1],
+                [2]])
+        """
         if self.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, got {self.ndim}")
         return self.transpose(0, 1) if self.ndim == 2 else self
 
     def expand(self, *sizes) -> Tensor:
+        """Dimensions of size 1 repeated to ``sizes`` without copying (-1 keeps a size).
+
+        >>> deepgrad.tensor([[1], [2]]).expand(2, 3)
+        tensor([[1, 1, 1],
+                [2, 2, 2]])
+        """
         sizes = _shape_arg(sizes)
         lead = len(sizes) - self.ndim
         shape = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
         return _S.Expand.apply(self, shape=shape)
 
     def expand_as(self, other: Tensor) -> Tensor:
+        """Expanded to ``other``'s shape.
+
+        >>> deepgrad.tensor([1, 2]).expand_as(deepgrad.zeros(2, 2))
+        tensor([[1, 2],
+                [1, 2]])
+        """
         return self.expand(other.shape)
 
     def repeat(self, *sizes) -> Tensor:
+        """The tensor tiled ``sizes[i]`` times along each dimension (a copy, unlike ``expand``).
+
+        >>> deepgrad.tensor([1, 2]).repeat(2)
+        tensor([1, 2, 1, 2])
+        """
         sizes = _shape_arg(sizes)
         x = self.reshape((1,) * (len(sizes) - self.ndim) + self.shape)
         # repeat = expand over a new axis before each dimension, then merge the pairs
@@ -1139,6 +1685,11 @@ class Tensor:
         return _S.Index.apply(self, key=key, advanced=advanced)
 
     def chunk(self, chunks: int, dim: int = 0, *, axis=None):
+        """Split into ``chunks`` pieces along ``dim`` (the last may be smaller), as views.
+
+        >>> [c.shape for c in deepgrad.zeros(5).chunk(3)]
+        [(2,), (2,), (1,)]
+        """
         if axis is not None:
             dim = axis
         n = self.shape[dim]
@@ -1146,6 +1697,11 @@ class Tensor:
         return self.split(step, dim)
 
     def split(self, split_size, dim: int = 0):
+        """Split along ``dim`` into pieces of ``split_size`` (an int, or a list of sizes).
+
+        >>> deepgrad.arange(5).split([2, 3])
+        (tensor([0, 1]), tensor([2, 3, 4]))
+        """
         (d,) = _axes(dim, self.ndim)
         n = self.shape[d]
         sizes = (
@@ -1161,17 +1717,32 @@ class Tensor:
         return tuple(out)
 
     def unbind(self, dim: int = 0, *, axis=None):
+        """The slices along ``dim``, as a tuple, with that dimension removed.
+
+        >>> deepgrad.tensor([[1, 2], [3, 4]]).unbind(1)
+        (tensor([1, 3]), tensor([2, 4]))
+        """
         if axis is not None:
             dim = axis
         return tuple(self.select(dim, i) for i in range(self.shape[dim]))
 
     def select(self, dim=None, index=None, *, axis=None) -> Tensor:
+        """The slice at ``index`` along ``dim``, which is removed: ``x.select(1, i) = x[:, i]``.
+
+        >>> deepgrad.tensor([[1, 2], [3, 4]]).select(1, 0)
+        tensor([1, 3])
+        """
         dim = _required_dim("select", dim, axis)
         (d,) = _axes(dim, self.ndim)
         return self[(slice(None),) * d + (index,)]
 
     # ---------------------------------------------------------------- linear algebra
     def matmul(self, other) -> Tensor:
+        """The matrix product ``self @ other`` with NumPy/torch broadcasting over batch dims.
+
+        >>> deepgrad.tensor([[1., 2.]]) @ deepgrad.tensor([[3.], [4.]])
+        tensor([[11.]])
+        """
         other = self._other(other)
         a, b = self, other
         if a._data.dtype != b._data.dtype:
@@ -1180,6 +1751,12 @@ class Tensor:
         return _L.MatMul.apply(a, b)
 
     def mm(self, other) -> Tensor:
+        """The product of two matrices (2-D only; ``matmul`` broadcasts).
+
+        >>> deepgrad.eye(2).mm(deepgrad.tensor([[1., 2.], [3., 4.]]))
+        tensor([[1., 2.],
+                [3., 4.]])
+        """
         if self.ndim != 2 or other.ndim != 2:
             raise RuntimeError(
                 f"mm: both arguments must be 2-D matrices, got shapes {tuple(self.shape)} and "
@@ -1188,6 +1765,11 @@ class Tensor:
         return self.matmul(other)
 
     def bmm(self, other) -> Tensor:
+        """Batched matrix product of (b, n, m) and (b, m, p) tensors.
+
+        >>> deepgrad.zeros(5, 2, 3).bmm(deepgrad.zeros(5, 3, 4)).shape
+        (5, 2, 4)
+        """
         if self.ndim != 3 or other.ndim != 3:
             raise RuntimeError(
                 f"bmm: both arguments must be 3-D batches of matrices, got shapes "
@@ -1196,6 +1778,11 @@ class Tensor:
         return self.matmul(other)
 
     def dot(self, other) -> Tensor:
+        """The inner product sum_i x_i y_i of two 1-D tensors.
+
+        >>> deepgrad.tensor([1., 2.]).dot(deepgrad.tensor([3., 4.]))
+        tensor(11.)
+        """
         if self.ndim != 1 or other.ndim != 1:
             raise RuntimeError("dot: 1D tensors expected; use matmul for matrices")
         return self.matmul(other)
@@ -1232,28 +1819,81 @@ class Tensor:
         return _X.Prod.apply(x, axis=_axes(dim, x.ndim)[0] if x.ndim else None, keepdim=keepdim)
 
     def sinh(self) -> Tensor:
+        """(e^x - e^(-x)) / 2, elementwise; d/dx = cosh(x).
+
+        >>> deepgrad.tensor([0.0]).sinh()
+        tensor([0.])
+        """
         return _X.Sinh.apply(self._floating())
 
     def cosh(self) -> Tensor:
+        """(e^x + e^(-x)) / 2, elementwise; d/dx = sinh(x).
+
+        >>> deepgrad.tensor([0.0]).cosh()
+        tensor([1.])
+        """
         return _X.Cosh.apply(self._floating())
 
     # Feature checks that code runs before using a feature deepgrad leaves out: always False.
-    is_sparse = False
-    is_quantized = False
-    is_meta = False
+    @property
+    def is_sparse(self) -> bool:
+        """Always False: deepgrad tensors are dense.
+
+        >>> deepgrad.zeros(1).is_sparse
+        False
+        """
+        return False
+
+    @property
+    def is_quantized(self) -> bool:
+        """Always False: deepgrad has no quantized dtypes.
+
+        >>> deepgrad.zeros(1).is_quantized
+        False
+        """
+        return False
+
+    @property
+    def is_meta(self) -> bool:
+        """Always False: deepgrad has no meta (data-less) tensors.
+
+        >>> deepgrad.zeros(1).is_meta
+        False
+        """
+        return False
 
     def is_complex(self) -> bool:
+        """Always False: deepgrad has no complex dtypes.
+
+        >>> deepgrad.zeros(1).is_complex()
+        False
+        """
         return False
 
     def conj(self) -> Tensor:
+        """The complex conjugate: the tensor itself, as every deepgrad tensor is real.
+
+        >>> deepgrad.tensor([1., -2.]).conj()
+        tensor([ 1., -2.])
+        """
         return self  # the conjugate of a real tensor is itself, as in torch
 
     def bernoulli(self, p=None, *, generator=None) -> Tensor:
+        """0 or 1 per element, 1 with probability ``self`` (or ``p``); see ``deepgrad.bernoulli``.
+
+        >>> deepgrad.tensor([0., 1.]).bernoulli()
+        tensor([0., 1.])
+        """
         from deepgrad.creation import bernoulli
 
         return bernoulli(self, p, generator=generator)
 
     def multinomial(self, num_samples: int, replacement: bool = False, *, generator=None):
+        """``num_samples`` indices drawn with probabilities proportional to ``self``.
+
+        >>> deepgrad.tensor([0., 1., 0.]).multinomial(2, replacement=True)
+        tensor([1, 1])
+        """
         from deepgrad.creation import multinomial
 
         return multinomial(self, num_samples, replacement, generator=generator)
@@ -1265,24 +1905,54 @@ class Tensor:
 
     # ---- census extras (issue 14): tensor methods the API census found in teaching code ----
     def byte(self) -> Tensor:
+        """Converted to uint8.
+
+        >>> deepgrad.tensor([1.0, 255.0]).byte()
+        tensor([  1, 255], dtype=deepgrad.uint8)
+        """
         return self.to(np.uint8)
 
     def asin(self) -> Tensor:
+        """The arcsine, elementwise; d/dx = 1 / sqrt(1 - x^2).
+
+        >>> deepgrad.tensor([0.0, 1.0]).asin()
+        tensor([0.0000, 1.5708])
+        """
         from deepgrad.ops.extra_math import Asin
 
         return Asin.apply(self._floating())
 
     def exp_(self) -> Tensor:
+        """In place: x = e^x; returns ``self``.
+
+        >>> deepgrad.tensor([0.0]).exp_()
+        tensor([1.])
+        """
         return self._inplace_method("exp_", lambda a, _, **kw: np.exp(a, **kw), 0)
 
     def sin_(self) -> Tensor:
+        """In place: x = sin(x); returns ``self``.
+
+        >>> deepgrad.tensor([0.0]).sin_()
+        tensor([0.])
+        """
         return self._inplace_method("sin_", lambda a, _, **kw: np.sin(a, **kw), 0)
 
     def squeeze_(self, dim=None) -> Tensor:
+        """In place ``squeeze``: the dimensions of size 1 removed; returns ``self``.
+
+        >>> deepgrad.zeros(2, 1).squeeze_().shape
+        (2,)
+        """
         self._data = self.squeeze(dim)._data
         return self
 
     def unsqueeze_(self, dim: int) -> Tensor:
+        """In place ``unsqueeze``: a dimension of size 1 inserted at ``dim``; returns ``self``.
+
+        >>> deepgrad.zeros(2).unsqueeze_(0).shape
+        (1, 2)
+        """
         self._data = self.unsqueeze(dim)._data
         return self
 
@@ -1338,9 +2008,19 @@ class Tensor:
         return self.reshape(-1)
 
     def short(self) -> Tensor:
+        """Converted to int16.
+
+        >>> deepgrad.tensor([3.0]).short().dtype
+        deepgrad.int16
+        """
         return self.to(np.int16)
 
     def log1p(self) -> Tensor:
+        """log(1 + x), accurate for small x; d/dx = 1 / (1 + x).
+
+        >>> deepgrad.tensor([0.0]).log1p()
+        tensor([0.])
+        """
         from deepgrad.ops.extra_math import Log1p
 
         return Log1p.apply(self._floating())
