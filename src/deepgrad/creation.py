@@ -82,18 +82,38 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, **_size_kw) -> Tensor:
+    """A tensor of zeros of the given shape, in the default dtype (float32) unless ``dtype``.
+
+    >>> deepgrad.zeros(2, 3).shape, deepgrad.zeros((2,), dtype=deepgrad.int64)
+    ((2, 3), tensor([0, 0]))
+    """
     return _finish(np.zeros(_size(size, _size_kw), _float_dtype(dtype)), requires_grad, device)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, **_size_kw) -> Tensor:
+    """A tensor of ones of the given shape, in the default dtype unless ``dtype``.
+
+    >>> deepgrad.ones(2)
+    tensor([1., 1.])
+    """
     return _finish(np.ones(_size(size, _size_kw), _float_dtype(dtype)), requires_grad, device)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, **_size_kw) -> Tensor:
+    """An uninitialised tensor of the given shape: its values are whatever the memory held.
+
+    >>> deepgrad.empty(2, 3).shape
+    (2, 3)
+    """
     return _finish(np.empty(_size(size, _size_kw), _float_dtype(dtype)), requires_grad, device)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value``; its dtype is the value's (7 -> int64).
+
+    >>> deepgrad.full((2,), 7), deepgrad.full((2,), 0.5)
+    (tensor([7, 7]), tensor([0.5000, 0.5000]))
+    """
     if dtype is None:
         dtype = _as_array(fill_value).dtype  # full((2,), 7) is int64, full((2,), 7.) float32
     return _finish(
@@ -104,6 +124,12 @@ def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False)
 
 
 def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """The n x m identity matrix: 1 on the diagonal, 0 elsewhere (m defaults to n).
+
+    >>> deepgrad.eye(2)
+    tensor([[1., 0.],
+            [0., 1.]])
+    """
     return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
@@ -119,6 +145,11 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def linspace(start, end, steps: int, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``steps`` values evenly spaced from ``start`` to ``end``, both included.
+
+    >>> deepgrad.linspace(0, 1, 5)
+    tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
+    """
     return _finish(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
@@ -138,21 +169,41 @@ def _make_like(xp, fn: str, device, requires_grad, *args):
 
 
 def zeros_like(input: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Zeros with ``input``'s shape, dtype and device (unless told otherwise).
+
+    >>> deepgrad.zeros_like(deepgrad.tensor([[1, 2]]))
+    tensor([[0, 0]])
+    """
     shape, dt, xp = _like(input, dtype, device)
     return _make_like(xp, "zeros", device, requires_grad, shape, dt)
 
 
 def ones_like(input: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Ones with ``input``'s shape, dtype and device.
+
+    >>> deepgrad.ones_like(deepgrad.tensor([1.5, 2.5]))
+    tensor([1., 1.])
+    """
     shape, dt, xp = _like(input, dtype, device)
     return _make_like(xp, "ones", device, requires_grad, shape, dt)
 
 
 def empty_like(input: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """An uninitialised tensor with ``input``'s shape, dtype and device.
+
+    >>> deepgrad.empty_like(deepgrad.zeros(2, 3)).shape
+    (2, 3)
+    """
     shape, dt, xp = _like(input, dtype, device)
     return _make_like(xp, "empty", device, requires_grad, shape, dt)
 
 
 def full_like(input: Tensor, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``fill_value`` everywhere, with ``input``'s shape, dtype and device.
+
+    >>> deepgrad.full_like(deepgrad.zeros(2), 7)
+    tensor([7., 7.])
+    """
     shape, dt, xp = _like(input, dtype, device)
     return _make_like(xp, "full", device, requires_grad, shape, fill_value, dt)
 
@@ -193,6 +244,11 @@ def randint(
 
 
 def randperm(n: int, generator=None, dtype=None, device=None) -> Tensor:
+    """A random permutation of 0, 1, ..., n - 1 (int64).
+
+    >>> sorted(deepgrad.randperm(4).tolist())
+    [0, 1, 2, 3]
+    """
     dt = dtypes.to_numpy_dtype(dtype) if dtype is not None else np.int64
     return _wrap(_place(rng(generator).permutation(n).astype(dt), device))
 
@@ -217,6 +273,11 @@ def normal(
 def rand_like(
     input: Tensor, dtype=None, generator=None, device=None, requires_grad=False
 ) -> Tensor:
+    """Uniform samples on [0, 1) with ``input``'s shape, dtype and device.
+
+    >>> deepgrad.rand_like(deepgrad.zeros(2, 3)).shape
+    (2, 3)
+    """
     return rand(
         input.shape,
         dtype=dtype or input.dtype,
@@ -229,6 +290,11 @@ def rand_like(
 def randn_like(
     input: Tensor, dtype=None, generator=None, device=None, requires_grad=False
 ) -> Tensor:
+    """Standard normal samples with ``input``'s shape, dtype and device.
+
+    >>> deepgrad.randn_like(deepgrad.zeros(2, 3, dtype=deepgrad.float64)).dtype
+    deepgrad.float64
+    """
     return randn(
         input.shape,
         dtype=dtype or input.dtype,
@@ -239,6 +305,11 @@ def randn_like(
 
 
 def randint_like(input: Tensor, low=0, high=None, dtype=None, generator=None, device=None):
+    """Integers on [low, high) with ``input``'s shape; ``randint_like(x, high)`` starts at 0.
+
+    >>> deepgrad.randint_like(deepgrad.zeros(3), 1, 2)
+    tensor([1., 1., 1.])
+    """
     if high is None:
         low, high = 0, low
     return randint(

@@ -82,6 +82,11 @@ _default_float = float32
 
 
 def get_default_dtype() -> dtype:
+    """The dtype Python floats become in new tensors (float32 unless ``set_default_dtype``).
+
+    >>> deepgrad.get_default_dtype()
+    deepgrad.float32
+    """
     return _default_float
 
 

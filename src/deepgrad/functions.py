@@ -6,11 +6,12 @@ Each is the Tensor method of the same name, so the two spellings can never disag
 from __future__ import annotations
 
 import builtins
+import inspect
 
 import numpy as np
 
 from deepgrad.ops import shape as _S
-from deepgrad.tensor import Tensor, _as_array, _axes, _wrap, result_type_of  # noqa: F401
+from deepgrad.tensor import Tensor, _as_array, _axes, _wrap, result_type_of
 from deepgrad.tensor import where as _where
 
 
@@ -24,7 +25,10 @@ def _method(name: str):
         return result if out is None else write_out(name, result, out)
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"``deepgrad.{name}(x, ...)`` is ``x.{name}(...)``."
+    # the method's docstring, formula and example included: one text for both spellings
+    fn.__doc__ = f"``deepgrad.{name}(input, ...)`` is ``input.{name}(...)``, plus ``out=``: " + (
+        inspect.cleandoc(getattr(Tensor, name).__doc__)
+    )
     return fn
 
 
@@ -37,16 +41,10 @@ _METHODS = (
     "sinh cosh"
 ).split()
 
+# abs, max, min, round, pow, all and any shadow the builtins here on purpose, as torch's do;
+# this module's own code reaches the builtins through ``builtins.``
 for _name in _METHODS:
     globals()[_name] = _method(_name)
-
-abs = globals()["abs"]  # noqa: A001 - shadows the builtin on purpose, as torch.abs does
-max = globals()["max"]  # noqa: A001
-min = globals()["min"]  # noqa: A001
-round = globals()["round"]  # noqa: A001
-pow = globals()["pow"]  # noqa: A001
-all = globals()["all"]  # noqa: A001
-any = globals()["any"]  # noqa: A001
 
 
 def write_out(name: str, result, out):
@@ -132,20 +130,27 @@ def stack(tensors, dim: int = 0, *, axis=None, out=None) -> Tensor:
 
 
 def is_tensor(obj) -> bool:
+    """True if ``obj`` is a deepgrad tensor.
+
+    >>> deepgrad.is_tensor(deepgrad.zeros(1)), deepgrad.is_tensor([1.0])
+    (True, False)
+    """
     return isinstance(obj, Tensor)
 
 
 def is_floating_point(input: Tensor) -> bool:
+    """True if ``input`` has a floating dtype.
+
+    >>> x = deepgrad.tensor([1.5, 2.0])
+    >>> deepgrad.is_floating_point(x), deepgrad.is_floating_point(x.long())
+    (True, False)
+    """
     return input.is_floating_point()
 
 
 def is_complex(input: Tensor) -> bool:
     """Always False: deepgrad has no complex dtypes."""
     return False
-
-
-def numel(input: Tensor) -> int:
-    return input.numel()
 
 
 def meshgrid(*tensors, indexing: str = "ij"):
@@ -213,3 +218,21 @@ def promote_types(type1, type2):
 
     a, b = dtypes.to_numpy_dtype(type1), dtypes.to_numpy_dtype(type2)
     return dtypes.from_numpy_dtype(_promote_pair(a, b))
+
+
+__all__ = [
+    *_METHODS,
+    "cat",
+    "concat",
+    "concatenate",
+    "stack",
+    "is_tensor",
+    "is_floating_point",
+    "is_complex",
+    "meshgrid",
+    "mv",
+    "where",
+    "result_type",
+    "promote_types",
+]
+"""The torch.* names ``deepgrad`` re-exports (not the module's helpers or its imports)."""

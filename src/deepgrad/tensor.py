@@ -967,7 +967,7 @@ class Tensor:
         other = other._data if isinstance(other, Tensor) else other
         return _wrap(op(self._data, other))
 
-    def __eq__(self, other):  # noqa: D105
+    def __eq__(self, other):
         """Elementwise ``self == other`` as a bool tensor (``eq``; no gradient).
 
         >>> deepgrad.tensor([1, 2]) == 2

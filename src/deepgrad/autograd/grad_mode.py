@@ -19,6 +19,7 @@ state = _State()
 
 
 def is_grad_enabled() -> bool:
+    """True unless inside ``no_grad()``, ``inference_mode()`` or ``set_grad_enabled(False)``."""
     return state.enabled
 
 
