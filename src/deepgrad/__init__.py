@@ -109,6 +109,10 @@ def compile(model=None, **kwargs):  # noqa: A001 - torch.compile
 
     The first call prints a one-line note to stderr. Used as a decorator
     (``@torch.compile`` or ``@torch.compile(mode=...)``) it also returns the function as is.
+
+    >>> model = deepgrad.nn.Linear(2, 1)
+    >>> deepgrad.compile(model) is model
+    True
     """
     global _compile_noted
     if not _compile_noted:

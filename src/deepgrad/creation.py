@@ -54,6 +54,9 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
 
     dtypes follow PyTorch: Python floats become float32 (the default dtype), integers int64,
     bools bool; a NumPy array keeps its dtype (float64 stays float64).
+
+    >>> deepgrad.tensor([[1, 2], [3, 4]]).dtype, deepgrad.tensor([0.5], requires_grad=True)
+    (deepgrad.int64, tensor([0.5000], requires_grad=True))
     """
     arr = _as_array(data, dtype)
     if arr is data or (isinstance(data, Tensor) and arr is data._data):
@@ -64,7 +67,12 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
-    """Like ``tensor`` but shares memory with a NumPy array or tensor when it can."""
+    """Like ``tensor`` but shares memory with a NumPy array or tensor when it can.
+
+    >>> a = np.array([1.0, 2.0])
+    >>> t = deepgrad.as_tensor(a); a[0] = 7; t
+    tensor([7., 2.], dtype=deepgrad.float64)
+    """
     if isinstance(data, Tensor) and dtype is None and device is None:
         return data
     arr = _as_array(data, dtype)
@@ -74,7 +82,12 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
-    """A tensor sharing memory with ``array`` (changes to one show in the other)."""
+    """A tensor sharing memory with ``array`` (changes to one show in the other).
+
+    >>> a = np.zeros(2, dtype=np.float32)
+    >>> t = deepgrad.from_numpy(a); t[0] = 5; a
+    array([5., 0.], dtype=float32)
+    """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy expects an np.ndarray, got {type(array).__name__}")
     dtypes.from_numpy_dtype(array.dtype)
@@ -134,7 +147,11 @@ def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad=Fal
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """Values from ``start`` up to ``end`` (excluded); int64 if all arguments are ints."""
+    """Values from ``start`` up to ``end`` (excluded); int64 if all arguments are ints.
+
+    >>> deepgrad.arange(4), deepgrad.arange(0, 1, 0.25)
+    (tensor([0, 1, 2, 3]), tensor([0.0000, 0.2500, 0.5000, 0.7500]))
+    """
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -210,7 +227,12 @@ def full_like(input: Tensor, fill_value, dtype=None, device=None, requires_grad=
 
 # ---------------------------------------------------------------------- random
 def rand(*size, generator=None, out=None, dtype=None, device=None, requires_grad=False, **_size_kw):
-    """Uniform samples on [0, 1); with ``out=``, written into that tensor and returned."""
+    """Uniform samples on [0, 1); with ``out=``, written into that tensor and returned.
+
+    >>> x = deepgrad.rand(1000)
+    >>> bool((x >= 0).all() and (x < 1).all()), x.dtype
+    (True, deepgrad.float32)
+    """
     dt = _float_dtype(dtype if dtype is not None or out is None else out.dtype)
     arr = rng(generator).random(_size(size, _size_kw), dtype=dt if dt != np.float16 else np.float32)
     if out is not None:
@@ -220,7 +242,12 @@ def rand(*size, generator=None, out=None, dtype=None, device=None, requires_grad
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, **_size_kw):
-    """Standard normal samples."""
+    """Standard normal samples.
+
+    >>> x = deepgrad.randn(10000)
+    >>> abs(x.mean().item()) < 0.05, abs(x.std().item() - 1) < 0.05
+    (True, True)
+    """
     dt = _float_dtype(dtype)
     arr = rng(generator).standard_normal(
         _size(size, _size_kw), dtype=dt if dt != np.float16 else np.float32
@@ -231,7 +258,12 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, *
 def randint(
     low, high=None, size=None, generator=None, dtype=None, device=None, requires_grad=False
 ) -> Tensor:
-    """Integers on [low, high); ``randint(high, size)`` and ``randint(low, high, size)`` work."""
+    """Integers on [low, high); ``randint(high, size)`` and ``randint(low, high, size)`` work.
+
+    >>> x = deepgrad.randint(3, 5, (100,))
+    >>> sorted(set(x.tolist())), x.dtype
+    ([3, 4], deepgrad.int64)
+    """
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
     elif high is None:  # randint(high, size=...)
@@ -256,7 +288,11 @@ def randperm(n: int, generator=None, dtype=None, device=None) -> Tensor:
 def normal(
     mean=0.0, std=1.0, size=None, generator=None, dtype=None, device=None, requires_grad=False
 ):
-    """Normal samples: ``normal(mean, std, size)`` with numbers, or tensors of means/stds."""
+    """Normal samples: ``normal(mean, std, size)`` with numbers, or tensors of means/stds.
+
+    >>> deepgrad.normal(deepgrad.tensor([0., 100.]), 1e-6).round()
+    tensor([  0., 100.])
+    """
     if device is None:
         device = next((t.device for t in (mean, std) if isinstance(t, Tensor)), None)
     m = move(mean._data, "cpu") if isinstance(mean, Tensor) else mean
@@ -371,7 +407,11 @@ BoolTensor = _legacy("BoolTensor", dtypes.bool)
 
 # ---------------------------------------------------------------------- sampling from tensors
 def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
-    """0/1 samples, 1 with probability ``input`` (or ``p``), in ``input``'s dtype; no gradient."""
+    """0/1 samples, 1 with probability ``input`` (or ``p``), in ``input``'s dtype; no gradient.
+
+    >>> deepgrad.bernoulli(deepgrad.tensor([0., 1., 1.]))
+    tensor([0., 1., 1.])
+    """
     probs = input._data if p is None else np.broadcast_to(np.asarray(p), input._data.shape)
     if probs.size and ((probs < 0) | (probs > 1)).any():
         raise RuntimeError("bernoulli: all probabilities must be in [0, 1]")
@@ -389,6 +429,9 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
 
     Without replacement every index appears at most once per row, so ``num_samples`` can be at
     most the number of non-zero weights, as in PyTorch. Result: int64.
+
+    >>> deepgrad.multinomial(deepgrad.tensor([0., 2., 1.]), 2).sort().values
+    tensor([1, 2])
     """
     w = np.asarray(input._data, dtype=np.float64)
     if w.ndim not in (1, 2):

@@ -81,13 +81,21 @@ _default = CPU
 
 def set_default_device(dev) -> None:
     """Make factories (``zeros``, ``randn``, ``tensor`` ...) create tensors on ``dev`` by default,
-    like ``torch.set_default_device``. ``None`` restores the CPU."""
+    like ``torch.set_default_device``. ``None`` restores the CPU.
+
+    >>> deepgrad.set_default_device("cpu"); deepgrad.zeros(1).device
+    device(type='cpu')
+    """
     global _default
     _default = CPU if dev is None else as_device(dev)  # like torch, checked when first used
 
 
 def get_default_device() -> device:
-    """The device factories use when none is given (``cpu`` unless changed)."""
+    """The device factories use when none is given (``cpu`` unless changed).
+
+    >>> deepgrad.get_default_device()
+    device(type='cpu')
+    """
     return _default
 
 

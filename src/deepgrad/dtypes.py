@@ -91,7 +91,12 @@ def get_default_dtype() -> dtype:
 
 
 def set_default_dtype(d) -> None:
-    """Set the dtype that Python floats become (float32 unless changed, as in PyTorch)."""
+    """Set the dtype that Python floats become (float32 unless changed, as in PyTorch).
+
+    >>> deepgrad.set_default_dtype(deepgrad.float64); deepgrad.tensor([1.5]).dtype
+    deepgrad.float64
+    >>> deepgrad.set_default_dtype(deepgrad.float32)
+    """
     global _default_float
     d = from_numpy_dtype(to_numpy_dtype(d))
     if not d.is_floating_point:

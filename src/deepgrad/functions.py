@@ -87,7 +87,11 @@ def _common(tensors):
 
 
 def cat(tensors, dim: int = 0, *, axis=None, out=None) -> Tensor:
-    """Join tensors along an existing dimension."""
+    """Join tensors along an existing dimension.
+
+    >>> deepgrad.cat([deepgrad.tensor([[1, 2]]), deepgrad.tensor([[3, 4]])], dim=1)
+    tensor([[1, 2, 3, 4]])
+    """
     if axis is not None:
         dim = axis
     if out is not None:
@@ -112,7 +116,12 @@ def _sizes_differ(a, b, skip: int) -> bool:
 
 
 def stack(tensors, dim: int = 0, *, axis=None, out=None) -> Tensor:
-    """Join tensors along a new dimension."""
+    """Join tensors along a new dimension.
+
+    >>> deepgrad.stack([deepgrad.tensor([1, 2]), deepgrad.tensor([3, 4])], dim=1)
+    tensor([[1, 3],
+            [2, 4]])
+    """
     if axis is not None:
         dim = axis
     if out is not None:
@@ -149,7 +158,11 @@ def is_floating_point(input: Tensor) -> bool:
 
 
 def is_complex(input: Tensor) -> bool:
-    """Always False: deepgrad has no complex dtypes."""
+    """Always False: deepgrad has no complex dtypes.
+
+    >>> deepgrad.is_complex(deepgrad.zeros(1))
+    False
+    """
     return False
 
 
@@ -158,6 +171,10 @@ def meshgrid(*tensors, indexing: str = "ij"):
 
     Differentiable: each grid is its input reshaped and expanded. Deviation: torch warns when
     ``indexing`` is not given; deepgrad uses torch's default ("ij") silently.
+
+    >>> ii, jj = deepgrad.meshgrid(deepgrad.arange(2), deepgrad.tensor([5, 6, 7]), indexing="ij")
+    >>> ii.shape, jj[0]
+    ((2, 3), tensor([5, 6, 7]))
     """
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
@@ -182,7 +199,11 @@ def meshgrid(*tensors, indexing: str = "ij"):
 
 
 def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
-    """Matrix times vector: ``input`` (n, m) @ ``vec`` (m,) -> (n,)."""
+    """Matrix times vector: ``input`` (n, m) @ ``vec`` (m,) -> (n,).
+
+    >>> deepgrad.mv(deepgrad.tensor([[1., 2.], [3., 4.]]), deepgrad.tensor([1., 1.]))
+    tensor([3., 7.])
+    """
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(
             f"mv: expected a 2-D matrix and a 1-D vector, got shapes {tuple(input.shape)} and "
@@ -194,13 +215,23 @@ def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
 
 def where(condition, input=None, other=None, *, out=None):
     """Elements of ``input`` where ``condition`` holds, else of ``other`` (promoted like
-    ``input + other``); ``where(condition)`` alone gives the indices of true elements."""
+    ``input + other``); ``where(condition)`` alone gives the indices of true elements.
+
+    >>> x = deepgrad.tensor([-1., 2., -3.])
+    >>> deepgrad.where(x > 0, x, 0.0), deepgrad.where(x > 0)
+    (tensor([0., 2., 0.]), (tensor([1]),))
+    """
     result = _where(condition, input, other)
     return result if out is None else write_out("where", result, out)
 
 
 def result_type(tensor1, tensor2):
-    """The dtype ``tensor1 + tensor2`` would have (PyTorch's promotion; numbers are weak)."""
+    """The dtype ``tensor1 + tensor2`` would have (PyTorch's promotion; numbers are weak).
+
+    >>> ints = deepgrad.tensor([1, 2])
+    >>> deepgrad.result_type(ints, 1.5), deepgrad.result_type(ints, 2)
+    (deepgrad.float32, deepgrad.int64)
+    """
     from deepgrad import dtypes
 
     if not isinstance(tensor1, Tensor):
@@ -212,7 +243,11 @@ def result_type(tensor1, tensor2):
 
 
 def promote_types(type1, type2):
-    """The smallest dtype both ``type1`` and ``type2`` convert to without loss of kind."""
+    """The smallest dtype both ``type1`` and ``type2`` convert to without loss of kind.
+
+    >>> deepgrad.promote_types(deepgrad.int64, deepgrad.float16)
+    deepgrad.float16
+    """
     from deepgrad import dtypes
     from deepgrad.tensor import _promote_pair
 

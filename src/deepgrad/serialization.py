@@ -74,6 +74,11 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
 
     ``pickle_module``/``pickle_protocol`` are accepted for PyTorch compatibility and ignored:
     deepgrad never pickles.
+
+    >>> import io
+    >>> buffer = io.BytesIO(); deepgrad.save({"w": deepgrad.tensor([1., 2.])}, buffer)
+    >>> _ = buffer.seek(0); deepgrad.load(buffer)["w"]
+    tensor([1., 2.])
     """
     tensors: dict[str, np.ndarray] = {}
     names: dict[int, str] = {}
@@ -176,6 +181,12 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     Raises:
         UnsafeCheckpointError: a PyTorch checkpoint names a global other than the tensor
             rebuilders and plain containers; nothing from it was executed.
+
+    >>> import io
+    >>> buffer = io.BytesIO(); deepgrad.save(deepgrad.eye(2), buffer); _ = buffer.seek(0)
+    >>> deepgrad.load(buffer)
+    tensor([[1., 0.],
+            [0., 1.]])
     """
     if pickle_module is not None and pickle_module is not pickle:
         raise ValueError("deepgrad.load: a custom pickle_module is not supported")

@@ -197,7 +197,12 @@ class Tensor:
     # ---------------------------------------------------------------- basic attributes
     @property
     def data(self) -> Tensor:
-        """The same storage as a tensor that records no graph (PyTorch's ``.data``)."""
+        """The same storage as a tensor that records no graph (PyTorch's ``.data``).
+
+        >>> x = deepgrad.ones(2, requires_grad=True)
+        >>> x.data.requires_grad, x.data.numpy() is x.detach().numpy()
+        (False, True)
+        """
         return _wrap(self._data)
 
     @data.setter
@@ -234,7 +239,11 @@ class Tensor:
 
     @property
     def device(self):
-        """Where the data lives: ``device(type='cpu')`` or ``device(type='cuda', index=0)``."""
+        """Where the data lives: ``device(type='cpu')`` or ``device(type='cuda', index=0)``.
+
+        >>> deepgrad.zeros(1).device
+        device(type='cpu')
+        """
         return device_of(self._data)
 
     @property
@@ -249,7 +258,12 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        """The graph node (op) that produced this tensor, or None for a leaf."""
+        """The graph node (op) that produced this tensor, or None for a leaf.
+
+        >>> x = deepgrad.ones(2, requires_grad=True)
+        >>> x.grad_fn, (x * 2).grad_fn.name()
+        (None, 'MulBackward0')
+        """
         return self._ctx
 
     @property
@@ -335,7 +349,11 @@ class Tensor:
         return self._data.item()
 
     def numpy(self) -> np.ndarray:
-        """The underlying array, sharing memory (as PyTorch's ``.numpy()``)."""
+        """The underlying array, sharing memory (as PyTorch's ``.numpy()``).
+
+        >>> deepgrad.tensor([1., 2.]).numpy()
+        array([1., 2.], dtype=float32)
+        """
         _host_only(self, "numpy")
         if self.requires_grad:
             raise RuntimeError(
@@ -409,6 +427,10 @@ class Tensor:
         accumulated into, as in PyTorch (deviation: non-leaf tensors with ``retain_grad()`` are
         filled only when they are among ``inputs``). ``create_graph=True`` (double backward) is not
         supported: deepgrad's backward runs on arrays.
+
+        >>> x = deepgrad.tensor([1., 2., 3.], requires_grad=True)
+        >>> (x ** 2).sum().backward(); x.grad
+        tensor([2., 4., 6.])
         """
         from deepgrad.autograd import engine
 
@@ -490,7 +512,12 @@ class Tensor:
         return self
 
     def retain_grad(self) -> None:
-        """Keep this non-leaf tensor's gradient in ``.grad`` after backward (as PyTorch)."""
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward (as PyTorch).
+
+        >>> x = deepgrad.tensor([1., 2.], requires_grad=True)
+        >>> y = x * 3; y.retain_grad(); (y * y).sum().backward(); y.grad
+        tensor([ 6., 12.])
+        """
         if self._ctx is not None:
             self._retain = True
 
@@ -507,7 +534,13 @@ class Tensor:
     def register_post_accumulate_grad_hook(self, hook):
         """Run ``hook(self)`` after each ``backward()`` has accumulated this leaf's gradient
         into ``self.grad`` (PyTorch's semantics: once per backward, after all uses are summed).
-        Returns a handle whose ``remove()`` unregisters the hook."""
+        Returns a handle whose ``remove()`` unregisters the hook.
+
+        >>> x = deepgrad.tensor([1., 2.], requires_grad=True)
+        >>> handle = x.register_post_accumulate_grad_hook(lambda t: print("grad:", t.grad))
+        >>> (x * 2).sum().backward()
+        grad: tensor([2., 2.])
+        """
         from deepgrad.autograd.hooks import register_post_accumulate_grad_hook
 
         return register_post_accumulate_grad_hook(self, hook)
@@ -516,7 +549,12 @@ class Tensor:
     def to(self, *args, **kwargs) -> Tensor:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)`` (its dtype
         and device). Returns ``self`` when nothing changes, as PyTorch; a move between devices
-        is differentiable (the gradient moves back)."""
+        is differentiable (the gradient moves back).
+
+        >>> x = deepgrad.tensor([1, 2])
+        >>> x.to(deepgrad.float64), x.to("cpu") is x
+        (tensor([1., 2.], dtype=deepgrad.float64), True)
+        """
         dtype = kwargs.get("dtype")
         target = kwargs.get("device")
         for a in args:
@@ -550,7 +588,12 @@ class Tensor:
     def type(self, dtype=None, non_blocking: bool = False, **kwargs):
         """``x.type()`` names the legacy type ("deepgrad.FloatTensor" where torch says
         "torch.FloatTensor"); ``x.type(t)`` converts to a dtype, a legacy type such as
-        ``deepgrad.LongTensor``, or its name ("torch.LongTensor")."""
+        ``deepgrad.LongTensor``, or its name ("torch.LongTensor").
+
+        >>> x = deepgrad.tensor([1.5])
+        >>> x.type(), x.type(deepgrad.LongTensor)
+        ('deepgrad.FloatTensor', tensor([1]))
+        """
         from deepgrad import creation
 
         if dtype is None:
@@ -636,11 +679,20 @@ class Tensor:
         return on_cpu(self._data)
 
     def cpu(self) -> Tensor:
-        """This tensor on the CPU (a copy from the GPU; ``self`` if it is there already)."""
+        """This tensor on the CPU (a copy from the GPU; ``self`` if it is there already).
+
+        >>> x = deepgrad.zeros(1)
+        >>> x.cpu() is x
+        True
+        """
         return self.to("cpu")
 
     def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
-        """This tensor on a GPU (``cuda:0`` unless ``device`` says otherwise)."""
+        """This tensor on a GPU (``cuda:0`` unless ``device`` says otherwise).
+
+        >>> deepgrad.zeros(1).cuda().is_cuda if deepgrad.cuda.is_available() else True
+        True
+        """
         if isinstance(device, builtins.int):
             device = f"cuda:{device}"
         return self.to(device if device is not None else "cuda")
@@ -1413,7 +1465,12 @@ class Tensor:
         return values_indices(values, _wrap(indices))
 
     def max(self, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
-        """max() of all elements; max(dim) -> (values, indices); max(other) elementwise."""
+        """max() of all elements; max(dim) -> (values, indices); max(other) elementwise.
+
+        >>> x = deepgrad.tensor([[3., 1.], [2., 5.]])
+        >>> x.max(), x.max(dim=1).indices
+        (tensor(5.), tensor([0, 1]))
+        """
         if axis is not None or keepdims is not None:
             dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         return self._extreme(dim, keepdim, True)
@@ -1792,7 +1849,11 @@ class Tensor:
     # ================================================================ PyTorch API additions
     # (issue 14: names that client code uses; kept together so merges stay easy)
     def cumsum(self, dim=None, dtype=None, *, axis=None) -> Tensor:
-        """Running sum along ``dim``: out_j = x_0 + ... + x_j."""
+        """Running sum along ``dim``: out_j = x_0 + ... + x_j.
+
+        >>> deepgrad.tensor([1, 2, 3]).cumsum(dim=0)
+        tensor([1, 3, 6])
+        """
         dim = _required_dim("cumsum", dim, axis)
         x = self if dtype is None else self.to(dtype)
         if x._data.dtype.kind in "bu" or x._data.dtype.itemsize < 8 and x._data.dtype.kind == "i":
@@ -1800,7 +1861,11 @@ class Tensor:
         return _X.CumSum.apply(x, axis=_axes(dim, x.ndim)[0] if x.ndim else 0)
 
     def cumprod(self, dim=None, dtype=None, *, axis=None) -> Tensor:
-        """Running product along ``dim``: out_j = x_0 * ... * x_j."""
+        """Running product along ``dim``: out_j = x_0 * ... * x_j.
+
+        >>> deepgrad.tensor([1., 2., 3.]).cumprod(dim=0)
+        tensor([1., 2., 6.])
+        """
         dim = _required_dim("cumprod", dim, axis)
         x = self if dtype is None else self.to(dtype)
         if x._data.dtype.kind in "bu" or x._data.dtype.itemsize < 8 and x._data.dtype.kind == "i":
@@ -1808,7 +1873,12 @@ class Tensor:
         return _X.CumProd.apply(x, axis=_axes(dim, x.ndim)[0] if x.ndim else 0)
 
     def prod(self, dim=None, keepdim=False, dtype=None, *, axis=None, keepdims=None) -> Tensor:
-        """Product of all elements, or along ``dim``."""
+        """Product of all elements, or along ``dim``.
+
+        >>> x = deepgrad.tensor([[1., 2.], [3., 4.]])
+        >>> x.prod(), x.prod(1)
+        (tensor(24.), tensor([ 2., 12.]))
+        """
         if axis is not None or keepdims is not None:
             dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
         x = self if dtype is None else self.to(dtype)
@@ -1958,7 +2028,12 @@ class Tensor:
 
     def resize_(self, *sizes) -> Tensor:
         """Give the tensor a new shape, keeping its elements in order; elements beyond the old
-        size are zero (PyTorch leaves them uninitialised)."""
+        size are zero (PyTorch leaves them uninitialised).
+
+        >>> deepgrad.tensor([1., 2., 3.]).resize_(2, 2)
+        tensor([[1., 2.],
+                [3., 0.]])
+        """
         shape = _shape_arg(sizes)
         flat = self._data.reshape(-1)
         n = int(np.prod(shape))
@@ -1974,11 +2049,21 @@ class Tensor:
         return tuple(index if axis == dim else grids[axis] for axis in range(self.ndim))
 
     def gather(self, dim: int, index: Tensor) -> Tensor:
-        """out[i][j] = self[i][index[i][j]] for dim = 1 (and likewise for other dims)."""
+        """out[i][j] = self[i][index[i][j]] for dim = 1 (and likewise for other dims).
+
+        >>> deepgrad.tensor([[1, 2], [3, 4]]).gather(1, deepgrad.tensor([[1], [0]]))
+        tensor([[2],
+                [3]])
+        """
         return self[self._along(dim, np.asarray(getattr(index, "_data", index)))]
 
     def scatter_(self, dim: int, index: Tensor, src=None, value=None, *, reduce=None) -> Tensor:
-        """self[i][index[i][j]] = src[i][j] (dim = 1), or = value; in place."""
+        """self[i][index[i][j]] = src[i][j] (dim = 1), or = value; in place.
+
+        >>> deepgrad.zeros(2, 3).scatter_(1, deepgrad.tensor([[2], [0]]), value=1.0)
+        tensor([[0., 0., 1.],
+                [1., 0., 0.]])
+        """
         if reduce is not None:
             raise NotImplementedError("scatter_: deepgrad does not implement reduce=")
         idx = np.asarray(getattr(index, "_data", index))
@@ -1989,22 +2074,40 @@ class Tensor:
         return self
 
     def addcmul_(self, tensor1, tensor2, value=1) -> Tensor:
-        """self += value * tensor1 * tensor2, in place."""
+        """self += value * tensor1 * tensor2, in place.
+
+        >>> a, b = deepgrad.tensor([1., 2.]), deepgrad.tensor([3., 4.])
+        >>> deepgrad.ones(2).addcmul_(a, b, value=0.5)
+        tensor([2.5000, 5.0000])
+        """
         return self.add_(tensor1 * tensor2 * value)
 
     def addcdiv_(self, tensor1, tensor2, value=1) -> Tensor:
-        """self += value * tensor1 / tensor2, in place."""
+        """self += value * tensor1 / tensor2, in place.
+
+        >>> deepgrad.ones(2).addcdiv_(deepgrad.tensor([1., 2.]), deepgrad.tensor([4., 4.]))
+        tensor([1.2500, 1.5000])
+        """
         return self.add_(tensor1 / tensor2 * value)
 
     def random_(self, from_=0, to=None, *, generator=None) -> Tensor:
-        """Fill with integers drawn uniformly from [from_, to - 1] (``random_(to)``: [0, to))."""
+        """Fill with integers drawn uniformly from [from_, to - 1] (``random_(to)``: [0, to)).
+
+        >>> x = deepgrad.zeros(100).random_(3, 5)
+        >>> sorted(set(x.tolist())) <= [3.0, 4.0]
+        True
+        """
         from deepgrad.random import rng
 
         low, high = (0, from_) if to is None else (from_, to)
         return self.copy_(rng(generator).integers(low, high, self._data.shape))
 
     def ravel(self) -> Tensor:
-        """The elements as a 1-D tensor (a view when possible, as ``reshape(-1)``)."""
+        """The elements as a 1-D tensor (a view when possible, as ``reshape(-1)``).
+
+        >>> deepgrad.tensor([[1, 2], [3, 4]]).ravel()
+        tensor([1, 2, 3, 4])
+        """
         return self.reshape(-1)
 
     def short(self) -> Tensor:
@@ -2026,24 +2129,42 @@ class Tensor:
         return Log1p.apply(self._floating())
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-        """A new tensor holding ``data``, with this tensor's dtype unless ``dtype`` is given."""
+        """A new tensor holding ``data``, with this tensor's dtype unless ``dtype`` is given.
+
+        >>> deepgrad.zeros(1, dtype=deepgrad.float64).new_tensor([1, 2])
+        tensor([1., 2.], dtype=deepgrad.float64)
+        """
         from deepgrad.creation import tensor
 
         return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-        """An uninitialised tensor of ``size`` with this tensor's dtype (unless ``dtype``)."""
+        """An uninitialised tensor of ``size`` with this tensor's dtype (unless ``dtype``).
+
+        >>> deepgrad.zeros(1, dtype=deepgrad.int64).new_empty(2, 3).dtype
+        deepgrad.int64
+        """
         from deepgrad.creation import empty
 
         return empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
-        """Elements sorted along ``dim``: (values, indices); ties keep their order."""
+        """Elements sorted along ``dim``: (values, indices); ties keep their order.
+
+        Deviation: always stable (torch's default ``stable=False`` may reorder ties).
+
+        >>> deepgrad.tensor([3., 1., 2.]).sort()
+        values_indices(values=tensor([1., 2., 3.]), indices=tensor([1, 2, 0]))
+        """
         order = np.argsort(-self._data if descending else self._data, axis=dim, kind="stable")
         return values_indices(self.gather(dim, order), _wrap(order.astype(np.int64)))
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
-        """The k largest (or smallest) elements along ``dim``: (values, indices)."""
+        """The k largest (or smallest) elements along ``dim``: (values, indices).
+
+        >>> deepgrad.tensor([3., 1., 2.]).topk(2)
+        values_indices(values=tensor([3., 2.]), indices=tensor([0, 2]))
+        """
         order = np.argsort(-self._data if largest else self._data, axis=dim, kind="stable")
         indices = np.take(order, np.arange(k), axis=dim)
         return values_indices(self.gather(dim, indices), _wrap(indices.astype(np.int64)))
