@@ -45,9 +45,11 @@ def _top_level_functions() -> dict:
 
 TENSOR_MEMBERS = _tensor_members()
 FUNCTIONS = _top_level_functions()
-DOCUMENTED = {f"Tensor.{n}": _doc(v) for n, v in TENSOR_MEMBERS.items()} | {
-    f"deepgrad.{n}": _doc(v) for n, v in FUNCTIONS.items()
-}
+DOCUMENTED = (
+    {"Tensor": _doc(Tensor)}
+    | {f"Tensor.{n}": _doc(v) for n, v in TENSOR_MEMBERS.items()}
+    | {f"deepgrad.{n}": _doc(v) for n, v in FUNCTIONS.items()}
+)
 
 
 def test_the_collections_are_not_empty():

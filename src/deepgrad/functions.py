@@ -1,6 +1,8 @@
 """Top-level math functions (``deepgrad.exp(x)``, ``deepgrad.cat([...])``), as in ``torch.*``.
 
-Each is the Tensor method of the same name, so the two spellings can never disagree.
+Those in ``_METHODS`` are generated from the Tensor method of the same name (docstring
+included), so the two spellings can never disagree; the functions with no method counterpart
+(``cat``, ``stack``, ``meshgrid``, ``where`` ...) are written here.
 """
 
 from __future__ import annotations

@@ -153,7 +153,10 @@ class Tensor:
     """A multi-dimensional array that can record the operations applied to it.
 
     Create one with ``deepgrad.tensor(data, requires_grad=...)``. ``Tensor(data)`` also works
-    and, like ``torch.Tensor``, always gives float32.
+    and, like ``torch.Tensor``, always gives the default dtype (float32 unless changed).
+
+    >>> deepgrad.Tensor([1, 2]), deepgrad.Tensor(2, 3).shape
+    (tensor([1., 2.]), (2, 3))
     """
 
     # a dict of __slots__ gives the public attributes their docstrings (help(Tensor.grad))
@@ -2129,24 +2132,26 @@ class Tensor:
         return Log1p.apply(self._floating())
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-        """A new tensor holding ``data``, with this tensor's dtype unless ``dtype`` is given.
+        """A new tensor holding ``data``, with this tensor's dtype and device unless given.
 
         >>> deepgrad.zeros(1, dtype=deepgrad.float64).new_tensor([1, 2])
         tensor([1., 2.], dtype=deepgrad.float64)
         """
         from deepgrad.creation import tensor
 
-        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        device = self.device if device is None else device
+        return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-        """An uninitialised tensor of ``size`` with this tensor's dtype (unless ``dtype``).
+        """An uninitialised tensor of ``size`` with this tensor's dtype and device unless given.
 
         >>> deepgrad.zeros(1, dtype=deepgrad.int64).new_empty(2, 3).dtype
         deepgrad.int64
         """
         from deepgrad.creation import empty
 
-        return empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        device = self.device if device is None else device
+        return empty(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
         """Elements sorted along ``dim``: (values, indices); ties keep their order.
