@@ -306,6 +306,17 @@ def normal(
     return _finish(arr, requires_grad, device)
 
 
+def _random_like(factory, input: Tensor, dtype, generator, device, requires_grad) -> Tensor:
+    """``factory`` (rand or randn) with ``input``'s shape, dtype and device as defaults."""
+    return factory(
+        input.shape,
+        dtype=dtype or input.dtype,
+        generator=generator,
+        device=device or input.device,
+        requires_grad=requires_grad,
+    )
+
+
 def rand_like(
     input: Tensor, dtype=None, generator=None, device=None, requires_grad=False
 ) -> Tensor:
@@ -314,13 +325,7 @@ def rand_like(
     >>> deepgrad.rand_like(deepgrad.zeros(2, 3)).shape
     (2, 3)
     """
-    return rand(
-        input.shape,
-        dtype=dtype or input.dtype,
-        generator=generator,
-        device=device or input.device,
-        requires_grad=requires_grad,
-    )
+    return _random_like(rand, input, dtype, generator, device, requires_grad)
 
 
 def randn_like(
@@ -331,13 +336,7 @@ def randn_like(
     >>> deepgrad.randn_like(deepgrad.zeros(2, 3, dtype=deepgrad.float64)).dtype
     deepgrad.float64
     """
-    return randn(
-        input.shape,
-        dtype=dtype or input.dtype,
-        generator=generator,
-        device=device or input.device,
-        requires_grad=requires_grad,
-    )
+    return _random_like(randn, input, dtype, generator, device, requires_grad)
 
 
 def randint_like(input: Tensor, low=0, high=None, dtype=None, generator=None, device=None):
