@@ -19,19 +19,6 @@ def _index(idx, n: int, kind: str) -> int:
     return idx % n
 
 
-def _as_parameter(value) -> Parameter:
-    return value if isinstance(value, Parameter) else Parameter(value)
-
-
-def _parameter_lines(parameters: dict, type_name) -> str:
-    """The parameter containers' ``extra_repr``, in PyTorch's layout (two leading spaces)."""
-    return "\n".join(
-        f"  ({k}): Parameter containing: [deepgrad.{type_name(p)} of size "
-        f"{'x'.join(map(str, p.shape))}]"
-        for k, p in parameters.items()
-    )
-
-
 class _ListContainer(Module):
     """What Sequential, ModuleList and ParameterList share: entries kept in order in one of the
     module's registries (``_store``), addressed by position."""
@@ -140,6 +127,25 @@ class Sequential(_ListContainer):
         return Sequential().extend(list(self) + list(other))
 
 
+class _ParameterEntries:
+    """What ParameterList and ParameterDict share: values become Parameters as they are stored,
+    and print in PyTorch's layout."""
+
+    _store = "_parameters"
+
+    def _register(self, name: str, value) -> None:
+        if not isinstance(value, Parameter):
+            value = Parameter(value)
+        self.register_parameter(name, value)
+
+    def extra_repr(self) -> str:
+        return "\n".join(  # two leading spaces, as PyTorch
+            f"  ({k}): Parameter containing: [deepgrad.{self._type_name(p)} of size "
+            f"{'x'.join(map(str, p.shape))}]"
+            for k, p in self._parameters.items()
+        )
+
+
 class ModuleList(_ListContainer):
     """A list of modules whose parameters are registered (a plain Python list's are not).
 
@@ -196,34 +202,36 @@ class ModuleList(_ListContainer):
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
-class ParameterList(_ListContainer):
+class ParameterList(_ParameterEntries, _ListContainer):
     """A list of parameters, each registered (named ``'0'``, ``'1'``, ...)."""
-
-    _store = "_parameters"
 
     def __init__(self, values: Iterable | None = None) -> None:
         super().__init__()
         if values is not None:
             self.extend(values)
 
-    def _register(self, name: str, value) -> None:
-        self.register_parameter(name, _as_parameter(value))
-
-    def extra_repr(self) -> str:
-        return _parameter_lines(self._parameters, lambda p: p.dtype.name)
+    @staticmethod
+    def _type_name(p: Parameter) -> str:
+        return p.dtype.name
 
 
 class _DictContainer(Module):
     """What ModuleDict and ParameterDict share: a dict view, in insertion order, of one of the
-    module's registries (``_store``); ``__setitem__`` registers."""
+    module's registries (``_store``)."""
 
     _store: str  # "_modules" or "_parameters"
 
     def _entries(self) -> dict:
         return self.__dict__[self._store]
 
+    def _register(self, name: str, value) -> None:
+        raise NotImplementedError
+
     def __getitem__(self, key: str):
         return self._entries()[key]
+
+    def __setitem__(self, key: str, value) -> None:
+        self._register(key, value)
 
     def __delitem__(self, key: str) -> None:
         del self._entries()[key]
@@ -262,7 +270,7 @@ class ModuleDict(_DictContainer):
     """A dict of modules whose parameters are registered, in insertion order."""
 
     _store = "_modules"
-    __setitem__ = Module.add_module
+    _register = Module.add_module
 
     def __init__(self, modules=None) -> None:
         super().__init__()
@@ -276,19 +284,14 @@ class ModuleDict(_DictContainer):
         )
 
 
-class ParameterDict(_DictContainer):
+class ParameterDict(_ParameterEntries, _DictContainer):
     """A dict of parameters, each registered under its key."""
-
-    _store = "_parameters"
 
     def __init__(self, parameters=None) -> None:
         super().__init__()
         if parameters is not None:
             self.update(parameters)
 
-    def __setitem__(self, key: str, value) -> None:
-        self.register_parameter(key, _as_parameter(value))
-
-    def extra_repr(self) -> str:
-        # PyTorch names the legacy tensor type here (FloatTensor), unlike ParameterList
-        return _parameter_lines(self._parameters, lambda p: legacy_type_of(p._data.dtype).__name__)
+    @staticmethod
+    def _type_name(p: Parameter) -> str:
+        return legacy_type_of(p._data.dtype).__name__  # FloatTensor: PyTorch's repr here
