@@ -185,24 +185,6 @@ def instance_norm(input: Tensor, weight: Tensor | None = None, bias: Tensor | No
     return out
 
 
-def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
-                          reduction: str = "mean") -> Tensor:  # fmt: skip
-    """1 - cos(x1, x2) where target = 1, max(0, cos(x1, x2) - margin) where target = -1, with
-    cos = sum(x1 x2) / sqrt((sum(x1^2) + 1e-12)(sum(x2^2) + 1e-12)) over the last axis."""
-    eps = 1e-12
-    dot = (input1 * input2).sum(-1)
-    cos = dot / ((input1 * input1).sum(-1) + eps).mul((input2 * input2).sum(-1) + eps).sqrt()
-    y = target._data
-    pos = _wrap((y == 1).astype(cos._data.dtype))
-    neg = _wrap((y == -1).astype(cos._data.dtype))
-    loss = pos * (1 - cos) + neg * (cos - margin).clamp(min=0)
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
-
-
 def conv3d(
     input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
     groups: int = 1,

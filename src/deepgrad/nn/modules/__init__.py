@@ -81,7 +81,7 @@ __all__ += ["HuberLoss", "SmoothL1Loss"]
 from deepgrad.nn.modules.channel_dropout import Dropout2d  # noqa: E402
 from deepgrad.nn.modules.conv3d import Conv3d  # noqa: E402
 from deepgrad.nn.modules.conv_transpose import ConvTranspose2d  # noqa: E402
-from deepgrad.nn.modules.cosine_loss import CosineEmbeddingLoss  # noqa: E402
+from deepgrad.nn.modules.loss import CosineEmbeddingLoss  # noqa: E402
 from deepgrad.nn.modules.embedding import Embedding  # noqa: E402
 from deepgrad.nn.modules.instancenorm import InstanceNorm2d  # noqa: E402
 from deepgrad.nn.modules.lazy import (  # noqa: E402
