@@ -10,7 +10,6 @@ import math
 
 import numpy as np
 
-from deepgrad.random import rng
 from deepgrad.tensor import Tensor, _wrap
 
 
@@ -136,25 +135,6 @@ def conv_transpose2d(
     spread_input = input[..., rows[:, None], cols[None, :]] * mask
     flipped = weight[:, :, np.arange(kh)[::-1, None], np.arange(kw)[None, ::-1]]
     return conv2d(spread_input, flipped.permute(1, 0, 2, 3), bias)
-
-
-def dropout2d(
-    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
-) -> Tensor:
-    """Zero whole channels (each (sample, channel) plane) with probability p, scale the rest by
-    1/(1-p). Identity when ``training`` is False."""
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    x = input._data
-    plane = x.shape[:-2] + (1, 1)
-    keep = (
-        (rng().random(plane) >= p).astype(x.dtype) / (1.0 - p)
-        if p < 1
-        else np.zeros(plane, x.dtype)
-    )
-    return input * _wrap(keep)
 
 
 def embedding(

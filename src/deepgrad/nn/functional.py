@@ -55,24 +55,44 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     so the expected value is unchanged and evaluation needs no rescaling. Identity when
     ``training`` is False. Masks come from deepgrad's global generator (``manual_seed``).
     ``inplace`` is accepted for compatibility and ignored."""
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    _check_dropout_probability(p)
     if not training or p == 0.0:
         return input
-    x = input._data
-    if p == 1.0:
-        mask = array_module(x).zeros_like(x)
-    else:
-        dt = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
-        if array_module(x) is np:
-            keep = rng().random(x.shape, dtype=dt) >= p
-        else:  # drawn on the GPU by its own generator: no mask crosses the bus
-            from deepgrad.cuda import random as cuda_random
+    return _E.Mul.apply(input, _wrap(_dropout_mask(input._data, input.shape, p)))
 
-            keep = cuda_random.uniform(x.shape, dt) >= p
-        mask = keep.astype(x.dtype)
-        mask *= 1.0 / (1.0 - p)
-    return _E.Mul.apply(input, _wrap(mask))
+
+def dropout2d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
+    """Zero whole channels (each (sample, channel) plane) with probability p, scale the rest by
+    1/(1-p). Identity when ``training`` is False."""
+    _check_dropout_probability(p)
+    if not training or p == 0.0:
+        return input
+    plane = input.shape[:-2] + (1, 1)
+    return input * _wrap(_dropout_mask(input._data, plane, p))
+
+
+def _check_dropout_probability(p: float) -> None:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _dropout_mask(x, shape: tuple, p: float):
+    """Inverted dropout's mask of ``shape``: 0 with probability p, else 1/(1-p), in x's dtype
+    and on x's device."""
+    if p == 1.0:
+        return array_module(x).zeros(shape, dtype=x.dtype)
+    dt = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+    if array_module(x) is np:
+        keep = rng().random(shape, dtype=dt) >= p
+    else:  # drawn on the GPU by its own generator: no mask crosses the bus
+        from deepgrad.cuda import random as cuda_random
+
+        keep = cuda_random.uniform(shape, dt) >= p
+    mask = keep.astype(x.dtype)
+    mask *= 1.0 / (1.0 - p)
+    return mask
 
 
 def batch_norm(
@@ -251,7 +271,6 @@ from deepgrad.nn._conv_functional import *  # noqa: E402, F403
 from deepgrad.nn._functional_extra import (  # noqa: E402, F401
     conv3d,
     conv_transpose2d,
-    dropout2d,
     embedding,
     instance_norm,
     interpolate,
