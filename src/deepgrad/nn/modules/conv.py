@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from deepgrad.nn import _conv_functional as F
 from deepgrad.nn.module import Module
 from deepgrad.nn.modules._weights import add_weight_and_bias, reset_affine
@@ -11,9 +13,11 @@ _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class _ConvNd(Module):
-    """Shared constructor, initialisation and repr of Conv1d and Conv2d (PyTorch's _ConvNd)."""
+    """Shared constructor, initialisation, forward and repr of Conv1d and Conv2d (PyTorch's
+    _ConvNd)."""
 
     _dims = 2
+    _function: Callable  # F.conv1d or F.conv2d
 
     def __init__(
         self,
@@ -77,6 +81,12 @@ class _ConvNd(Module):
         fan_in = in_channels/groups * prod(kernel_size)."""
         reset_affine(self.weight, self.bias)
 
+    def forward(self, input: Tensor) -> Tensor:
+        return self._function(
+            input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
+            _layer=self,
+        )  # fmt: skip
+
     def extra_repr(self) -> str:
         s = (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -113,12 +123,7 @@ class Conv2d(_ConvNd):
     """
 
     _dims = 2
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.conv2d(
-            input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
-            _layer=self,
-        )  # fmt: skip
+    _function = staticmethod(F.conv2d)
 
 
 class Conv1d(_ConvNd):
@@ -131,9 +136,4 @@ class Conv1d(_ConvNd):
     """
 
     _dims = 1
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.conv1d(
-            input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
-            _layer=self,
-        )  # fmt: skip
+    _function = staticmethod(F.conv1d)
