@@ -379,10 +379,11 @@ def test_parameter_list_and_dict():
     _same_repr(pl, tpl)
     assert [n for n, _ in pl.named_parameters()] == [n for n, _ in tpl.named_parameters()]
     assert len(pl) == 2 and isinstance(pl[1], nn.Parameter)
-    pd = nn.ParameterDict({"a": deepgrad.zeros(2)})
-    tpd = torch.nn.ParameterDict({"a": torch.zeros(2)})
+    pd = nn.ParameterDict({"a": deepgrad.zeros(2), "b": deepgrad.zeros(3, dtype=deepgrad.float64)})
+    tpd = torch.nn.ParameterDict({"a": torch.zeros(2), "b": torch.zeros(3, dtype=torch.float64)})
+    _same_repr(pd, tpd)
     assert [n for n, _ in pd.named_parameters()] == [n for n, _ in tpd.named_parameters()]
-    assert "a" in pd and len(pd) == 1
+    assert "a" in pd and len(pd) == 2
 
 
 def test_extra_repr_is_used():

@@ -10,7 +10,6 @@ import math
 
 import numpy as np
 
-from deepgrad.random import rng
 from deepgrad.tensor import Tensor, _wrap
 
 
@@ -138,25 +137,6 @@ def conv_transpose2d(
     return conv2d(spread_input, flipped.permute(1, 0, 2, 3), bias)
 
 
-def dropout2d(
-    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
-) -> Tensor:
-    """Zero whole channels (each (sample, channel) plane) with probability p, scale the rest by
-    1/(1-p). Identity when ``training`` is False."""
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    x = input._data
-    plane = x.shape[:-2] + (1, 1)
-    keep = (
-        (rng().random(plane) >= p).astype(x.dtype) / (1.0 - p)
-        if p < 1
-        else np.zeros(plane, x.dtype)
-    )
-    return input * _wrap(keep)
-
-
 def embedding(
     input: Tensor, weight: Tensor, padding_idx: int | None = None, *args, **kwargs
 ) -> Tensor:
@@ -183,24 +163,6 @@ def instance_norm(input: Tensor, weight: Tensor | None = None, bias: Tensor | No
     if bias is not None:
         out = out + bias.reshape(shape)
     return out
-
-
-def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
-                          reduction: str = "mean") -> Tensor:  # fmt: skip
-    """1 - cos(x1, x2) where target = 1, max(0, cos(x1, x2) - margin) where target = -1, with
-    cos = sum(x1 x2) / sqrt((sum(x1^2) + 1e-12)(sum(x2^2) + 1e-12)) over the last axis."""
-    eps = 1e-12
-    dot = (input1 * input2).sum(-1)
-    cos = dot / ((input1 * input1).sum(-1) + eps).mul((input2 * input2).sum(-1) + eps).sqrt()
-    y = target._data
-    pos = _wrap((y == 1).astype(cos._data.dtype))
-    neg = _wrap((y == -1).astype(cos._data.dtype))
-    loss = pos * (1 - cos) + neg * (cos - margin).clamp(min=0)
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
 
 
 def conv3d(

@@ -33,6 +33,24 @@ def _tensor(x) -> Tensor:
     return x if isinstance(x, Tensor) else _wrap(_as_array(x))
 
 
+def _target_like(target, input: Tensor) -> Tensor:
+    """The target as a tensor of the input's dtype: a float64 target must not promote the
+    graph of a float32 model."""
+    target = _tensor(target)
+    if target._data.dtype != input._data.dtype:
+        target = target.to(input._data.dtype)
+    return target
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    """An elementwise loss reduced: its mean, its sum, or itself for 'none'."""
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
 def _weight_array(weight, dtype, name: str, n_classes: int | None = None):
     if weight is None:
         return None
@@ -61,14 +79,7 @@ def mse_loss(
     sum(w (x - y)^2) / sum(w), as PyTorch.
     """
     reduction = _reduction("mse_loss", size_average, reduce, reduction)
-    target = _tensor(target)
-    if input.shape != target.shape:
-        _checks.warn_if_broadcast("mse_loss", input.shape, target.shape)
-    if target._data.dtype != input._data.dtype:
-        target = target.to(input._data.dtype)  # a float64 target must not promote the graph
-    if weight is None:
-        return _L.MSELoss.apply(input, target, reduction=reduction)
-    return _weighted(_L.MSELoss.apply(input, target, reduction="none"), weight, reduction)
+    return _pointwise("mse_loss", _L.MSELoss, input, target, reduction, weight)
 
 
 def l1_loss(
@@ -81,14 +92,17 @@ def l1_loss(
 ) -> Tensor:
     """Mean absolute error: mean(|x - y|); the gradient at x == y is 0, as in PyTorch."""
     reduction = _reduction("l1_loss", size_average, reduce, reduction)
-    target = _tensor(target)
+    return _pointwise("l1_loss", _L.L1Loss, input, target, reduction, weight)
+
+
+def _pointwise(name: str, op, input: Tensor, target, reduction: str, weight) -> Tensor:
+    """What mse_loss and l1_loss share: the broadcast warning, then one op, weighted if asked."""
+    target = _target_like(target, input)
     if input.shape != target.shape:
-        _checks.warn_if_broadcast("l1_loss", input.shape, target.shape)
-    if target._data.dtype != input._data.dtype:
-        target = target.to(input._data.dtype)
+        _checks.warn_if_broadcast(name, input.shape, target.shape)
     if weight is None:
-        return _L.L1Loss.apply(input, target, reduction=reduction)
-    return _weighted(_L.L1Loss.apply(input, target, reduction="none"), weight, reduction)
+        return op.apply(input, target, reduction=reduction)
+    return _weighted(op.apply(input, target, reduction="none"), weight, reduction)
 
 
 def _weighted(loss: Tensor, weight, reduction: str) -> Tensor:
@@ -99,11 +113,54 @@ def _weighted(loss: Tensor, weight, reduction: str) -> Tensor:
             f"input {tuple(loss.shape)}"
         )
     out = loss * weight
-    if reduction == "none":
-        return out
-    if reduction == "sum":
-        return out.sum()
-    return out.sum() / weight.sum()
+    if reduction == "mean":
+        return out.sum() / weight.sum()
+    return _reduce(out, reduction)
+
+
+def _robust(name: str, input: Tensor, target, reduction: str, quadratic_below: float,
+            scale: float) -> Tensor:  # fmt: skip
+    """Shared body of smooth L1 and Huber: 0.5 d^2 / s inside, |d| - 0.5 * t outside.
+
+    ``quadratic_below`` is the threshold t on |d| = |x - y|; ``scale`` s divides the quadratic
+    part. Both pieces meet with equal value and slope at |d| = t, so the loss is smooth.
+    """
+    diff = input - _target_like(target, input)
+    absd = diff.abs()
+    t = quadratic_below
+    if t == 0:
+        loss = absd
+    else:
+        loss = where(absd < t, 0.5 * diff * diff / scale, absd - 0.5 * t)
+    return _reduce(loss, reduction)
+
+
+def smooth_l1_loss(
+    input: Tensor, target: Tensor, size_average=None, reduce=None, reduction="mean", beta=1.0
+) -> Tensor:
+    """Smooth L1: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = x - y).
+
+    beta = 0 gives the L1 loss, as in PyTorch.
+    """
+    if beta < 0:
+        raise RuntimeError(f"smooth_l1_loss does not support negative values for beta ({beta})")
+    reduction = _reduction("smooth_l1_loss", size_average, reduce, reduction)
+    return _robust("smooth_l1_loss", input, target, reduction, beta, beta or 1.0)
+
+
+def huber_loss(
+    input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0, weight=None
+) -> Tensor:
+    """Huber: 0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta) (d = x - y).
+
+    It is delta times ``smooth_l1_loss`` with beta = delta.
+    """
+    if delta <= 0:
+        raise RuntimeError(f"huber_loss does not support non-positive values for delta ({delta})")
+    if weight is not None:
+        raise NotImplementedError("huber_loss: weight is not supported by deepgrad yet")
+    reduction = _reduction("huber_loss", None, None, reduction)
+    return delta * _robust("huber_loss", input, target, reduction, delta, delta)
 
 
 # ---------------------------------------------------------------------------- binary
@@ -143,8 +200,7 @@ def binary_cross_entropy(
                 f"over [{float(lo):.4g}, {float(hi):.4g}]. Binary labels are 0 and 1; if yours "
                 f"are -1 and +1, convert them with (y + 1) / 2."
             )
-    if y.dtype != x.dtype:
-        target = target.to(x.dtype)
+    target = _target_like(target, input)
     w = _weight_array(weight, x.dtype, "binary_cross_entropy")
     return _L.BinaryCrossEntropy.apply(input, target, weight=w, reduction=reduction)
 
@@ -167,8 +223,7 @@ def binary_cross_entropy_with_logits(
     x = input._data
     if x.shape != target.shape:
         _checks.require_same_shape("BCEWithLogitsLoss", x.shape, target.shape)
-    if target._data.dtype != x.dtype:
-        target = target.to(x.dtype)
+    target = _target_like(target, input)
     w = _weight_array(weight, x.dtype, "binary_cross_entropy_with_logits")
     pw = _weight_array(pos_weight, x.dtype, "binary_cross_entropy_with_logits")
     return _L.BinaryCrossEntropyWithLogits.apply(
@@ -218,11 +273,9 @@ def cross_entropy(
     _checks.warn_if_probabilities("CrossEntropyLoss", x, _DOUBLE_SOFTMAX_FIX)
     w = _weight_array(weight, x.dtype, "CrossEntropyLoss", c)
     if probs:
-        if t.dtype != x.dtype:
-            target = target.to(x.dtype)
         return _L.CrossEntropy.apply(
-            input, target, weight=w, label_smoothing=label_smoothing, reduction=reduction,
-            probs=True,
+            input, _target_like(target, input), weight=w, label_smoothing=label_smoothing,
+            reduction=reduction, probs=True,
         )  # fmt: skip
     if type(x) is not np.ndarray and not 0 <= ignore_index < c:  # on a GPU: two fused kernels
         from deepgrad.cuda import loss as cuda_loss
@@ -315,11 +368,28 @@ def hinge_embedding_loss(
     margin_term = (margin - input).clamp(min=0)
     zeros = _wrap(array_module(input._data).zeros((), dtype=input._data.dtype))
     out = where(_wrap(y != 1), margin_term, zeros) + where(_wrap(y != -1), input, zeros)
-    if reduction == "mean":
-        return out.mean()
-    if reduction == "sum":
-        return out.sum()
-    return out
+    return _reduce(out, reduction)
+
+
+def cosine_embedding_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0.0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """1 - cos(x1, x2) where target = 1, max(0, cos(x1, x2) - margin) where target = -1, with
+    cos = sum(x1 x2) / sqrt((sum(x1^2) + 1e-12)(sum(x2^2) + 1e-12)) over the last axis."""
+    reduction = _reduction("cosine_embedding_loss", size_average, reduce, reduction)
+    eps = 1e-12
+    dot = (input1 * input2).sum(-1)
+    cos = dot / ((input1 * input1).sum(-1) + eps).mul((input2 * input2).sum(-1) + eps).sqrt()
+    y = _tensor(target)._data
+    pos = _wrap((y == 1).astype(cos._data.dtype))
+    neg = _wrap((y == -1).astype(cos._data.dtype))
+    return _reduce(pos * (1 - cos) + neg * (cos - margin).clamp(min=0), reduction)
 
 
 def kl_div(
@@ -354,19 +424,22 @@ def kl_div(
             "(which are <= 0). Pass log_softmax(scores, dim=1), not softmax; the target holds "
             "probabilities (or log-probabilities with log_target=True)."
         )
-    if target._data.dtype != x.dtype:
-        target = target.to(x.dtype)
-    return _L.KLDivergence.apply(input, target, reduction=reduction, log_target=log_target)
+    return _L.KLDivergence.apply(
+        input, _target_like(target, input), reduction=reduction, log_target=log_target
+    )
 
 
 __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "cosine_embedding_loss",
     "cross_entropy",
     "hinge_embedding_loss",
+    "huber_loss",
     "kl_div",
     "l1_loss",
     "mse_loss",
     "multi_margin_loss",
     "nll_loss",
+    "smooth_l1_loss",
 ]

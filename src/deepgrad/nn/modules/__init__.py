@@ -78,10 +78,10 @@ from deepgrad.nn.modules.loss import HuberLoss, SmoothL1Loss
 __all__ += ["HuberLoss", "SmoothL1Loss"]
 
 # ---- census extras (issue 14): layers the API census found in teaching code ----------------
-from deepgrad.nn.modules.channel_dropout import Dropout2d  # noqa: E402
+from deepgrad.nn.modules.dropout import Dropout2d  # noqa: E402
 from deepgrad.nn.modules.conv3d import Conv3d  # noqa: E402
 from deepgrad.nn.modules.conv_transpose import ConvTranspose2d  # noqa: E402
-from deepgrad.nn.modules.cosine_loss import CosineEmbeddingLoss  # noqa: E402
+from deepgrad.nn.modules.loss import CosineEmbeddingLoss  # noqa: E402
 from deepgrad.nn.modules.embedding import Embedding  # noqa: E402
 from deepgrad.nn.modules.instancenorm import InstanceNorm2d  # noqa: E402
 from deepgrad.nn.modules.lazy import (  # noqa: E402

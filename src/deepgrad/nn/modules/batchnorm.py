@@ -7,7 +7,7 @@ import numpy as np
 from deepgrad.creation import _place
 from deepgrad.nn import functional as F
 from deepgrad.nn.module import LayerInputError, Module
-from deepgrad.nn.modules.linear import _empty
+from deepgrad.nn.modules._weights import empty
 from deepgrad.nn.parameter import Parameter
 from deepgrad.tensor import Tensor, _wrap
 
@@ -46,17 +46,17 @@ class _BatchNorm(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         if affine:
-            self.weight = Parameter(_empty((num_features,), dtype, device))
+            self.weight = Parameter(empty((num_features,), dtype, device))
             if bias:
-                self.bias = Parameter(_empty((num_features,), dtype, device))
+                self.bias = Parameter(empty((num_features,), dtype, device))
             else:
                 self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", _empty((num_features,), dtype, device))
-            self.register_buffer("running_var", _empty((num_features,), dtype, device))
+            self.register_buffer("running_mean", empty((num_features,), dtype, device))
+            self.register_buffer("running_var", empty((num_features,), dtype, device))
             count = _place(np.array(0, dtype=np.int64), device)  # on the layer's device
             self.register_buffer("num_batches_tracked", _wrap(count))
         else:

@@ -7,6 +7,7 @@ import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 
+from deepgrad.creation import legacy_type_of
 from deepgrad.nn.module import Module
 from deepgrad.nn.parameter import Parameter
 
@@ -18,13 +19,76 @@ def _index(idx, n: int, kind: str) -> int:
     return idx % n
 
 
-class Sequential(Module):
+class _ListContainer(Module):
+    """What Sequential, ModuleList and ParameterList share: entries kept in order in one of the
+    module's registries (``_store``), addressed by position."""
+
+    _store: str  # "_modules" or "_parameters"
+
+    def _entries(self) -> dict:
+        return self.__dict__[self._store]
+
+    def _register(self, name: str, value) -> None:
+        raise NotImplementedError
+
+    def _key(self, idx) -> str:
+        keys = list(self._entries())
+        return keys[_index(idx, len(keys), type(self).__name__)]
+
+    def _renumber(self, values: list) -> None:
+        """Store ``values`` under the names '0'..'n-1' (PyTorch's names after a deletion or an
+        insertion)."""
+        self._entries().clear()
+        for i, value in enumerate(values):
+            self._register(str(i), value)
+
+    def _slice(self, idx: slice):
+        return type(self)(list(self)[idx])
+
+    def __len__(self) -> int:
+        return len(self._entries())
+
+    def __iter__(self) -> Iterator:
+        return iter(self._entries().values())
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return self._slice(idx)
+        return self._entries()[self._key(idx)]
+
+    def __setitem__(self, idx, value) -> None:
+        self._register(self._key(idx), value)
+
+    def __delitem__(self, idx) -> None:
+        values = list(self)
+        del values[idx if isinstance(idx, slice) else _index(idx, len(values), type(self).__name__)]
+        self._renumber(values)
+
+    def append(self, value):
+        self._register(str(len(self)), value)
+        return self
+
+    def extend(self, values: Iterable):
+        for value in values:
+            self.append(value)
+        return self
+
+    def pop(self, index: int = -1):
+        value = self[index]
+        del self[index]
+        return value
+
+
+class Sequential(_ListContainer):
     """Modules applied one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
     Built from modules (named ``'0'``, ``'1'``, ...) or from an ``OrderedDict`` of named ones.
     Supports ``len``, iteration, indexing (``seq[-1]``) and slicing (a new ``Sequential``
     sharing the same layers).
     """
+
+    _store = "_modules"
+    _register = Module.add_module
 
     def __init__(self, *args) -> None:
         super().__init__()
@@ -46,100 +110,55 @@ class Sequential(Module):
             input = module(input)
         return input
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return self.__class__(OrderedDict(list(self._modules.items())[idx]))
-        keys = list(self._modules)
-        return self._modules[keys[_index(idx, len(keys), "Sequential")]]
-
-    def __setitem__(self, idx, module: Module) -> None:
-        keys = list(self._modules)
-        setattr(self, keys[_index(idx, len(keys), "Sequential")], module)
-
-    def __delitem__(self, idx) -> None:
-        keys = list(self._modules)
-        targets = keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(keys), "")]]
-        for k in targets:
-            del self._modules[k]
-        # keep the names 0..n-1, as PyTorch does
-        items = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
-
-    def append(self, module: Module) -> Sequential:
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> Sequential:
-        for m in modules:
-            self.append(m)
-        return self
+    def _slice(self, idx: slice) -> Sequential:
+        # the slice keeps the layers' names, as PyTorch's does
+        return type(self)(OrderedDict(list(self._modules.items())[idx]))
 
     def insert(self, index: int, module: Module) -> Sequential:
         n = len(self)
         if not -n <= index <= n:
             raise IndexError(f"Index out of range: {index}")
-        index %= n + 1
-        items = list(self._modules.values())
-        items.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
+        modules = list(self)
+        modules.insert(index % (n + 1), module)
+        self._renumber(modules)
         return self
 
-    def pop(self, index: int = -1) -> Module:
-        module = self[index]
-        del self[index]
-        return module
-
     def __add__(self, other: Sequential) -> Sequential:
-        out = Sequential()
-        for m in list(self) + list(other):
-            out.append(m)
-        return out
+        return Sequential().extend(list(self) + list(other))
 
 
-class ModuleList(Module):
+class _ParameterEntries:
+    """What ParameterList and ParameterDict share: values become Parameters as they are stored,
+    and print in PyTorch's layout."""
+
+    _store = "_parameters"
+
+    def _register(self, name: str, value) -> None:
+        if not isinstance(value, Parameter):
+            value = Parameter(value)
+        self.register_parameter(name, value)
+
+    def extra_repr(self) -> str:
+        return "\n".join(  # two leading spaces, as PyTorch
+            f"  ({k}): Parameter containing: [deepgrad.{self._type_name(p)} of size "
+            f"{'x'.join(map(str, p.shape))}]"
+            for k, p in self._parameters.items()
+        )
+
+
+class ModuleList(_ListContainer):
     """A list of modules whose parameters are registered (a plain Python list's are not).
 
     Use it when the forward pass is not a simple chain: ``for layer in self.layers: ...``.
     """
 
+    _store = "_modules"
+    _register = Module.add_module
+
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
         if modules is not None:
             self.extend(modules)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return self.__class__(list(self._modules.values())[idx])
-        return self._modules[str(_index(idx, len(self), "ModuleList"))]
-
-    def __setitem__(self, idx, module: Module) -> None:
-        self.add_module(str(_index(idx, len(self), "ModuleList")), module)
-
-    def __delitem__(self, idx) -> None:
-        items = list(self._modules.values())
-        if isinstance(idx, slice):
-            del items[idx]
-        else:
-            del items[_index(idx, len(items), "ModuleList")]
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
@@ -147,28 +166,15 @@ class ModuleList(Module):
     def __add__(self, other: Iterable[Module]) -> ModuleList:
         return ModuleList(list(self) + list(other))
 
-    def append(self, module: Module) -> ModuleList:
-        self.add_module(str(len(self)), module)
-        return self
-
     def extend(self, modules: Iterable[Module]) -> ModuleList:
         if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
             raise TypeError("ModuleList.extend should be called with an iterable of modules")
-        for m in modules:
-            self.append(m)
-        return self
+        return super().extend(modules)
 
     def insert(self, index: int, module: Module) -> None:
-        items = list(self._modules.values())
-        items.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
-
-    def pop(self, index: int = -1) -> Module:
-        module = self[index]
-        del self[index]
-        return module
+        modules = list(self)
+        modules.insert(index, module)
+        self._renumber(modules)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(
@@ -196,51 +202,80 @@ class ModuleList(Module):
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
-class ModuleDict(Module):
+class ParameterList(_ParameterEntries, _ListContainer):
+    """A list of parameters, each registered (named ``'0'``, ``'1'``, ...)."""
+
+    def __init__(self, values: Iterable | None = None) -> None:
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    @staticmethod
+    def _type_name(p: Parameter) -> str:
+        return p.dtype.name
+
+
+class _DictContainer(Module):
+    """What ModuleDict and ParameterDict share: a dict view, in insertion order, of one of the
+    module's registries (``_store``)."""
+
+    _store: str  # "_modules" or "_parameters"
+
+    def _entries(self) -> dict:
+        return self.__dict__[self._store]
+
+    def _register(self, name: str, value) -> None:
+        raise NotImplementedError
+
+    def __getitem__(self, key: str):
+        return self._entries()[key]
+
+    def __setitem__(self, key: str, value) -> None:
+        self._register(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        del self._entries()[key]
+
+    def __len__(self) -> int:
+        return len(self._entries())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries())
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries()
+
+    def keys(self):
+        return self._entries().keys()
+
+    def values(self):
+        return self._entries().values()
+
+    def items(self):
+        return self._entries().items()
+
+    def clear(self) -> None:
+        self._entries().clear()
+
+    def pop(self, key: str):
+        return self._entries().pop(key)
+
+    def update(self, entries) -> None:
+        pairs = entries.items() if hasattr(entries, "items") else entries
+        for key, value in pairs:
+            self[key] = value
+
+
+class ModuleDict(_DictContainer):
     """A dict of modules whose parameters are registered, in insertion order."""
+
+    _store = "_modules"
+    _register = Module.add_module
 
     def __init__(self, modules=None) -> None:
         super().__init__()
         if modules is not None:
             self.update(modules)
-
-    def __getitem__(self, key: str) -> Module:
-        return self._modules[key]
-
-    def __setitem__(self, key: str, module: Module) -> None:
-        self.add_module(key, module)
-
-    def __delitem__(self, key: str) -> None:
-        del self._modules[key]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._modules)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def values(self):
-        return self._modules.values()
-
-    def items(self):
-        return self._modules.items()
-
-    def clear(self) -> None:
-        self._modules.clear()
-
-    def pop(self, key: str) -> Module:
-        return self._modules.pop(key)
-
-    def update(self, modules) -> None:
-        items = modules.items() if hasattr(modules, "items") else modules
-        for key, module in items:
-            self[key] = module
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(
@@ -249,52 +284,7 @@ class ModuleDict(Module):
         )
 
 
-class ParameterList(Module):
-    """A list of parameters, each registered (named ``'0'``, ``'1'``, ...)."""
-
-    def __init__(self, values: Iterable | None = None) -> None:
-        super().__init__()
-        if values is not None:
-            for v in values:
-                self.append(v)
-
-    def append(self, value) -> ParameterList:
-        if not isinstance(value, Parameter):
-            value = Parameter(value)
-        self.register_parameter(str(len(self)), value)
-        return self
-
-    def extend(self, values: Iterable) -> ParameterList:
-        for v in values:
-            self.append(v)
-        return self
-
-    def __len__(self) -> int:
-        return len(self._parameters)
-
-    def __iter__(self) -> Iterator[Parameter]:
-        return iter(self._parameters.values())
-
-    def __getitem__(self, idx) -> Parameter:
-        if isinstance(idx, slice):
-            return ParameterList(list(self._parameters.values())[idx])
-        return self._parameters[str(_index(idx, len(self), "ParameterList"))]
-
-    def __setitem__(self, idx, value) -> None:
-        if not isinstance(value, Parameter):
-            value = Parameter(value)
-        self._parameters[str(_index(idx, len(self), "ParameterList"))] = value
-
-    def extra_repr(self) -> str:
-        # PyTorch's layout, two leading spaces included
-        return "\n".join(
-            f"  ({k}): Parameter containing: [deepgrad.{p.dtype.name} of size "
-            f"{'x'.join(map(str, p.shape))}]"
-            for k, p in self._parameters.items()
-        )
-
-
-class ParameterDict(Module):
+class ParameterDict(_ParameterEntries, _DictContainer):
     """A dict of parameters, each registered under its key."""
 
     def __init__(self, parameters=None) -> None:
@@ -302,36 +292,6 @@ class ParameterDict(Module):
         if parameters is not None:
             self.update(parameters)
 
-    def __getitem__(self, key: str) -> Parameter:
-        return self._parameters[key]
-
-    def __setitem__(self, key: str, value) -> None:
-        if not isinstance(value, Parameter):
-            value = Parameter(value)
-        self.register_parameter(key, value)
-
-    def __delitem__(self, key: str) -> None:
-        del self._parameters[key]
-
-    def __len__(self) -> int:
-        return len(self._parameters)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._parameters)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def values(self):
-        return self._parameters.values()
-
-    def items(self):
-        return self._parameters.items()
-
-    def update(self, parameters) -> None:
-        items = parameters.items() if hasattr(parameters, "items") else parameters
-        for key, value in items:
-            self[key] = value
+    @staticmethod
+    def _type_name(p: Parameter) -> str:
+        return legacy_type_of(p._data.dtype).__name__  # FloatTensor: PyTorch's repr here

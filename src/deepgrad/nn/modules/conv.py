@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 
 from deepgrad.nn import _conv_functional as F
-from deepgrad.nn import init
 from deepgrad.nn.module import Module
-from deepgrad.nn.modules.linear import _empty
-from deepgrad.nn.parameter import Parameter
+from deepgrad.nn.modules._weights import add_weight_and_bias, reset_affine
 from deepgrad.tensor import Tensor
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class _ConvNd(Module):
-    """Shared constructor, initialisation and repr of Conv1d and Conv2d (PyTorch's _ConvNd)."""
+    """Shared constructor, initialisation, forward and repr of Conv1d and Conv2d (PyTorch's
+    _ConvNd)."""
 
     _dims = 2
+    _function: Callable  # F.conv1d or F.conv2d
 
     def __init__(
         self,
@@ -72,25 +72,20 @@ class _ConvNd(Module):
         self.padding_mode = padding_mode
         self.transposed = False
         self.output_padding = (0,) * n
-        self.weight = Parameter(
-            _empty((out_channels, in_channels // groups, *self.kernel_size), dtype, device)
-        )
-        if bias:
-            self.bias = Parameter(_empty((out_channels,), dtype, device))
-        else:
-            self.register_parameter("bias", None)
+        weight_shape = (out_channels, in_channels // groups, *self.kernel_size)
+        add_weight_and_bias(self, weight_shape, out_channels if bias else None, dtype, device)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """PyTorch's default: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with
-        fan_in = in_channels/groups * prod(kernel_size) (``kaiming_uniform_`` with a = sqrt(5)
-        for the weight)."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        fan_in = in_channels/groups * prod(kernel_size)."""
+        reset_affine(self.weight, self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._function(
+            input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
+            _layer=self,
+        )  # fmt: skip
 
     def extra_repr(self) -> str:
         s = (
@@ -128,12 +123,7 @@ class Conv2d(_ConvNd):
     """
 
     _dims = 2
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.conv2d(
-            input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
-            _layer=self,
-        )  # fmt: skip
+    _function = staticmethod(F.conv2d)
 
 
 class Conv1d(_ConvNd):
@@ -146,9 +136,4 @@ class Conv1d(_ConvNd):
     """
 
     _dims = 1
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.conv1d(
-            input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
-            _layer=self,
-        )  # fmt: skip
+    _function = staticmethod(F.conv1d)

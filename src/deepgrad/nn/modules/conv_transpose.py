@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 from deepgrad.nn import functional as F
-from deepgrad.nn import init
 from deepgrad.nn.module import Module
-from deepgrad.nn.modules.linear import _empty
-from deepgrad.nn.parameter import Parameter
+from deepgrad.nn.modules._weights import add_weight_and_bias, reset_affine
 from deepgrad.tensor import Tensor
 
 
@@ -33,21 +29,12 @@ class ConvTranspose2d(Module):
         self.kernel_size = _two(kernel_size)
         self.stride, self.padding = _two(stride), _two(padding)
         self.output_padding, self.dilation, self.groups = _two(output_padding), (1, 1), 1
-        self.weight = Parameter(
-            _empty((in_channels, out_channels, *self.kernel_size), dtype, device)
-        )
-        if bias:
-            self.bias = Parameter(_empty((out_channels,), dtype, device))
-        else:
-            self.register_parameter("bias", None)
+        weight_shape = (in_channels, out_channels, *self.kernel_size)
+        add_weight_and_bias(self, weight_shape, out_channels if bias else None, dtype, device)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_affine(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.conv_transpose2d(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from deepgrad.nn import functional as F
 from deepgrad.nn import init
 from deepgrad.nn.module import Module
-from deepgrad.nn.modules.linear import _empty
+from deepgrad.nn.modules._weights import empty
 from deepgrad.nn.parameter import Parameter
 from deepgrad.tensor import Tensor
 
@@ -27,7 +27,7 @@ class Embedding(Module):
             padding_idx += num_embeddings
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = padding_idx
-        self.weight = Parameter(_empty((num_embeddings, embedding_dim), dtype, device))
+        self.weight = Parameter(empty((num_embeddings, embedding_dim), dtype, device))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from deepgrad.nn import functional as F
 from deepgrad.nn.module import Module
-from deepgrad.nn.modules.linear import _empty
+from deepgrad.nn.modules._weights import empty
 from deepgrad.nn.parameter import Parameter
 from deepgrad.tensor import Tensor
 
@@ -23,8 +23,8 @@ class InstanceNorm2d(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
-            self.weight = Parameter(_empty((num_features,), dtype, device))
-            self.bias = Parameter(_empty((num_features,), dtype, device))
+            self.weight = Parameter(empty((num_features,), dtype, device))
+            self.bias = Parameter(empty((num_features,), dtype, device))
             self.weight._data[...] = 1
             self.bias._data[...] = 0
         else:

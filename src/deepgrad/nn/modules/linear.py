@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
-
-from deepgrad import dtypes
-from deepgrad.creation import _place
-from deepgrad.nn import init
 from deepgrad.nn.module import LayerInputError, Module
-from deepgrad.nn.parameter import Parameter
+from deepgrad.nn.modules._weights import add_weight_and_bias, reset_affine
 from deepgrad.ops.linalg import Linear as _LinearOp
-from deepgrad.tensor import Tensor, _check_device, _wrap
+from deepgrad.tensor import Tensor
 
 _linear = _LinearOp.apply
-
-
-def _empty(shape, dtype, device) -> Tensor:
-    """An uninitialised parameter array on ``device`` (the default device when None, as the
-    layers of PyTorch are made under ``set_default_device``)."""
-    if device is not None:
-        _check_device(device)
-    np_dtype = dtypes.to_numpy_dtype(dtype) if dtype is not None else dtypes.get_default_dtype().np
-    return _wrap(_place(np.empty(shape, dtype=np_dtype), device))
 
 
 def input_error(layer: Module, input, in_features: int, what: str = "in_features") -> Exception:
@@ -81,19 +65,12 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(_empty((out_features, in_features), dtype, device))
-        if bias:
-            self.bias = Parameter(_empty((out_features,), dtype, device))
-        else:
-            self.register_parameter("bias", None)
+        bias_size = out_features if bias else None
+        add_weight_and_bias(self, (out_features, in_features), bias_size, dtype, device)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_affine(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         params = self._parameters

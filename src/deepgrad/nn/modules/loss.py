@@ -1,11 +1,13 @@
 """Loss functions as modules (``nn.CrossEntropyLoss()``, ...), with PyTorch's arguments.
 
-Each module stores its options and calls the function of the same name in
-``nn.functional``; class weights are registered buffers, as in PyTorch, so they follow
-``.double()`` and are saved in ``state_dict``.
+Each module stores its options under the functional form's argument names and calls that
+function (``_function``) with them (``_options``); class weights are registered buffers, as in
+PyTorch, so they follow ``.double()`` and are saved in ``state_dict``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from deepgrad.nn import functional as F
 from deepgrad.nn._losses import _reduction
@@ -14,10 +16,22 @@ from deepgrad.tensor import Tensor
 
 
 class _Loss(Module):
+    """PyTorch's base of the losses: ``reduction`` (translated from the legacy
+    ``size_average``/``reduce`` flags), and a forward that calls the functional form."""
+
+    _function: Callable  # the functional form, F.<name>
+    _options: tuple[str, ...] = ()  # attributes passed to it by keyword, besides reduction
+    _extra_reductions: tuple[str, ...] = ()
+
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
         super().__init__()
-        extra = ("batchmean",) if isinstance(self, KLDivLoss) else ()
-        self.reduction = _reduction(type(self).__name__, size_average, reduce, reduction, extra)
+        self.reduction = _reduction(
+            type(self).__name__, size_average, reduce, reduction, self._extra_reductions
+        )
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        options = {name: getattr(self, name) for name in self._options}
+        return self._function(input, target, reduction=self.reduction, **options)
 
 
 class _WeightedLoss(_Loss):
@@ -32,15 +46,13 @@ class MSELoss(_Loss):
     """Mean squared error: mean((x - y)^2) (the course's J = 1/(2m) sum (h - y)^2 is this
     loss divided by 2, which only rescales the gradient)."""
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.mse_loss(input, target, reduction=self.reduction)
+    _function = staticmethod(F.mse_loss)
 
 
 class L1Loss(_Loss):
     """Mean absolute error: mean(|x - y|)."""
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.l1_loss(input, target, reduction=self.reduction)
+    _function = staticmethod(F.l1_loss)
 
 
 class BCELoss(_WeightedLoss):
@@ -52,8 +64,8 @@ class BCELoss(_WeightedLoss):
     Prefer ``BCEWithLogitsLoss`` on raw scores: it is stabler.
     """
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+    _function = staticmethod(F.binary_cross_entropy)
+    _options = ("weight",)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -63,6 +75,9 @@ class BCEWithLogitsLoss(_Loss):
 
     ``pos_weight`` > 1 weighs the positive examples more (for unbalanced data).
     """
+
+    _function = staticmethod(F.binary_cross_entropy_with_logits)
+    _options = ("weight", "pos_weight")
 
     def __init__(
         self,
@@ -75,11 +90,6 @@ class BCEWithLogitsLoss(_Loss):
         super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
         self.register_buffer("pos_weight", pos_weight)
-
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy_with_logits(
-            input, target, self.weight, pos_weight=self.pos_weight, reduction=self.reduction
-        )
 
 
 class CrossEntropyLoss(_WeightedLoss):
@@ -97,6 +107,9 @@ class CrossEntropyLoss(_WeightedLoss):
     explains one-hot targets where indices were expected and labels out of range.
     """
 
+    _function = staticmethod(F.cross_entropy)
+    _options = ("weight", "ignore_index", "label_smoothing")
+
     def __init__(
         self,
         weight: Tensor | None = None,
@@ -110,20 +123,13 @@ class CrossEntropyLoss(_WeightedLoss):
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.cross_entropy(
-            input,
-            target,
-            weight=self.weight,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-            label_smoothing=self.label_smoothing,
-        )
-
 
 class NLLLoss(_WeightedLoss):
     """Negative log-likelihood on log-probabilities: loss_i = -w_{y_i} x_{i, y_i} (use after
     ``nn.LogSoftmax(dim=1)``)."""
+
+    _function = staticmethod(F.nll_loss)
+    _options = ("weight", "ignore_index")
 
     def __init__(
         self,
@@ -136,18 +142,15 @@ class NLLLoss(_WeightedLoss):
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.nll_loss(
-            input, target, weight=self.weight, ignore_index=self.ignore_index,
-            reduction=self.reduction,
-        )  # fmt: skip
-
 
 class MultiMarginLoss(_WeightedLoss):
     """Multiclass hinge loss (multiclass SVM) on class scores x (N, C), targets y (N,):
 
     loss_i = (1/C) sum_{j != y_i} w_{y_i} max(0, margin - x_{i, y_i} + x_ij)^p
     """
+
+    _function = staticmethod(F.multi_margin_loss)
+    _options = ("p", "margin", "weight")
 
     def __init__(
         self,
@@ -163,12 +166,6 @@ class MultiMarginLoss(_WeightedLoss):
             raise ValueError("only p == 1 and p == 2 supported")
         self.p = p
         self.margin = margin
-
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.multi_margin_loss(
-            input, target, p=self.p, margin=self.margin, weight=self.weight,
-            reduction=self.reduction,
-        )  # fmt: skip
 
 
 class HingeEmbeddingLoss(_Loss):
@@ -186,14 +183,14 @@ class HingeEmbeddingLoss(_Loss):
     ``t = 2 * labels - 1``.
     """
 
+    _function = staticmethod(F.hinge_embedding_loss)
+    _options = ("margin",)
+
     def __init__(
         self, margin: float = 1.0, size_average=None, reduce=None, reduction: str = "mean"
     ) -> None:
         super().__init__(size_average, reduce, reduction)
         self.margin = margin
-
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
 
 
 class KLDivLoss(_Loss):
@@ -205,6 +202,10 @@ class KLDivLoss(_Loss):
     'mean' (kept for PyTorch compatibility) also divides by the number of classes and warns.
     """
 
+    _function = staticmethod(F.kl_div)
+    _options = ("log_target",)
+    _extra_reductions = ("batchmean",)
+
     def __init__(
         self,
         size_average=None,
@@ -215,27 +216,40 @@ class KLDivLoss(_Loss):
         super().__init__(size_average, reduce, reduction)
         self.log_target = log_target
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
-
 
 class SmoothL1Loss(_Loss):
     """Smooth L1 loss, quadratic for |x - y| < beta and linear beyond (see F.smooth_l1_loss)."""
+
+    _function = staticmethod(F.smooth_l1_loss)
+    _options = ("beta",)
 
     def __init__(self, size_average=None, reduce=None, reduction="mean", beta: float = 1.0):
         super().__init__(size_average, reduce, reduction)
         self.beta = beta
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
-
 
 class HuberLoss(_Loss):
     """Huber loss, quadratic for |x - y| <= delta and linear beyond (see F.huber_loss)."""
+
+    _function = staticmethod(F.huber_loss)
+    _options = ("delta",)
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction=reduction)
         self.delta = delta
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+class CosineEmbeddingLoss(_Loss):
+    """Pull pairs together (target 1) or push them apart (target -1): 1 - cos(x1, x2) for
+    target 1, max(0, cos(x1, x2) - margin) for -1 (see ``F.cosine_embedding_loss``)."""
+
+    def __init__(
+        self, margin: float = 0.0, size_average=None, reduce=None, reduction: str = "mean"
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
+        return F.cosine_embedding_loss(
+            input1, input2, target, self.margin, reduction=self.reduction
+        )

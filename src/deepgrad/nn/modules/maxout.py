@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
-from deepgrad.nn import init
 from deepgrad.nn.module import Module
-from deepgrad.nn.modules.linear import _empty, input_error
-from deepgrad.nn.parameter import Parameter
+from deepgrad.nn.modules._weights import add_weight_and_bias, reset_affine
+from deepgrad.nn.modules.linear import input_error
 from deepgrad.ops.linalg import Linear as _LinearOp
 from deepgrad.tensor import Tensor
 
@@ -39,18 +36,11 @@ class Maxout(Module):
         self.out_features = out_features
         self.pieces = pieces
         rows = out_features * pieces
-        self.weight = Parameter(_empty((rows, in_features), dtype, device))
-        if bias:
-            self.bias = Parameter(_empty((rows,), dtype, device))
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, (rows, in_features), rows if bias else None, dtype, device)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_affine(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         weight, bias = self.weight, self.bias

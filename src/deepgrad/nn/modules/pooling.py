@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from deepgrad.nn import _conv_functional as F
 from deepgrad.nn.module import Module
 from deepgrad.tensor import Tensor
 
 
-class MaxPool2d(Module):
-    """Max over each kernel_size window: y[n, c, i, j] = max_{p,q} x[n, c, i*s + p*d, j*s + q*d].
+class _PoolNd(Module):
+    """The pooling layers' forward: the functional form (``_function``) called with the layer's
+    options in its argument order (``_options``), and with the layer, so that an input error
+    names the layer's path in the model."""
 
-    ``stride`` defaults to ``kernel_size``; padding counts as -inf. Backward routes each
-    output's gradient to the first maximum of its window in row-major order (PyTorch's CPU
-    rule on ties). ``return_indices=True`` also returns the flat (H*W) index of each maximum.
-    """
+    _function: Callable
+    _options: tuple[str, ...]
+
+    def forward(self, input: Tensor):
+        return self._function(input, *(getattr(self, name) for name in self._options), _layer=self)
+
+    def _set_window(self, kernel_size, stride, padding) -> None:
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size  # PyTorch's default
+        self.padding = padding
+
+
+class _MaxPoolNd(_PoolNd):
+    _options = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
 
     def __init__(
         self,
@@ -25,18 +39,10 @@ class MaxPool2d(Module):
         ceil_mode: bool = False,
     ) -> None:
         super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding = padding
+        self._set_window(kernel_size, stride, padding)
         self.dilation = dilation
         self.return_indices = return_indices
         self.ceil_mode = ceil_mode
-
-    def forward(self, input: Tensor):
-        return F.max_pool2d(
-            input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-            self.return_indices, _layer=self,
-        )  # fmt: skip
 
     def extra_repr(self) -> str:
         return (
@@ -45,22 +51,39 @@ class MaxPool2d(Module):
         )
 
 
-class MaxPool1d(MaxPool2d):
+class MaxPool2d(_MaxPoolNd):
+    """Max over each kernel_size window: y[n, c, i, j] = max_{p,q} x[n, c, i*s + p*d, j*s + q*d].
+
+    ``stride`` defaults to ``kernel_size``; padding counts as -inf. Backward routes each
+    output's gradient to the first maximum of its window in row-major order (PyTorch's CPU
+    rule on ties). ``return_indices=True`` also returns the flat (H*W) index of each maximum.
+    """
+
+    _function = staticmethod(F.max_pool2d)
+
+
+class MaxPool1d(_MaxPoolNd):
     """Max over each window of a sequence (N, C, L) or (C, L); see ``MaxPool2d``."""
 
-    def forward(self, input: Tensor):
-        return F.max_pool1d(
-            input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-            self.return_indices, _layer=self,
-        )  # fmt: skip
+    _function = staticmethod(F.max_pool1d)
 
 
-class AvgPool2d(Module):
+class _AvgPoolNd(_PoolNd):
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(_AvgPoolNd):
     """Mean over each kernel_size window: y[n, c, i, j] = sum_{p,q} x[n, c, i*s+p, j*s+q] / D.
 
     D is the window size, counting padding by default (``count_include_pad=True``, as
     PyTorch), or the real pixels only (False), or ``divisor_override``.
     """
+
+    _function = staticmethod(F.avg_pool2d)
+    _options = (
+        "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -72,25 +95,17 @@ class AvgPool2d(Module):
         divisor_override=None,
     ) -> None:
         super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding = padding
+        self._set_window(kernel_size, stride, padding)
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
         self.divisor_override = divisor_override
 
-    def forward(self, input: Tensor) -> Tensor:
-        return F.avg_pool2d(
-            input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-            self.count_include_pad, self.divisor_override, _layer=self,
-        )  # fmt: skip
 
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-
-class AvgPool1d(Module):
+class AvgPool1d(_AvgPoolNd):
     """Mean over each window of a sequence (N, C, L) or (C, L); see ``AvgPool2d``."""
+
+    _function = staticmethod(F.avg_pool1d)
+    _options = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")
 
     def __init__(
         self,
@@ -101,6 +116,7 @@ class AvgPool1d(Module):
         count_include_pad: bool = True,
     ) -> None:
         super().__init__()
+        # as PyTorch, the sizes are stored (and printed) as 1-tuples
         name = "AvgPool1d"
         self.kernel_size = F._tuple(kernel_size, 1, "kernel_size", name)
         self.stride = F._tuple(stride if stride is not None else kernel_size, 1, "stride", name)
@@ -108,50 +124,39 @@ class AvgPool1d(Module):
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
 
-    def forward(self, input: Tensor) -> Tensor:
-        return F.avg_pool1d(
-            input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-            self.count_include_pad, _layer=self,
-        )  # fmt: skip
 
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-
-class AdaptiveAvgPool2d(Module):
-    """Average pooling to a fixed output size: output row i averages input rows
-    floor(i H / OH) .. ceil((i + 1) H / OH) - 1, likewise for columns. ``output_size=1`` is
-    global average pooling; a None entry keeps that input size."""
+class _AdaptivePoolNd(_PoolNd):
+    _options = ("output_size",)
 
     def __init__(self, output_size) -> None:
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, input: Tensor) -> Tensor:
-        return F.adaptive_avg_pool2d(input, self.output_size, _layer=self)
-
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
 
 
-class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
+class AdaptiveAvgPool2d(_AdaptivePoolNd):
+    """Average pooling to a fixed output size: output row i averages input rows
+    floor(i H / OH) .. ceil((i + 1) H / OH) - 1, likewise for columns. ``output_size=1`` is
+    global average pooling; a None entry keeps that input size."""
+
+    _function = staticmethod(F.adaptive_avg_pool2d)
+
+
+class AdaptiveAvgPool1d(_AdaptivePoolNd):
     """Average pooling of sequences to a fixed length; see ``AdaptiveAvgPool2d``."""
 
-    def forward(self, input: Tensor) -> Tensor:
-        return F.adaptive_avg_pool1d(input, self.output_size, _layer=self)
+    _function = staticmethod(F.adaptive_avg_pool1d)
 
 
-class AdaptiveMaxPool2d(Module):
+class AdaptiveMaxPool2d(_AdaptivePoolNd):
     """Max pooling to a fixed output size (only output sizes that divide the input size are
     supported: then the windows tile the input, as ``MaxPool2d(H // OH, W // OW)``)."""
 
+    _function = staticmethod(F.adaptive_max_pool2d)
+    _options = ("output_size", "return_indices")
+
     def __init__(self, output_size, return_indices: bool = False) -> None:
-        super().__init__()
-        self.output_size = output_size
+        super().__init__(output_size)
         self.return_indices = return_indices
-
-    def forward(self, input: Tensor):
-        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices, _layer=self)
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
