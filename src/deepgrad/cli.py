@@ -514,7 +514,7 @@ def _cross_validate(config, out: Path, k: int, overwrite: bool = False) -> int:
         "test_accuracy_per_fold": acc.tolist(),
         "seconds": float(sum(m["seconds"] for m in folds)),
     }
-    from deepgrad.train.checkpoint import atomic_write_text
+    from deepgrad.utils.atomic import atomic_write_text
 
     atomic_write_text(out / "cv.json", json.dumps(summary, indent=2) + "\n")
     print(

@@ -437,7 +437,7 @@ class RunLock:
         self.held = False
 
     def acquire(self) -> RunLock:
-        from deepgrad.train.checkpoint import atomic_write_text
+        from deepgrad.utils.atomic import atomic_write_text
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         for _ in range(3):
@@ -523,7 +523,7 @@ def check_out_folder(out: Path, overwrite: bool) -> None:
 def _adopt_folder(out: Path, config: dict[str, Any]) -> None:
     """The new run's first checkpoint is on disk: remove the old run's outputs and write this
     run's ``config.json``."""
-    from deepgrad.train.checkpoint import atomic_write_text
+    from deepgrad.utils.atomic import atomic_write_text
 
     for name in DERIVED_FILES:
         (out / name).unlink(missing_ok=True)
@@ -731,9 +731,10 @@ def data_paths(config: dict[str, Any]) -> dict[str, str]:
 
 def finish(config, out: Path, data: Data, model, loss_fn, history, wall: float) -> dict:
     """Evaluate the trained model and write metrics, history, pictures and the report."""
-    from deepgrad.train.checkpoint import atomic_write_text, save_model
+    from deepgrad.train.checkpoint import save_model
     from deepgrad.train.fit import evaluate, predict
     from deepgrad.train.metrics import confusion_matrix, precision_recall, predicted_classes
+    from deepgrad.utils.atomic import atomic_write_text
     from deepgrad.viz import plots
 
     # The one evaluation on the test set: nothing during training looked at it.

@@ -46,7 +46,7 @@ def save_figure(fig, path) -> list[Path]:
 
     Each file is written atomically (rendered in memory, then temp file + rename).
     """
-    from deepgrad.train.checkpoint import atomic_write
+    from deepgrad.utils.atomic import atomic_write
 
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     out = []
