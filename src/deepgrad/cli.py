@@ -634,10 +634,10 @@ def cmd_evaluate(args, parser) -> int:
 def cmd_predict(args, parser) -> int:
     import numpy as np
 
-    from deepgrad.tensor import _wrap
+    from deepgrad import from_numpy
     from deepgrad.train import run
     from deepgrad.train.fit import predict
-    from deepgrad.viz.plots import _scores_to_probabilities
+    from deepgrad.utils.outputs import class_probabilities
 
     config, model = run.load_trained_model(args.run_dir)
     path = Path(args.input)
@@ -654,9 +654,9 @@ def cmd_predict(args, parser) -> int:
                 f"({shape[0]} features per sample); give a .csv file, not an image"
             )
         image, inverted = _read_image(path, shape[-2:], args.invert, args.resize, args.max_pixels)
-        x = _wrap(image.reshape((1, *shape)).astype(np.float32))
+        x = from_numpy(image.reshape((1, *shape)).astype(np.float32))
     elif suffix == ".csv":
-        x = _wrap(_read_rows(path, config).reshape((-1, *shape)))
+        x = from_numpy(_read_rows(path, config).reshape((-1, *shape)))
     else:
         parser.error(f"INPUT must be a .png image or a .csv file, got {path.name}")
     scores = predict(model, run.normalize(x, config["normalization"]))._data
@@ -667,7 +667,7 @@ def cmd_predict(args, parser) -> int:
             "there is no prediction; check that sample's values, or the run's weights "
             f"(deepgrad evaluate {args.run_dir})"
         )
-    prob = _scores_to_probabilities(scores)
+    prob = class_probabilities(scores)
     classes = config["classes"]
     if suffix == ".png":
         order = np.argsort(-prob[0])[: args.top]

@@ -48,6 +48,7 @@ from deepgrad.playground.validation import (
     PlaygroundConfig,
     n_train_points,
 )
+from deepgrad.utils.outputs import softmax
 
 # deepgrad's random generator is process-wide, so `manual_seed(seed)` followed by building the
 # model must not interleave with another session's: this lock covers that stretch only. All
@@ -642,11 +643,7 @@ class Session:
             neurons.append(layer_neurons)
 
         if d.task == "classification":
-            z = out.astype(np.float64)
-            z = z - z.max(axis=1, keepdims=True)
-            p = np.exp(z)
-            p /= p.sum(axis=1, keepdims=True)
-            p = np.nan_to_num(p, nan=0.0)
+            p = np.nan_to_num(softmax(out.astype(np.float64), axis=1), nan=0.0)
             cls = p.argmax(axis=1).astype(np.uint8)
             conf = np.clip(np.rint(p.max(axis=1) * 255), 0, 255).astype(np.uint8)
             boundary = {"cls": _b64(cls), "conf": _b64(conf)}

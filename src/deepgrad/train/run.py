@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 import deepgrad
-from deepgrad.tensor import Tensor, _wrap
+from deepgrad.tensor import Tensor
 
 IMAGE_DATASETS = ("fashion-mnist", "mnist")
 POINT_DATASETS = ("circle", "xor", "gauss", "spiral", "moons")
@@ -263,7 +263,7 @@ def normalize(x: Tensor, norm: dict[str, Any]) -> Tensor:
     """``(x - mean) / std`` with the statistics of :func:`fit_normalization`, in float32."""
     mean = np.asarray(norm["mean"], dtype=np.float32)
     std = np.asarray(norm["std"], dtype=np.float32)
-    return _wrap(((x._data - mean) / std).astype(np.float32, copy=False))
+    return deepgrad.from_numpy(((x._data - mean) / std).astype(np.float32, copy=False))
 
 
 # ---------------------------------------------------------------------------- settings
@@ -369,7 +369,7 @@ def build_loss(config: dict[str, Any], model):
 def targets(config: dict[str, Any], y: Tensor) -> Tensor:
     """Labels as the loss wants them: class indices, or ``(N, 1)`` floats for ``logistic``."""
     if config["model"] == "logistic":
-        return _wrap(y._data.astype(np.float32).reshape(-1, 1))
+        return deepgrad.from_numpy(y._data.astype(np.float32).reshape(-1, 1))
     return y
 
 
@@ -806,7 +806,7 @@ def finish(config, out: Path, data: Data, model, loss_fn, history, wall: float) 
 def _denormalize(x: Tensor, norm) -> Tensor:
     mean = np.asarray(norm["mean"], dtype=np.float32)
     std = np.asarray(norm["std"], dtype=np.float32)
-    return _wrap(x._data * std + mean)
+    return deepgrad.from_numpy(x._data * std + mean)
 
 
 def report(config, metrics, pictures, cm, per_class, data: Data) -> str:
