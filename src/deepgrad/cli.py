@@ -27,10 +27,9 @@ import time
 from pathlib import Path
 
 from deepgrad import __version__
+from deepgrad.registry import ACTIVATIONS, MODELS, OPTIMIZERS, TRAIN_DATASETS
 from deepgrad.utils.argtypes import float_in, int_in
 
-MODELS = ("logistic", "softmax", "mlp", "cnn", "lenet5")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "silu", "softplus")
 EXAMPLES = """examples:
   deepgrad train --model mlp --dataset fashion-mnist --epochs 10 --out runs/mlp
   deepgrad train --model mlp --dataset spiral --hidden 32,32 --activation tanh
@@ -74,21 +73,17 @@ def _hidden(text: str) -> list[int]:
 
 
 def _dataset(text: str) -> str:
-    from deepgrad.train.run import DATASETS
-
-    if text in DATASETS:
+    if text in TRAIN_DATASETS:
         return text
     if text.startswith("csv:") and len(text) > 4:
         return text
     raise argparse.ArgumentTypeError(
-        f"unknown dataset {text!r}; choose one of {', '.join(DATASETS)}, or csv:PATH"
+        f"unknown dataset {text!r}; choose one of {', '.join(TRAIN_DATASETS)}, or csv:PATH"
     )
 
 
 # ----------------------------------------------------------------------------- the parser
 def build_parser() -> argparse.ArgumentParser:
-    from deepgrad.train.run import OPTIMIZERS
-
     parser = argparse.ArgumentParser(
         prog="deepgrad",
         description="Train, evaluate and use the course's models with deepgrad.",
@@ -113,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--dataset",
         type=_dataset,
         metavar="D",
-        help="fashion-mnist, mnist, iris, circle, xor, gauss, spiral, moons or csv:PATH",
+        help=f"{', '.join(TRAIN_DATASETS)} or csv:PATH",
     )
     t.add_argument(
         "--epochs",
@@ -121,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="epochs to train (default 10; 50 for tables)",
     )
     t.add_argument("--batch-size", type=int_in(1, MAX_BATCH), help="mini-batch size")
-    t.add_argument("--optimizer", choices=OPTIMIZERS, help="momentum = SGD with momentum 0.9")
+    t.add_argument("--optimizer", choices=list(OPTIMIZERS), help="momentum = SGD with momentum 0.9")
     t.add_argument("--lr", type=float_in(0, 10, low_open=True), help="learning rate")
     t.add_argument(
         "--lr-decay",
@@ -133,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--weight-decay", type=float_in(0, 1), help="L2 penalty (default 0)")
     t.add_argument("--l1", type=float_in(0, 1), help="L1 penalty on the weights (default 0)")
     t.add_argument("--hidden", type=_hidden, help="hidden layer sizes of mlp, e.g. 512,256")
-    t.add_argument("--activation", choices=ACTIVATIONS, help="activation of mlp (default relu)")
+    t.add_argument(
+        "--activation", choices=list(ACTIVATIONS), help="activation of mlp (default relu)"
+    )
     t.add_argument("--seed", type=int_in(0, 2**32 - 1), help="random seed (default 0)")
     t.add_argument("--out", metavar="RUN_DIR", help="run folder (default runs/MODEL-DATASET-TIME)")
     t.add_argument(
@@ -258,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="data set that decides input size and classes (default fashion-mnist)",
         )
         s.add_argument("--hidden", type=_hidden, help="hidden layer sizes of mlp")
-        s.add_argument("--activation", choices=ACTIVATIONS, help="activation of mlp")
+        s.add_argument("--activation", choices=list(ACTIVATIONS), help="activation of mlp")
         s.set_defaults(handler=cmd_summary if name == "summary" else cmd_gradcheck, subparser=s)
 
     x = sub.add_parser(
@@ -844,9 +841,12 @@ def run_kind(config) -> str:
 
 # ----------------------------------------------------------------------------- others
 def cmd_datasets(args, parser) -> int:
-    from deepgrad.data import format_datasets_info
+    from deepgrad.data import datasets_info, format_datasets_info
 
-    print(format_datasets_info())
+    # The data sets deepgrad train takes; the playground's regression sets are not among them.
+    info = [d for d in datasets_info() if d["name"] in TRAIN_DATASETS]
+    print(format_datasets_info(info))
+    print("\nand csv:PATH: a CSV file with a header row, one sample per row (--label-column)")
     return 0
 
 

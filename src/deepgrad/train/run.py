@@ -39,12 +39,9 @@ from typing import Any
 import numpy as np
 
 import deepgrad
+from deepgrad import registry
 from deepgrad.tensor import Tensor
 
-IMAGE_DATASETS = ("fashion-mnist", "mnist")
-POINT_DATASETS = ("circle", "xor", "gauss", "spiral", "moons")
-DATASETS = (*IMAGE_DATASETS, "iris", *POINT_DATASETS)  # and "csv:PATH"
-OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adagrad", "adamax")
 TEST_FRACTION = 0.2  # for the data sets without a test split of their own
 MIN_SAMPLES = 10  # fewer cannot be split into train, validation and test
 
@@ -133,13 +130,11 @@ class Data:
 
 
 def dataset_kind(name: str) -> str:
-    if name in IMAGE_DATASETS:
-        return "images"
-    if name in POINT_DATASETS:
-        return "points"
-    if name == "iris" or name.startswith("csv:"):
-        return "table"
-    raise RunError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} or csv:PATH")
+    """``"images"``, ``"points"`` or ``"table"``: see :func:`deepgrad.registry.dataset_kind`."""
+    try:
+        return registry.dataset_kind(name)
+    except ValueError as e:
+        raise RunError(str(e)) from None
 
 
 def load_data(config: dict[str, Any]) -> Data:
@@ -275,9 +270,11 @@ def resolve_config(given: dict[str, Any]) -> dict[str, Any]:
     config.update(DEFAULTS.get((model, kind), {}))
     config.update({k: v for k, v in given.items() if v is not None})
     if config["momentum"] is None:
-        config["momentum"] = 0.9 if config["optimizer"] == "momentum" else 0.0
-    if model in ("cnn", "lenet5") and kind != "images":
-        raise RunError(f"--model {model} needs images (fashion-mnist, mnist), not {dataset}")
+        defaults = registry.OPTIMIZERS.get(config["optimizer"], ("", {}))[1]
+        config["momentum"] = defaults.get("momentum", 0.0)
+    if model in registry.IMAGE_MODELS and kind != "images":
+        images = ", ".join(registry.IMAGE_DATASETS)
+        raise RunError(f"--model {model} needs images ({images}), not {dataset}")
     return config
 
 
@@ -308,22 +305,16 @@ def build_model(config: dict[str, Any], input_shape, num_classes: int):
 
 def build_optimizer(config: dict[str, Any], model):
     """The optimiser of ``config`` over ``model.parameters()``."""
-    from deepgrad import optim
-
-    name, lr = config["optimizer"], config["lr"]
-    wd, mom = config["weight_decay"], config["momentum"]
-    params = model.parameters()
-    if name in ("sgd", "momentum"):
-        return optim.SGD(params, lr=lr, momentum=mom, weight_decay=wd)
-    if name == "adam":
-        return optim.Adam(params, lr=lr, weight_decay=wd)
-    if name == "rmsprop":
-        return optim.RMSprop(params, lr=lr, momentum=mom, weight_decay=wd)
-    if name == "adagrad":
-        return optim.Adagrad(params, lr=lr, weight_decay=wd)
-    if name == "adamax":
-        return optim.Adamax(params, lr=lr, weight_decay=wd)
-    raise RunError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    try:
+        return registry.build_optimizer(
+            config["optimizer"],
+            model.parameters(),
+            lr=config["lr"],
+            momentum=config["momentum"],
+            weight_decay=config["weight_decay"],
+        )
+    except ValueError as e:
+        raise RunError(str(e)) from None
 
 
 class L1Penalty:
@@ -353,10 +344,10 @@ def build_scheduler(config: dict[str, Any], optimizer):
     An exponential decay does not depend on the total number of epochs, so ``--resume`` with a
     larger ``--epochs`` continues the same schedule.
     """
-    from deepgrad.optim.lr_scheduler import ExponentialLR
-
     gamma = config.get("lr_decay", 1.0)
-    return ExponentialLR(optimizer, gamma=gamma) if gamma != 1.0 else None
+    if gamma == 1.0:
+        return None
+    return registry.build_lr_scheduler("exponential", optimizer, gamma=gamma)
 
 
 def build_loss(config: dict[str, Any], model):
