@@ -134,7 +134,7 @@ def test_every_cli_argument_is_range_checked(argv, message):
 @pytest.mark.parametrize(
     "rows, message",
     [
-        ([("1", "2", "yes")], "1 samples; deepgrad train needs at least 10"),
+        ([("1", "2", "yes")], "1 sample; training needs at least 10"),
         ([(str(i), str(i), "same") for i in range(20)], "holds one class only ('same')"),
     ],
 )
@@ -308,7 +308,7 @@ def test_png_announcing_a_huge_image_is_refused_before_decoding(image_run, tmp_p
     bomb = _png_header_only(tmp_path / "bomb.png", 30000, 30000)
     assert bomb.stat().st_size < 2000
     code, _, err = deepgrad("predict", image_run, bomb, "--resize")
-    assert code == 1 and "is 30000x30000 pixels, more than --max-pixels 16,777,216" in err
+    assert code == 1 and "is 30000x30000 pixels, more than --max-pixels 16777216" in err
     one_paragraph(err)
 
 

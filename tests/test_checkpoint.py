@@ -149,9 +149,9 @@ def test_crash_during_save_leaves_previous_file(tmp_path, monkeypatch, where):
         raise OSError("simulated crash")
 
     if where == "replace":
-        monkeypatch.setattr(ckpt.os, "replace", boom)
+        monkeypatch.setattr(os, "replace", boom)
     elif where == "fsync":
-        monkeypatch.setattr(ckpt.os, "fsync", boom)
+        monkeypatch.setattr(os, "fsync", boom)
     else:  # half the bytes reach the disk, then the writer dies
         real_fdopen = os.fdopen
 
@@ -170,7 +170,7 @@ def test_crash_during_save_leaves_previous_file(tmp_path, monkeypatch, where):
             def __exit__(self, *exc):
                 self.f.close()
 
-        monkeypatch.setattr(ckpt.os, "fdopen", lambda fd, mode: HalfWriter(real_fdopen(fd, mode)))
+        monkeypatch.setattr(os, "fdopen", lambda fd, mode: HalfWriter(real_fdopen(fd, mode)))
     with pytest.raises(OSError):
         save_model(second, path)
     monkeypatch.undo()

@@ -222,7 +222,7 @@ def test_resume_after_a_crash_equals_uninterrupted(capsys, tmp_path, monkeypatch
     code, _, err = run(
         capsys, "train", "--resume", str(tmp_path / "part"), "--epochs", "5", "--lr", "0.5"
     )
-    assert code == 2 and "--lr differ from the settings" in err
+    assert code == 2 and "--lr differs from the settings" in err
 
 
 @needs_fashion

@@ -260,7 +260,7 @@ def test_config_changes_rebuild_what_they_must(client):
         ('{"type": "config", "config": {"hidden": [4, 4, 4, 4, 4, 4, 4]}}', "hidden layers"),
         ('{"type": "config", "config": {"hidden": [9]}}', "hidden layer 1's size = 9"),
         ('{"type": "config", "config": {"batch_size": 100000}}', "batch_size"),
-        ('{"type": "config", "config": {"activation": "gelu"}}', "activation must be one of"),
+        ('{"type": "config", "config": {"activation": "swish"}}', "activation must be one of"),
         ('{"type": "config", "config": {"dataset": "csv"}}', "upload one first"),
         ('{"type": "config", "config": {"noise": 80}}', "noise = 80"),
         ('{"type": "config", "config": {"wat": 1}}', "unknown parameter 'wat'"),

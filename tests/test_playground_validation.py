@@ -12,6 +12,7 @@ import io
 import numpy as np
 import pytest
 
+from deepgrad import registry
 from deepgrad.playground.validation import (
     DEFAULTS,
     N_POINTS,
@@ -150,15 +151,9 @@ def test_options_describe_the_same_ranges():
     assert opts["ranges"]["neurons"]["min"] == 1 and opts["ranges"]["neurons"]["max"] == 8
     assert opts["ranges"]["n_layers"]["max"] == 6
     assert opts["ranges"]["lr"]["min_inclusive"] is False
-    assert set(opts["choices"]["activation"]) == {
-        "relu",
-        "tanh",
-        "sigmoid",
-        "linear",
-        "leaky_relu",
-        "elu",
-    }
-    assert set(opts["choices"]["optimizer"]) == {"sgd", "momentum", "adam", "rmsprop", "adagrad"}
+    # The page offers the registry's names, the same as the deepgrad command.
+    assert opts["choices"]["activation"] == list(registry.ACTIVATIONS)
+    assert opts["choices"]["optimizer"] == list(registry.OPTIMIZERS)
     assert opts["defaults"]["hidden"] == [4, 2]
 
 

@@ -9,7 +9,7 @@ import torch
 
 import deepgrad
 from deepgrad import models, nn
-from deepgrad.cli import _resize
+from deepgrad.data.images import resize_image
 from deepgrad.train import run
 from deepgrad.train.run import Data, L1Penalty, fit_normalization, normalize, resolve_config
 
@@ -74,7 +74,11 @@ def test_resolve_config_defaults_and_overrides():
 
 def test_resize_averages_blocks_and_repeats_pixels():
     img = np.random.default_rng(0).random((56, 84))
-    np.testing.assert_allclose(_resize(img, 28, 28), img.reshape(28, 2, 28, 3).mean(axis=(1, 3)))
+    np.testing.assert_allclose(
+        resize_image(img, 28, 28), img.reshape(28, 2, 28, 3).mean(axis=(1, 3))
+    )
     small = np.arange(6.0).reshape(2, 3)
-    np.testing.assert_array_equal(_resize(small, 4, 6), np.repeat(np.repeat(small, 2, 0), 2, 1))
-    assert _resize(img, 56, 84) is img
+    np.testing.assert_array_equal(
+        resize_image(small, 4, 6), np.repeat(np.repeat(small, 2, 0), 2, 1)
+    )
+    assert resize_image(img, 56, 84) is img

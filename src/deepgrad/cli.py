@@ -20,17 +20,17 @@ running (a missing data set, a damaged run folder, a diverging loss) get a one-p
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import time
 from pathlib import Path
 
 from deepgrad import __version__
+from deepgrad.data.images import MAX_PIXELS
+from deepgrad.registry import ACTIVATIONS, MODELS, OPTIMIZERS, TRAIN_DATASETS
+from deepgrad.utils.argnames import command_line
 from deepgrad.utils.argtypes import float_in, int_in
 
-MODELS = ("logistic", "softmax", "mlp", "cnn", "lenet5")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "silu", "softplus")
 EXAMPLES = """examples:
   deepgrad train --model mlp --dataset fashion-mnist --epochs 10 --out runs/mlp
   deepgrad train --model mlp --dataset spiral --hidden 32,32 --activation tanh
@@ -49,8 +49,6 @@ MAX_SAMPLES = 10_000_000
 MAX_WIDTH = 65_536
 MAX_LAYERS = 64
 MAX_FOLDS = 100
-MAX_PIXELS = 16_777_216  # 4096 x 4096: the largest image predict decodes (--max-pixels)
-MAX_IMAGE_BYTES = 64 * 2**20
 
 
 # ----------------------------------------------------------------------------- argument types
@@ -74,21 +72,17 @@ def _hidden(text: str) -> list[int]:
 
 
 def _dataset(text: str) -> str:
-    from deepgrad.train.run import DATASETS
-
-    if text in DATASETS:
+    if text in TRAIN_DATASETS:
         return text
     if text.startswith("csv:") and len(text) > 4:
         return text
     raise argparse.ArgumentTypeError(
-        f"unknown dataset {text!r}; choose one of {', '.join(DATASETS)}, or csv:PATH"
+        f"unknown dataset {text!r}; choose one of {', '.join(TRAIN_DATASETS)}, or csv:PATH"
     )
 
 
 # ----------------------------------------------------------------------------- the parser
 def build_parser() -> argparse.ArgumentParser:
-    from deepgrad.train.run import OPTIMIZERS
-
     parser = argparse.ArgumentParser(
         prog="deepgrad",
         description="Train, evaluate and use the course's models with deepgrad.",
@@ -113,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--dataset",
         type=_dataset,
         metavar="D",
-        help="fashion-mnist, mnist, iris, circle, xor, gauss, spiral, moons or csv:PATH",
+        help=f"{', '.join(TRAIN_DATASETS)} or csv:PATH",
     )
     t.add_argument(
         "--epochs",
@@ -121,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="epochs to train (default 10; 50 for tables)",
     )
     t.add_argument("--batch-size", type=int_in(1, MAX_BATCH), help="mini-batch size")
-    t.add_argument("--optimizer", choices=OPTIMIZERS, help="momentum = SGD with momentum 0.9")
+    t.add_argument("--optimizer", choices=list(OPTIMIZERS), help="momentum = SGD with momentum 0.9")
     t.add_argument("--lr", type=float_in(0, 10, low_open=True), help="learning rate")
     t.add_argument(
         "--lr-decay",
@@ -133,7 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--weight-decay", type=float_in(0, 1), help="L2 penalty (default 0)")
     t.add_argument("--l1", type=float_in(0, 1), help="L1 penalty on the weights (default 0)")
     t.add_argument("--hidden", type=_hidden, help="hidden layer sizes of mlp, e.g. 512,256")
-    t.add_argument("--activation", choices=ACTIVATIONS, help="activation of mlp (default relu)")
+    t.add_argument(
+        "--activation", choices=list(ACTIVATIONS), help="activation of mlp (default relu)"
+    )
     t.add_argument("--seed", type=int_in(0, 2**32 - 1), help="random seed (default 0)")
     t.add_argument("--out", metavar="RUN_DIR", help="run folder (default runs/MODEL-DATASET-TIME)")
     t.add_argument(
@@ -258,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="data set that decides input size and classes (default fashion-mnist)",
         )
         s.add_argument("--hidden", type=_hidden, help="hidden layer sizes of mlp")
-        s.add_argument("--activation", choices=ACTIVATIONS, help="activation of mlp")
+        s.add_argument("--activation", choices=list(ACTIVATIONS), help="activation of mlp")
         s.set_defaults(handler=cmd_summary if name == "summary" else cmd_gradcheck, subparser=s)
 
     x = sub.add_parser(
@@ -300,6 +296,8 @@ def main(argv=None) -> int:
         status = _distributed_train(args, argv)
         if status is not None:
             return status
+    from deepgrad.data.csv import CSVError
+    from deepgrad.data.images import ImageError
     from deepgrad.train.checkpoint import CheckpointError
     from deepgrad.train.fit import NonFiniteLossError
     from deepgrad.train.run import RunError, RunInterrupted
@@ -309,8 +307,9 @@ def main(argv=None) -> int:
         return 1
 
     try:
-        return args.handler(args, args.subparser) or 0
-    except (RunError, NonFiniteLossError, CheckpointError) as e:
+        with command_line():  # errors name --flags, not Python arguments
+            return args.handler(args, args.subparser) or 0
+    except (RunError, NonFiniteLossError, CheckpointError, CSVError, ImageError) as e:
         if debug:
             raise
         status = fail(str(e))
@@ -322,6 +321,8 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"\ndeepgrad {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except MemoryError:
         if debug:
             raise
@@ -341,6 +342,19 @@ def main(argv=None) -> int:
             f"unexpected {type(e).__name__}: {e}. This is a bug in deepgrad, not in your input; "
             "run again with --debug for the traceback and report it"
         )
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of our output went away (``deepgrad evaluate RUN | head``): stop quietly
+    with the shell's status for SIGPIPE, 128 + 13, as ``cat`` and ``grep`` do. Standard output
+    is pointed at /dev/null first, so flushing it at exit cannot raise again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor (stdout replaced in tests)
+        pass
+    return 141
 
 
 # ----------------------------------------------------------------------------- train
@@ -412,13 +426,13 @@ TRAIN_SETTINGS = (
 
 
 def cmd_train(args, parser) -> int:
-    from deepgrad.tensor import _check_device
+    from deepgrad.device import check_device
     from deepgrad.train import run
 
     given = {k: getattr(args, k) for k in TRAIN_SETTINGS}
     given["allow_nonfinite"] = args.allow_nonfinite or None  # None: not given
     try:
-        _check_device(args.device)
+        check_device(args.device)
     except RuntimeError as e:  # no GPU (or a device deepgrad lacks): say so, no traceback
         parser.error(f"--device {args.device}: {e}")
     if args.cv is not None and args.resume:
@@ -477,7 +491,7 @@ def cmd_train(args, parser) -> int:
         f"(loss {metrics['train_loss']:.4f})\n"
         f"test accuracy  {100 * metrics['test_accuracy']:.2f}%  "
         f"(loss {metrics['test_loss']:.4f})\n"
-        f"{metrics['epochs']} epochs, {metrics['seconds']:.1f} s of training\n"
+        f"{run.plural(metrics['epochs'], 'epoch')}, {metrics['seconds']:.1f} s of training\n"
         f"run saved in {out}/\n"
         f"report: {out / 'report.md'}"
     )
@@ -514,7 +528,7 @@ def _cross_validate(config, out: Path, k: int, overwrite: bool = False) -> int:
         "test_accuracy_per_fold": acc.tolist(),
         "seconds": float(sum(m["seconds"] for m in folds)),
     }
-    from deepgrad.train.checkpoint import atomic_write_text
+    from deepgrad.utils.atomic import atomic_write_text
 
     atomic_write_text(out / "cv.json", json.dumps(summary, indent=2) + "\n")
     print(
@@ -545,7 +559,8 @@ def _resume_settings(args, parser, given):
     ]
     if changed:
         parser.error(
-            f"{', '.join(changed)} differ from the settings of the run in {source}; --resume "
+            f"{', '.join(changed)} {'differs' if len(changed) == 1 else 'differ'} from the "
+            f"settings of the run in {source}; --resume "
             "continues a run with its own settings (only --epochs may change). Leave them "
             "out, or start a new run with --out"
         )
@@ -555,8 +570,8 @@ def _resume_settings(args, parser, given):
         if not args.out or Path(args.out).resolve() == source.resolve():
             _tidy_finished_run(source)
         parser.error(
-            f"the run in {source} has trained {done} epochs; pass --epochs N with N > {done} "
-            "to continue it up to epoch N"
+            f"the run in {source} has trained {run.plural(done, 'epoch')}; pass --epochs N "
+            f"with N > {done} to continue it up to epoch N"
         )
     config["epochs"] = epochs
     out = Path(args.out) if args.out else source
@@ -590,6 +605,8 @@ def _tidy_finished_run(folder: Path) -> None:
 
 
 def _describe(config) -> str:
+    from deepgrad.train.run import plural
+
     text = f"{config['model']} on {config['dataset']}"
     if config["model"] == "mlp":
         hidden = ",".join(map(str, config["hidden"])) or "none"
@@ -601,7 +618,7 @@ def _describe(config) -> str:
     if config["lr_decay"] != 1.0:
         opt += f" (x{config['lr_decay']} per epoch)"
     return (
-        f"{text}: {config['epochs']} epochs, {opt}, batch {config['batch_size']}, "
+        f"{text}: {plural(config['epochs'], 'epoch')}, {opt}, batch {config['batch_size']}, "
         f"seed {config['seed']}"
     )
 
@@ -634,10 +651,12 @@ def cmd_evaluate(args, parser) -> int:
 def cmd_predict(args, parser) -> int:
     import numpy as np
 
-    from deepgrad.tensor import _wrap
+    from deepgrad import from_numpy
+    from deepgrad.data.csv import read_samples
+    from deepgrad.data.images import read_image
     from deepgrad.train import run
     from deepgrad.train.fit import predict
-    from deepgrad.viz.plots import _scores_to_probabilities
+    from deepgrad.utils.outputs import class_probabilities
 
     config, model = run.load_trained_model(args.run_dir)
     path = Path(args.input)
@@ -653,10 +672,17 @@ def cmd_predict(args, parser) -> int:
                 f"the run in {args.run_dir} was trained on {config['dataset']} "
                 f"({shape[0]} features per sample); give a .csv file, not an image"
             )
-        image, inverted = _read_image(path, shape[-2:], args.invert, args.resize, args.max_pixels)
-        x = _wrap(image.reshape((1, *shape)).astype(np.float32))
+        image, inverted = read_image(path, shape[-2:], args.invert, args.resize, args.max_pixels)
+        x = from_numpy(image.reshape((1, *shape)).astype(np.float32))
     elif suffix == ".csv":
-        x = _wrap(_read_rows(path, config).reshape((-1, *shape)))
+        rows = read_samples(
+            path,
+            int(np.prod(shape)),
+            config.get("feature_names") or [],
+            config.get("label_column"),
+            pixels=run.dataset_kind(config["dataset"]) == "images",
+        )
+        x = from_numpy(rows.reshape((-1, *shape)))
     else:
         parser.error(f"INPUT must be a .png image or a .csv file, got {path.name}")
     scores = predict(model, run.normalize(x, config["normalization"]))._data
@@ -667,7 +693,7 @@ def cmd_predict(args, parser) -> int:
             "there is no prediction; check that sample's values, or the run's weights "
             f"(deepgrad evaluate {args.run_dir})"
         )
-    prob = _scores_to_probabilities(scores)
+    prob = class_probabilities(scores)
     classes = config["classes"]
     if suffix == ".png":
         order = np.argsort(-prob[0])[: args.top]
@@ -683,170 +709,14 @@ def cmd_predict(args, parser) -> int:
     return 0
 
 
-def png_size(path: Path) -> tuple[int, int]:
-    """``(width, height)`` from a PNG's IHDR chunk, read without decoding the image."""
-    from deepgrad.train.run import RunError
-
-    with open(path, "rb") as f:
-        head = f.read(24)
-    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
-        raise RunError(
-            f"INPUT {path} is not a PNG image (its first bytes are not a PNG signature and "
-            "header); save the picture as PNG"
-        )
-    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-
-
-def _read_image(path: Path, size, invert: str, resize: bool = False, max_pixels=MAX_PIXELS):
-    """A PNG as a ``size`` grayscale array in [0, 1] (white = 1), possibly inverted.
-
-    The size is read from the header first: an image over ``max_pixels`` is refused before it
-    is decoded (a small file can announce a huge image), and one of another size than the
-    training images is refused unless ``resize``.
-    """
-    import matplotlib.image as mpimg
-    import numpy as np
-
-    from deepgrad.train.run import RunError
-
-    nbytes = path.stat().st_size
-    if nbytes > MAX_IMAGE_BYTES:
-        raise RunError(f"INPUT {path} has {nbytes:,} bytes; images up to {MAX_IMAGE_BYTES:,}")
-    w, h = png_size(path)
-    if w * h > max_pixels or not w or not h:
-        raise RunError(
-            f"INPUT {path} is {w}x{h} pixels, more than --max-pixels {max_pixels:,} (or empty); "
-            "shrink the image, or raise --max-pixels if you really mean it"
-        )
-    if (h, w) != tuple(size) and not resize:
-        raise RunError(
-            f"INPUT {path} is {w}x{h} pixels, but the model was trained on {size[1]}x{size[0]} "
-            "images; crop or scale it to that size, or pass --resize to let deepgrad scale it "
-            "(by area, which squashes a picture of another aspect ratio)"
-        )
-    try:
-        img = np.asarray(mpimg.imread(path), dtype=np.float64)
-    except Exception as e:  # noqa: BLE001 - Pillow/PNG errors of many kinds
-        raise RunError(f"cannot read {path} as a PNG image ({e})") from None
-    if img.dtype.kind in "ui":
-        img = img / np.iinfo(img.dtype).max
-    if img.ndim == 3:
-        if img.shape[2] == 4:  # composite onto white, as image viewers show it
-            img = img[..., :3] * img[..., 3:] + (1.0 - img[..., 3:])
-        img = img[..., :3] @ np.array([0.299, 0.587, 0.114]) if img.shape[2] >= 3 else img[..., 0]
-    img = _resize(img, *size)
-    border = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
-    inverted = invert == "yes" or (invert == "auto" and border.mean() > 0.5)
-    return (1.0 - img if inverted else img), inverted
-
-
-def _resize(img, h: int, w: int):
-    """Shrink by averaging the source pixels of each target cell; enlarge by repetition."""
-    import numpy as np
-
-    def axis(a, n: int, ax: int):
-        m = a.shape[ax]
-        if m == n:
-            return a
-        if m > n:
-            edges = (np.arange(n) * m) // n
-            sums = np.add.reduceat(a, edges, axis=ax)
-            counts = np.diff(np.append(edges, m)).reshape([-1 if i == ax else 1 for i in range(2)])
-            return sums / counts
-        return np.take(a, (np.arange(n) * m) // n, axis=ax)
-
-    return axis(axis(img, h, 0), w, 1)
-
-
-def _read_rows(path: Path, config):
-    """The samples of a CSV file as an ``N x features`` float32 array.
-
-    The file needs a header: its columns are matched to the training features by name (any
-    order); a column named like the training label (or ``label``) is ignored; any other extra
-    or missing column is refused. Image runs (no feature names) take ``label`` plus one column
-    per pixel. Every cell must be a finite number.
-    """
-    import numpy as np
-
-    from deepgrad.data.csv import CSVError, detect_header, read_csv_rows
-    from deepgrad.train.run import RunError
-
-    try:
-        lines, _ = read_csv_rows(path, where=f"INPUT {path}")
-    except CSVError as e:
-        raise RunError(str(e)) from None
-    if not lines:
-        raise RunError(f"INPUT {path} is empty; it needs a header row and one row per sample")
-    n_features = int(np.prod(config["input_shape"]))
-    names = config.get("feature_names") or []
-    label = str(config.get("label_column") or "label")
-    rows = [r for _, r in lines]
-    if not detect_header(rows) and names:
-        raise RunError(
-            f"INPUT {path} has no header row; add one naming the columns {names} (the "
-            "features the model was trained on), so that no column is matched by position"
-        )
-    has_header = detect_header(rows)
-    header = [c.strip() for c in rows[0]] if has_header else []
-    body = lines[1:] if has_header else lines
-    if not body:
-        raise RunError(f"INPUT {path} has a header {header} but no data rows")
-    if names:
-        ignored = {label, "label"}
-        missing = [n for n in names if n not in header]
-        extra = [h for h in header if h not in names and h not in ignored]
-        if missing or extra or len(set(header)) != len(header):
-            raise RunError(
-                f"INPUT {path}: the columns {header} do not match the features the model was "
-                f"trained on, {names}"
-                + (f"; missing {missing}" if missing else "")
-                + (f"; not used in training {extra}" if extra else "")
-                + ". Rename or remove columns so that each training feature appears once"
-            )
-        cols = [header.index(n) for n in names]
-    else:
-        skip = [j for j, h in enumerate(header) if h.lower() == "label"]
-        cols = [j for j in range(len(rows[0])) if j not in skip]
-        if len(cols) != n_features:
-            raise RunError(
-                f"INPUT {path}: rows have {len(cols)} values, but the model of this run needs "
-                f"{n_features} (one per pixel, besides an optional 'label' column)"
-            )
-    x = np.empty((len(body), len(cols)), np.float32)
-    for r, (lineno, row) in enumerate(body):
-        if len(row) != len(rows[0]):
-            raise RunError(
-                f"INPUT {path}: line {lineno} has {len(row)} fields, the header {len(rows[0])}"
-            )
-        for c, j in enumerate(cols):
-            cell = row[j].strip()
-            try:
-                value = float(cell)
-            except ValueError:
-                value = math.nan
-            if not math.isfinite(value):
-                name = header[j] if header else f"column {j + 1}"
-                raise RunError(
-                    f"INPUT {path}: line {lineno}, column {name!r} holds {cell!r}, not a finite "
-                    "number; fill in every feature of every row"
-                )
-            x[r, c] = value
-    if run_kind(config) == "images" and x.max(initial=0) > 1.0:
-        x /= 255.0  # pixel values 0..255, as in the Kaggle CSV files
-    return x
-
-
-def run_kind(config) -> str:
-    from deepgrad.train.run import dataset_kind
-
-    return dataset_kind(config["dataset"])
-
-
 # ----------------------------------------------------------------------------- others
 def cmd_datasets(args, parser) -> int:
-    from deepgrad.data import format_datasets_info
+    from deepgrad.data import datasets_info, format_datasets_info
 
-    print(format_datasets_info())
+    # The data sets deepgrad train takes; the playground's regression sets are not among them.
+    info = [d for d in datasets_info() if d["name"] in TRAIN_DATASETS]
+    print(format_datasets_info(info))
+    print("\nand csv:PATH: a CSV file with a header row, one sample per row (--label-column)")
     return 0
 
 
@@ -870,7 +740,7 @@ def _zoo_model(args, parser):
     elif args.dataset == "iris":
         shape, k = (4,), 3
     else:
-        x, _, _, classes = run._load_csv(args.dataset[4:], {})
+        x, _, _, classes = run.load_csv(args.dataset[4:], {})
         shape, k = tuple(x.shape[1:]), len(classes)
     return config, run.build_model(config, shape, k), shape, k
 
@@ -908,7 +778,7 @@ def cmd_export(args, parser) -> int:
     from deepgrad.train.run import RunError
 
     try:
-        from deepgrad.onnx.run_export import check_run, export_run
+        from deepgrad.train.onnx_export import check_run, export_run
     except ImportError as e:
         raise RunError(
             f"ONNX export needs the onnx package: pip install deepgrad[onnx] ({e})"

@@ -142,6 +142,12 @@ def _require_cuda(name: str) -> None:
         )
 
 
+def check_device(dev) -> None:
+    """Raise PyTorch's kind of error (a RuntimeError saying why) if ``dev`` cannot hold
+    tensors on this machine, e.g. ``"cuda"`` without a GPU."""
+    _require_cuda(str(as_device(dev)))
+
+
 def move(array, dev):
     """``array`` on device ``dev`` (the same array when it is already there)."""
     dev = as_device(dev)

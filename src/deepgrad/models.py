@@ -19,27 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from deepgrad import nn
+from deepgrad import nn, registry
+from deepgrad.registry import activation_layer
 
-ACTIVATIONS: dict[str, str] = {
-    "relu": "ReLU",
-    "tanh": "Tanh",
-    "sigmoid": "Sigmoid",
-    "leaky_relu": "LeakyReLU",
-    "elu": "ELU",
-    "gelu": "GELU",
-    "silu": "SiLU",
-    "softplus": "Softplus",
-}
-
-
-def activation_layer(name: str) -> nn.Module:
-    """A fresh activation layer by name (``relu``, ``tanh``, ``sigmoid``, ``leaky_relu``, ...)."""
-    key = name.lower().replace("-", "_")
-    if key not in ACTIVATIONS or not hasattr(nn, ACTIVATIONS[key]):
-        known = ", ".join(k for k, v in ACTIVATIONS.items() if hasattr(nn, v))
-        raise ValueError(f"unknown activation {name!r}; choose one of: {known}")
-    return getattr(nn, ACTIVATIONS[key])()
+__all__ = ["MODELS", "activation_layer", "cnn", "get_model", "lenet5", "logistic", "mlp", "softmax"]
 
 
 def logistic(in_features: int = 2) -> nn.Sequential:
@@ -129,17 +112,9 @@ def lenet5(in_channels: int = 1, num_classes: int = 10, activation: str = "relu"
     )
 
 
-MODELS: dict[str, Callable[..., nn.Module]] = {
-    "logistic": logistic,
-    "softmax": softmax,
-    "mlp": mlp,
-    "cnn": cnn,
-    "lenet5": lenet5,
-}
+# The builders are named like the models, so the registry's list is the only list of names.
+MODELS: dict[str, Callable[..., nn.Module]] = {name: globals()[name] for name in registry.MODELS}
 """Name -> builder, for the ``deepgrad`` command."""
-
-IMAGE_ONLY = {"cnn", "lenet5"}
-"""Models that need ``N x 1 x 28 x 28`` images."""
 
 
 def get_model(name: str, **kwargs) -> nn.Module:

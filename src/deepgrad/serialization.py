@@ -31,7 +31,6 @@ import math
 import os
 import pickle
 import struct
-import tempfile
 import zipfile
 from collections import Counter, OrderedDict
 
@@ -40,6 +39,7 @@ import numpy as np
 from deepgrad import dtypes
 from deepgrad.device import as_device, move
 from deepgrad.tensor import Tensor, _check_device, _wrap
+from deepgrad.utils.atomic import atomic_write
 
 __all__ = ["save", "load", "UnsafeCheckpointError"]
 
@@ -87,19 +87,7 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
     if hasattr(f, "write"):
         f.write(blob)
         return
-    path = os.fspath(f)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(blob)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(os.fspath(f), blob)
 
 
 def _encode(obj, tensors: dict, names: dict):

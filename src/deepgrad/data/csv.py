@@ -304,3 +304,85 @@ def _labels(raw: list[str], classes, regression, where: str, name: str):
     distinct = sorted(set(raw))
     index = {c: k for k, c in enumerate(distinct)}
     return np.array([index[v] for v in raw], np.int64), distinct
+
+
+def read_samples(
+    path,
+    n_features: int,
+    feature_names=(),
+    label_column: str | None = None,
+    pixels: bool = False,
+) -> np.ndarray:
+    """The samples of a CSV file, to be classified by a trained model, as an
+    ``N x n_features`` float32 array.
+
+    The file needs a header when ``feature_names`` are given: its columns are matched to them
+    by name (any order); a column named like the training label (``label_column``, or
+    ``label``) is ignored; any other extra or missing column is refused. Without feature names
+    (image models) the rows hold ``n_features`` values, one per pixel, besides an optional
+    ``label`` column. Every cell must be a finite number. With ``pixels``, values above 1 are
+    taken as 0..255 pixel values (as in the Kaggle CSV files) and divided by 255.
+    """
+    lines, _ = read_csv_rows(path, where=str(path))
+    if not lines:
+        raise CSVError(f"{path} is empty; it needs a header row and one row per sample")
+    names = list(feature_names)
+    rows = [r for _, r in lines]
+    has_header = detect_header(rows)
+    if not has_header and names:
+        raise CSVError(
+            f"{path} has no header row; add one naming the columns {names} (the features the "
+            "model was trained on), so that no column is matched by position"
+        )
+    header = [c.strip() for c in rows[0]] if has_header else []
+    body = lines[1:] if has_header else lines
+    if not body:
+        raise CSVError(f"{path} has a header {header} but no data rows")
+    cols = _sample_columns(path, header, len(rows[0]), names, label_column, n_features)
+    x = np.empty((len(body), len(cols)), np.float32)
+    for r, (lineno, row) in enumerate(body):
+        if len(row) != len(rows[0]):
+            raise CSVError(
+                f"{path}: line {lineno} has {len(row)} fields, the header {len(rows[0])}"
+            )
+        for c, j in enumerate(cols):
+            cell = row[j].strip()
+            try:
+                value = float(cell)
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value):
+                name = header[j] if header else f"column {j + 1}"
+                raise CSVError(
+                    f"{path}: line {lineno}, column {name!r} holds {cell!r}, not a finite "
+                    "number; fill in every feature of every row"
+                )
+            x[r, c] = value
+    if pixels and x.max(initial=0) > 1.0:
+        x /= 255.0
+    return x
+
+
+def _sample_columns(path, header, width: int, names, label_column, n_features: int) -> list[int]:
+    """Which columns of the file hold the features, in the order the model wants them."""
+    if names:
+        ignored = {str(label_column or "label"), "label"}
+        missing = [n for n in names if n not in header]
+        extra = [h for h in header if h not in names and h not in ignored]
+        if missing or extra or len(set(header)) != len(header):
+            raise CSVError(
+                f"{path}: the columns {header} do not match the features the model was "
+                f"trained on, {names}"
+                + (f"; missing {missing}" if missing else "")
+                + (f"; not used in training {extra}" if extra else "")
+                + ". Rename or remove columns so that each training feature appears once"
+            )
+        return [header.index(n) for n in names]
+    skip = [j for j, h in enumerate(header) if h.lower() == "label"]
+    cols = [j for j in range(width) if j not in skip]
+    if len(cols) != n_features:
+        raise CSVError(
+            f"{path}: rows have {len(cols)} values, but the model needs {n_features} (one per "
+            "pixel, besides an optional 'label' column)"
+        )
+    return cols

@@ -10,10 +10,11 @@ no network the whole attempt fails within about ``timeout`` seconds per mirror.
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 import time
 from pathlib import Path
+
+from deepgrad.utils.atomic import atomic_writer
 
 DOWNLOAD_TIMEOUT = 10.0  # seconds for connecting and for each read
 MAX_DOWNLOAD_BYTES = 256 * 2**20  # per file: a mirror sending more is refused mid-stream
@@ -53,7 +54,7 @@ def verified_md5(path, md5: str) -> bool:
     got = md5sum(path)
     known[key] = got
     try:
-        from deepgrad.train.checkpoint import atomic_write_text
+        from deepgrad.utils.atomic import atomic_write_text
 
         atomic_write_text(store, json.dumps(known, indent=1))
     except OSError:
@@ -124,42 +125,37 @@ def fetch(
     import urllib.request  # here, not at the top: only a download needs the HTTP stack
 
     dest = Path(dest)
-    tmp = dest.with_name(f".{dest.name}.part-{os.getpid()}")
     h = hashlib.md5()
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            total = response.headers.get("Content-Length")
-            total = int(total) if total and total.isdigit() else None
-            if total is not None and total > max_bytes:
-                raise DownloadError(
-                    f"the server announces {total:,} bytes, more than the limit of "
-                    f"{max_bytes:,} for one file (max_bytes); not the expected file"
-                )
-            bar = progress_bar(total, dest.name, progress)
-            got = 0
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        total = response.headers.get("Content-Length")
+        total = int(total) if total and total.isdigit() else None
+        if total is not None and total > max_bytes:
+            raise DownloadError(
+                f"the server announces {total:,} bytes, more than the limit of "
+                f"{max_bytes:,} for one file (max_bytes); not the expected file"
+            )
+        bar = progress_bar(total, dest.name, progress)
+        got = 0
+        # An error anywhere in the block (too many bytes, a wrong MD5) leaves no file behind.
+        with atomic_writer(dest) as f:
             try:
-                with open(tmp, "wb") as f:
-                    while block := response.read(1 << 16):
-                        got += len(block)
-                        if got > max_bytes:
-                            raise DownloadError(
-                                f"the server sent more than {max_bytes:,} bytes (max_bytes); "
-                                "not the expected file"
-                            )
-                        f.write(block)
-                        h.update(block)
-                        bar.update(len(block))
-                    f.flush()
-                    os.fsync(f.fileno())
+                while block := response.read(1 << 16):
+                    got += len(block)
+                    if got > max_bytes:
+                        raise DownloadError(
+                            f"the server sent more than {max_bytes:,} bytes (max_bytes); "
+                            "not the expected file"
+                        )
+                    f.write(block)
+                    h.update(block)
+                    bar.update(len(block))
             finally:
                 bar.close()
-        got = h.hexdigest()
-        if md5 is not None and got != md5:
-            raise DownloadError(f"MD5 mismatch: got {got}, expected {md5} (corrupt download?)")
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+            digest = h.hexdigest()
+            if md5 is not None and digest != md5:
+                raise DownloadError(
+                    f"MD5 mismatch: got {digest}, expected {md5} (corrupt download?)"
+                )
     return dest
 
 

@@ -32,6 +32,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from deepgrad.utils.atomic import atomic_write
+
 
 @dataclass(frozen=True)
 class Width:
@@ -379,10 +381,7 @@ def _compile(name: str, shape: tuple, build, n_pointers: int):
         module.triple = binding.get_process_triple()
         obj = _optimise_and_emit(binding, machine, str(module))
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(obj)
-            tmp.replace(path)  # atomic: a parallel process never reads half a file
+            atomic_write(path, obj)  # a parallel process never reads half a file
         except OSError:  # a read-only home only costs compiling again next time
             pass
     engine = binding.create_mcjit_compiler(binding.parse_assembly(""), machine)

@@ -15,19 +15,20 @@ import json
 
 import numpy as np
 
-from deepgrad.playground.session import ACTIVATION_MODULES, FEATURE_CODE, MOMENTUM
+from deepgrad.playground.session import FEATURE_CODE
 from deepgrad.playground.validation import FEATURE_LABELS, N_POINTS, n_train_points
+from deepgrad.registry import ACTIVATIONS, OPTIMIZERS
 
 SCRIPT_NAME = "playground_model.py"
 WEIGHTS_NAME = "playground_model.safetensors"
 
-_OPTIMIZER_CODE = {
-    "sgd": "optim.SGD(model.parameters(), lr=LR)",
-    "momentum": f"optim.SGD(model.parameters(), lr=LR, momentum={MOMENTUM})",
-    "adam": "optim.Adam(model.parameters(), lr=LR)",
-    "rmsprop": "optim.RMSprop(model.parameters(), lr=LR)",
-    "adagrad": "optim.Adagrad(model.parameters(), lr=LR)",
-}
+
+def _optimizer_code(name: str) -> str:
+    """``optim.SGD(model.parameters(), lr=LR, momentum=0.9)``: the registry's optimiser as
+    PyTorch code."""
+    cls, defaults = OPTIMIZERS[name]
+    extra = "".join(f", {k}={v!r}" for k, v in defaults.items())
+    return f"optim.{cls}(model.parameters(), lr=LR{extra})"
 
 
 def weights_bytes(state: dict) -> bytes:
@@ -100,7 +101,7 @@ def _load_data_code(config, table, task: str) -> list[str]:
 
 
 def _model_code(config, n_out: int) -> list[str]:
-    act = ACTIVATION_MODULES[config.activation]
+    act = ACTIVATIONS[config.activation]
     lines = [
         "def build_model():",
         '    """The network drawn in the page."""',
@@ -192,7 +193,7 @@ def render_script(state: dict) -> str:
         "",
         "def train(model, x_train, y_train, epochs, log_every=10):",
         '    """Minibatch training, batches drawn from a seeded permutation every epoch."""',
-        f"    optimizer = {_OPTIMIZER_CODE[config.optimizer]}",
+        f"    optimizer = {_optimizer_code(config.optimizer)}",
         "    rng = np.random.default_rng([1, SEED])",
         "    n = x_train.shape[0]",
         "    for epoch in range(1, epochs + 1):",

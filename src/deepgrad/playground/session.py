@@ -36,7 +36,7 @@ from collections import deque
 import numpy as np
 
 import deepgrad
-from deepgrad import nn, optim
+from deepgrad import nn, optim, registry
 from deepgrad.playground.validation import (
     DATA_FIELDS,
     DEFAULTS,
@@ -48,6 +48,8 @@ from deepgrad.playground.validation import (
     PlaygroundConfig,
     n_train_points,
 )
+from deepgrad.registry import activation_layer
+from deepgrad.utils.outputs import softmax
 
 # deepgrad's random generator is process-wide, so `manual_seed(seed)` followed by building the
 # model must not interleave with another session's: this lock covers that stretch only. All
@@ -55,15 +57,6 @@ from deepgrad.playground.validation import (
 # so sessions train in parallel without taking turns on one lock, which would let a busy
 # session starve the others.
 SEED_LOCK = threading.Lock()
-
-ACTIVATION_MODULES = {
-    "relu": "ReLU",
-    "tanh": "Tanh",
-    "sigmoid": "Sigmoid",
-    "linear": "Identity",
-    "leaky_relu": "LeakyReLU",
-    "elu": "ELU",
-}
 
 # Each feature as a function of the two input columns, and the same expression as the exported
 # script writes it (tests check that the two agree).
@@ -86,7 +79,6 @@ FEATURE_CODE = {
     "sinx2": "torch.sin(x2)",
 }
 
-MOMENTUM = 0.9
 MAX_HISTORY = 400  # loss-curve points kept; older points are thinned out, so memory stays flat
 SLICE_SECONDS = 0.02  # longest stretch of training between two looks at the command queue
 
@@ -99,11 +91,10 @@ def make_features(x: deepgrad.Tensor, features) -> deepgrad.Tensor:
 
 def build_model(n_in: int, hidden, activation: str, n_out: int) -> nn.Sequential:
     """``Linear, act, Linear, act, ..., Linear``: ``hidden`` layer sizes, ``n_out`` outputs."""
-    act = getattr(nn, ACTIVATION_MODULES[activation])
     layers = []
     width = n_in
     for h in hidden:
-        layers += [nn.Linear(width, h), act()]
+        layers += [nn.Linear(width, h), activation_layer(activation)]
         width = h
     layers.append(nn.Linear(width, n_out))
     return nn.Sequential(*layers)
@@ -111,17 +102,7 @@ def build_model(n_in: int, hidden, activation: str, n_out: int) -> nn.Sequential
 
 def build_optimizer(name: str, params, lr: float) -> optim.Optimizer:
     """The optimiser called ``name`` in the page (``momentum`` is SGD with momentum 0.9)."""
-    if name == "sgd":
-        return optim.SGD(params, lr=lr)
-    if name == "momentum":
-        return optim.SGD(params, lr=lr, momentum=MOMENTUM)
-    if name == "adam":
-        return optim.Adam(params, lr=lr)
-    if name == "rmsprop":
-        return optim.RMSprop(params, lr=lr)
-    if name == "adagrad":
-        return optim.Adagrad(params, lr=lr)
-    raise ValueError(f"unknown optimiser {name!r}")
+    return registry.build_optimizer(name, params, lr)
 
 
 def weight_penalty(model: nn.Sequential, regularization: str) -> deepgrad.Tensor:
@@ -642,11 +623,7 @@ class Session:
             neurons.append(layer_neurons)
 
         if d.task == "classification":
-            z = out.astype(np.float64)
-            z = z - z.max(axis=1, keepdims=True)
-            p = np.exp(z)
-            p /= p.sum(axis=1, keepdims=True)
-            p = np.nan_to_num(p, nan=0.0)
+            p = np.nan_to_num(softmax(out.astype(np.float64), axis=1), nan=0.0)
             cls = p.argmax(axis=1).astype(np.uint8)
             conf = np.clip(np.rint(p.max(axis=1) * 255), 0, 255).astype(np.uint8)
             boundary = {"cls": _b64(cls), "conf": _b64(conf)}

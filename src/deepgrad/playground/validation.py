@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-DATASETS = ("circle", "xor", "gauss", "spiral", "moons", "plane", "multi_gauss", "csv")
-REGRESSION_DATASETS = ("plane", "multi_gauss")
+from deepgrad.registry import ACTIVATIONS, OPTIMIZERS, PLAYGROUND_DATASETS, REGRESSION_DATASETS
+
+DATASETS = PLAYGROUND_DATASETS
 FEATURES = ("x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2")
 FEATURE_LABELS = {
     "x1": "x1",
@@ -29,14 +30,12 @@ FEATURE_LABELS = {
     "sinx1": "sin(x1)",
     "sinx2": "sin(x2)",
 }
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "leaky_relu", "elu")
-OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adagrad")
 REGULARIZATIONS = ("none", "l1", "l2")
 
 CHOICES = {
     "dataset": DATASETS,
-    "activation": ACTIVATIONS,
-    "optimizer": OPTIMIZERS,
+    "activation": tuple(ACTIVATIONS),
+    "optimizer": tuple(OPTIMIZERS),
     "regularization": REGULARIZATIONS,
     "features": FEATURES,
 }

@@ -24,19 +24,16 @@ clear message instead of loading as NaN weights. Files from other tools (no chec
 unchecked. Reads are capped (``max_bytes``, default :data:`MAX_CHECKPOINT_BYTES`) before a byte
 is read, and optimiser hyper-parameters are range-checked after loading.
 
-Every write goes through ``atomic_write``: the bytes go to a temporary file in the same folder,
-which is flushed and fsync-ed and then renamed over the target with ``os.replace`` (atomic on
-POSIX and Windows), and the folder is fsync-ed so the rename itself survives a power cut. A
-crash at any point leaves either the old file or the new one, never a torn mix.
+Every write goes through :func:`deepgrad.utils.atomic.atomic_write` (temporary file, fsync,
+``os.replace``, fsync of the folder): a crash at any point leaves either the old file or the
+new one, never a torn mix.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Any
@@ -46,6 +43,7 @@ import numpy as np
 from deepgrad.device import move
 from deepgrad.random import Generator, default_generator
 from deepgrad.tensor import Tensor, _wrap
+from deepgrad.utils.atomic import TEMP_SUFFIX, atomic_write
 
 FORMAT = "deepgrad.checkpoint/1"
 CHECKPOINT_FORMAT = "deepgrad.training/2"
@@ -53,71 +51,13 @@ MODEL_FILE = "model.safetensors"
 CHECKPOINT_FILE = "checkpoint.safetensors"
 MAX_CHECKPOINT_BYTES = 4 * 2**30  # 4 GiB: larger files are refused unless max_bytes says so
 MAX_LR = 10.0  # a learning rate above this in a loaded optimiser state is refused
-TEMP_SUFFIX = ".tmp"
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint file is missing, damaged, or does not fit the model / optimiser."""
 
 
-# --------------------------------------------------------------------------- atomic writes
-def atomic_write(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one.
-
-    Steps: temporary file in the same folder (so the rename stays on one file system), write,
-    flush, ``os.fsync``, ``os.replace`` onto ``path``, then fsync the folder. On any error the
-    temporary file is removed and the previous ``path`` is untouched.
-    """
-    path = Path(path)
-    folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # mkstemp makes the file private (0600); give it the mode a plain open() would.
-        os.chmod(tmp, _file_mode(path))
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(folder)
-    return path
-
-
-def _file_mode(path: Path) -> int:
-    try:
-        return path.stat().st_mode & 0o777  # keep the mode of the file being replaced
-    except FileNotFoundError:
-        return 0o666 & ~_umask()
-
-
-def _umask() -> int:
-    # The only portable way to read the umask is to set it and put it back.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_dir(folder: Path) -> None:
-    # Makes the rename durable. Windows cannot open folders, so there it is skipped.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
+# --------------------------------------------------------------------------- temporary files
 def clean_temp_files(folder) -> list[Path]:
     """Remove the temporary files that writes killed mid-way left in ``folder``
     (``.NAME.XXXX.tmp``); returns what was removed. Call it only while holding the folder's
@@ -131,11 +71,6 @@ def clean_temp_files(folder) -> list[Path]:
             p.unlink(missing_ok=True)
             removed.append(p)
     return removed
-
-
-def atomic_write_text(path, text: str) -> Path:
-    """``atomic_write`` for UTF-8 text (JSON, CSV, Markdown)."""
-    return atomic_write(path, text.encode("utf-8"))
 
 
 # --------------------------------------------------------------------------- nested states

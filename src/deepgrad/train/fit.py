@@ -25,8 +25,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from deepgrad.autograd import no_grad
+from deepgrad.creation import from_numpy
 from deepgrad.device import move
-from deepgrad.tensor import Tensor, _wrap
+from deepgrad.tensor import Tensor
 from deepgrad.train.callbacks import Callback, FitState, LRSchedulerCallback
 from deepgrad.train.history import History
 from deepgrad.train.metrics import accuracy
@@ -187,7 +188,7 @@ def predict(model, data, batch_size: int = 1024) -> Tensor:
     ``DataLoader`` whose batches start with the inputs), concatenated, in eval mode without
     gradients. Take ``.argmax(1)`` of the result for class predictions."""
     if isinstance(data, (Tensor, np.ndarray)):
-        x = data if isinstance(data, Tensor) else _wrap(np.asarray(data))
+        x = data if isinstance(data, Tensor) else from_numpy(np.asarray(data))
         batches = (x[i : i + batch_size] for i in range(0, len(x), batch_size))
     else:
         batches = (b[0] if isinstance(b, (list, tuple)) else b for b in as_loader(data, batch_size))
@@ -203,7 +204,7 @@ def predict(model, data, batch_size: int = 1024) -> Tensor:
         model.train(was_training)
     if not outputs:
         raise ValueError("predict: the data is empty")
-    return _wrap(np.concatenate(outputs))
+    return from_numpy(np.concatenate(outputs))
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -219,7 +220,7 @@ def as_loader(data, batch_size: int | None = 32, shuffle: bool = False):
     from deepgrad.data import DataLoader, Dataset, TensorDataset
 
     if isinstance(data, (tuple, list)) and len(data) == 2:
-        x, y = (t if isinstance(t, Tensor) else _wrap(np.asarray(t)) for t in data)
+        x, y = (t if isinstance(t, Tensor) else from_numpy(np.asarray(t)) for t in data)
         if len(x) != len(y):
             raise ValueError(f"fit: X has {len(x)} samples but y has {len(y)}; pass one label each")
         data = TensorDataset(x, y)

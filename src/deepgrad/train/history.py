@@ -96,7 +96,7 @@ class History:
             writer.writerow([i + 1, *(repr(v) if isinstance(v, float) else v for v in row)])
         text = buf.getvalue()
         if path is not None:
-            from deepgrad.train.checkpoint import atomic_write_text
+            from deepgrad.utils.atomic import atomic_write_text
 
             atomic_write_text(Path(path), text)
         return text

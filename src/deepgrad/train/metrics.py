@@ -11,39 +11,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad.device import move
-from deepgrad.tensor import Tensor
+from deepgrad.utils.outputs import predicted_classes, to_numpy, true_classes
 
-
-def _array(x) -> np.ndarray:
-    if isinstance(x, Tensor):
-        return move(x._data, "cpu")  # metrics run on the host: a GPU batch is copied back
-    if hasattr(x, "detach"):  # a torch.Tensor
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
-
-
-def predicted_classes(output, threshold: float = 0.0) -> np.ndarray:
-    """Class indices from model outputs: arg-max over scores, or ``output > threshold`` for one
-    binary logit per sample. Returns an int64 array of shape ``(N,)``."""
-    out = _array(output)
-    if out.ndim == 2 and out.shape[1] > 1:
-        return out.argmax(axis=1)
-    return (out.reshape(len(out)) > threshold).astype(np.int64)
-
-
-def _true_classes(target) -> np.ndarray:
-    # Class indices as given, one-hot rows via arg-max, or binary 0./1. float targets.
-    t = _array(target)
-    if t.ndim == 2 and t.shape[1] > 1:
-        return t.argmax(axis=1)
-    t = t.reshape(len(t))
-    return t if t.dtype.kind in "iub" else (t > 0.5).astype(np.int64)
+__all__ = [
+    "accuracy",
+    "classification_report",
+    "confusion_matrix",
+    "count_correct",
+    "precision_recall",
+    "predicted_classes",
+]
 
 
 def count_correct(output, target, threshold: float = 0.0) -> int:
     """How many predictions of ``output`` equal ``target`` (the numerator of accuracy)."""
-    return int(np.count_nonzero(predicted_classes(output, threshold) == _true_classes(target)))
+    return int(np.count_nonzero(predicted_classes(output, threshold) == true_classes(target)))
 
 
 def accuracy(output, target, threshold: float = 0.0) -> float:
@@ -51,7 +33,7 @@ def accuracy(output, target, threshold: float = 0.0) -> float:
 
     ``target`` holds class indices (or one-hot rows, or 0/1 floats for a binary model).
     """
-    n = len(_array(target))
+    n = len(to_numpy(target))
     if n == 0:
         raise ValueError("accuracy: no samples (target is empty)")
     return count_correct(output, target, threshold) / n
@@ -65,8 +47,8 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
     binary logits, see :func:`predicted_classes`). ``num_classes`` defaults to one more than the
     largest label seen. Returns an int64 array ``C x C``.
     """
-    t = _true_classes(y_true).astype(np.int64, copy=False)
-    p = _array(y_pred)
+    t = true_classes(y_true).astype(np.int64, copy=False)
+    p = to_numpy(y_pred)
     if p.ndim == 2 or p.dtype.kind == "f":  # scores or binary logits, not class indices
         p = predicted_classes(p)
     p = p.astype(np.int64, copy=False)

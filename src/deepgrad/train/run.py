@@ -39,12 +39,10 @@ from typing import Any
 import numpy as np
 
 import deepgrad
-from deepgrad.tensor import Tensor, _wrap
+from deepgrad import registry
+from deepgrad.tensor import Tensor
+from deepgrad.utils.argnames import arg, cli_arg_names, on_command_line
 
-IMAGE_DATASETS = ("fashion-mnist", "mnist")
-POINT_DATASETS = ("circle", "xor", "gauss", "spiral", "moons")
-DATASETS = (*IMAGE_DATASETS, "iris", *POINT_DATASETS)  # and "csv:PATH"
-OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adagrad", "adamax")
 TEST_FRACTION = 0.2  # for the data sets without a test split of their own
 MIN_SAMPLES = 10  # fewer cannot be split into train, validation and test
 
@@ -133,13 +131,11 @@ class Data:
 
 
 def dataset_kind(name: str) -> str:
-    if name in IMAGE_DATASETS:
-        return "images"
-    if name in POINT_DATASETS:
-        return "points"
-    if name == "iris" or name.startswith("csv:"):
-        return "table"
-    raise RunError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} or csv:PATH")
+    """``"images"``, ``"points"`` or ``"table"``: see :func:`deepgrad.registry.dataset_kind`."""
+    try:
+        return registry.dataset_kind(name)
+    except ValueError as e:
+        raise RunError(str(e)) from None
 
 
 def load_data(config: dict[str, Any]) -> Data:
@@ -166,12 +162,8 @@ def load_data(config: dict[str, Any]) -> Data:
             features, classes = ["x1", "x2"], [f"class {k}" for k in range(int(y.max()) + 1)]
         else:
             path = (config.get("data_paths") or {}).get("csv") or name[4:]
-            x, y, features, classes = _load_csv(path, config)
-        if len(x) < MIN_SAMPLES:
-            raise RunError(
-                f"--dataset {name}: {len(x)} samples; deepgrad train needs at least "
-                f"{MIN_SAMPLES}, since a test set (and a validation set) are held out of them"
-            )
+            x, y, features, classes = load_csv(path, config)
+        _require_samples(arg("dataset", name), len(x))
         if config.get("folds"):  # one fold of k-fold cross-validation (deepgrad train --cv K)
             if config["folds"] > len(x):
                 raise RunError(
@@ -193,23 +185,28 @@ def load_data(config: dict[str, Any]) -> Data:
     return data
 
 
-# How the CSV reader's errors name its arguments when the user is on the command line.
-CSV_FLAGS = {
-    "path": "--dataset csv:",
-    "label_column": "--label-column",
-    "allow_nonfinite": "--allow-nonfinite",
-    "max_classes": "--max-classes",
-}
+def _require_samples(where: str, n: int) -> None:
+    if n < MIN_SAMPLES:
+        raise RunError(
+            f"{where}: {plural(n, 'sample')}; training needs at least {MIN_SAMPLES}, since a "
+            "test set (and a validation set) are held out of them"
+        )
 
 
-def _load_csv(path: str, config: dict[str, Any]):
-    """A CSV data set for ``deepgrad train``: errors speak of CLI flags."""
+def plural(n: int, noun: str) -> str:
+    """``1 epoch``, ``2 epochs``: a count with its noun."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def load_csv(path: str, config: dict[str, Any]):
+    """``(x, y, feature names, class names)`` of the CSV file at ``path`` for a classifier,
+    read with the ``label_column``, ``allow_nonfinite`` and ``max_classes`` of ``config``."""
     from deepgrad.data import csv_dataset
     from deepgrad.data.csv import CSVError
 
     if not Path(path).is_file():
         what = "is a folder" if Path(path).is_dir() else "no such file"
-        raise RunError(f"--dataset csv:{path}: {what}; give the path of a .csv file")
+        raise RunError(f"{arg('dataset', 'csv:' + path)}: {what}; give the path of a .csv file")
     label_column = config.get("label_column")
     spec = -1 if label_column is None else label_column
     if isinstance(spec, str) and spec.lstrip("-").isdigit():
@@ -220,29 +217,27 @@ def _load_csv(path: str, config: dict[str, Any]):
             spec,
             allow_nonfinite=config.get("allow_nonfinite", False),
             max_classes=config.get("max_classes", 1000),
-            arg_names=CSV_FLAGS,
+            arg_names=cli_arg_names("path", "label_column", "allow_nonfinite", "max_classes"),
         )
     except (CSVError, KeyError) as e:
         raise RunError(str(e.args[0]) if e.args else str(e)) from None
     except OSError as e:
-        raise RunError(f"--dataset csv:{path}: cannot be read ({e.strerror or e})") from None
-    if len(ds) < MIN_SAMPLES:
-        raise RunError(
-            f"--dataset csv:{path}: {len(ds)} samples; deepgrad train needs at least "
-            f"{MIN_SAMPLES}, since a test set (and a validation set) are held out of them"
-        )
+        where = arg("dataset", "csv:" + path)
+        raise RunError(f"{where}: cannot be read ({e.strerror or e})") from None
+    where = arg("dataset", "csv:" + path)
+    _require_samples(where, len(ds))  # before the label checks: one row has one class
     if ds.classes is None:
         raise RunError(
-            f"--dataset csv:{path}: the label column {ds.label_name!r} holds numbers that are "
-            "not whole (a measurement, not a class); deepgrad train does classification, so "
-            "the label must be class names or whole numbers. Choose the label column with "
-            "--label-column NAME"
+            f"{where}: the label column {ds.label_name!r} holds numbers that are "
+            "not whole (a measurement, not a class); deepgrad trains classifiers, so the "
+            "label must be class names or whole numbers. Choose the label column with "
+            f"{arg('label_column')}"
         )
     if len(ds.classes) < 2:
         raise RunError(
-            f"--dataset csv:{path}: the label column {ds.label_name!r} holds one class only "
+            f"{where}: the label column {ds.label_name!r} holds one class only "
             f"({ds.classes[0]!r}); a classifier needs at least two. Choose another column with "
-            "--label-column"
+            f"{arg('label_column')}"
         )
     x, y = ds.tensors
     return x, y, list(ds.feature_names), [str(c) for c in ds.classes]
@@ -263,7 +258,7 @@ def normalize(x: Tensor, norm: dict[str, Any]) -> Tensor:
     """``(x - mean) / std`` with the statistics of :func:`fit_normalization`, in float32."""
     mean = np.asarray(norm["mean"], dtype=np.float32)
     std = np.asarray(norm["std"], dtype=np.float32)
-    return _wrap(((x._data - mean) / std).astype(np.float32, copy=False))
+    return deepgrad.from_numpy(((x._data - mean) / std).astype(np.float32, copy=False))
 
 
 # ---------------------------------------------------------------------------- settings
@@ -275,9 +270,11 @@ def resolve_config(given: dict[str, Any]) -> dict[str, Any]:
     config.update(DEFAULTS.get((model, kind), {}))
     config.update({k: v for k, v in given.items() if v is not None})
     if config["momentum"] is None:
-        config["momentum"] = 0.9 if config["optimizer"] == "momentum" else 0.0
-    if model in ("cnn", "lenet5") and kind != "images":
-        raise RunError(f"--model {model} needs images (fashion-mnist, mnist), not {dataset}")
+        defaults = registry.OPTIMIZERS.get(config["optimizer"], ("", {}))[1]
+        config["momentum"] = defaults.get("momentum", 0.0)
+    if model in registry.IMAGE_MODELS and kind != "images":
+        images = ", ".join(registry.IMAGE_DATASETS)
+        raise RunError(f"{arg('model', model)} needs images ({images}), not {dataset}")
     return config
 
 
@@ -291,8 +288,8 @@ def build_model(config: dict[str, Any], input_shape, num_classes: int):
     if name == "logistic":
         if k != 2:
             raise RunError(
-                f"--model logistic is binary, but {config['dataset']} has {k} classes; use "
-                "--model softmax (softmax regression) or mlp"
+                f"{arg('model', 'logistic')} is binary, but {config['dataset']} has {k} "
+                f"classes; use {arg('model', 'softmax')} (softmax regression) or mlp"
             )
         return models.logistic(in_features)
     if name == "softmax":
@@ -307,27 +304,34 @@ def build_model(config: dict[str, Any], input_shape, num_classes: int):
 
 
 def build_optimizer(config: dict[str, Any], model):
-    """The optimiser of ``config`` over ``model.parameters()``."""
-    from deepgrad import optim
+    """The optimiser of ``config`` over ``model.parameters()``.
 
-    name, lr = config["optimizer"], config["lr"]
-    wd, mom = config["weight_decay"], config["momentum"]
-    params = model.parameters()
-    if name in ("sgd", "momentum"):
-        return optim.SGD(params, lr=lr, momentum=mom, weight_decay=wd)
-    if name == "adam":
-        return optim.Adam(params, lr=lr, weight_decay=wd)
-    if name == "rmsprop":
-        return optim.RMSprop(params, lr=lr, momentum=mom, weight_decay=wd)
-    if name == "adagrad":
-        return optim.Adagrad(params, lr=lr, weight_decay=wd)
-    if name == "adamax":
-        return optim.Adamax(params, lr=lr, weight_decay=wd)
-    raise RunError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    ``weight_decay`` (the L2 penalty) decays the weights only, the parameters with more than
+    one dimension, as the course defines regularisation and as :func:`deepgrad.nn.utils.
+    l2_penalty` does; biases stay undecayed (a plain PyTorch optimiser would decay them too).
+    """
+    params: list = list(model.parameters())
+    if config["weight_decay"]:
+        weights = [p for p in params if p.ndim > 1]
+        others = [p for p in params if p.ndim <= 1]
+        params = [{"params": weights}] + (
+            [{"params": others, "weight_decay": 0.0}] if others else []
+        )
+    try:
+        return registry.build_optimizer(
+            config["optimizer"],
+            params,
+            lr=config["lr"],
+            momentum=config["momentum"],
+            weight_decay=config["weight_decay"],
+        )
+    except ValueError as e:
+        raise RunError(str(e)) from None
 
 
 class L1Penalty:
-    r"""``loss_fn`` plus :math:`\lambda_1 \sum |w|` over the weights (not the biases).
+    r"""``loss_fn`` plus :math:`\lambda_1 \sum |w|` over the weights (parameters with more than
+    one dimension: not the biases), :func:`deepgrad.nn.utils.l1_penalty`.
 
     The penalty is part of the training cost only: under ``no_grad`` (evaluation) the plain
     data loss is returned, so test losses stay comparable between runs.
@@ -335,16 +339,16 @@ class L1Penalty:
 
     def __init__(self, loss_fn, model, l1: float) -> None:
         self.loss_fn = loss_fn
+        self.model = model
         self.l1 = l1
-        self.weights = [p for n, p in model.named_parameters() if not n.endswith("bias")]
 
     def __call__(self, output, target):
+        from deepgrad.nn.utils import l1_penalty
+
         loss = self.loss_fn(output, target)
         if not deepgrad.is_grad_enabled():
             return loss
-        for w in self.weights:
-            loss = loss + self.l1 * w.abs().sum()
-        return loss
+        return loss + self.l1 * l1_penalty(self.model)
 
 
 def build_scheduler(config: dict[str, Any], optimizer):
@@ -353,10 +357,10 @@ def build_scheduler(config: dict[str, Any], optimizer):
     An exponential decay does not depend on the total number of epochs, so ``--resume`` with a
     larger ``--epochs`` continues the same schedule.
     """
-    from deepgrad.optim.lr_scheduler import ExponentialLR
-
     gamma = config.get("lr_decay", 1.0)
-    return ExponentialLR(optimizer, gamma=gamma) if gamma != 1.0 else None
+    if gamma == 1.0:
+        return None
+    return registry.build_lr_scheduler("exponential", optimizer, gamma=gamma)
 
 
 def build_loss(config: dict[str, Any], model):
@@ -369,7 +373,7 @@ def build_loss(config: dict[str, Any], model):
 def targets(config: dict[str, Any], y: Tensor) -> Tensor:
     """Labels as the loss wants them: class indices, or ``(N, 1)`` floats for ``logistic``."""
     if config["model"] == "logistic":
-        return _wrap(y._data.astype(np.float32).reshape(-1, 1))
+        return deepgrad.from_numpy(y._data.astype(np.float32).reshape(-1, 1))
     return y
 
 
@@ -385,8 +389,9 @@ def split_validation(data: Data, fraction: float, seed: int) -> None:
     n_val = int(np.ceil(fraction * n))
     if n_val < 1 or n - n_val < 1:
         raise RunError(
-            f"--val-split {fraction}: {data.name} has {n} training samples, too few to hold "
-            f"{n_val} out for validation; use --val-split 0 (no validation) or more data"
+            f"{arg('val_split', fraction)}: {data.name} has {n} training samples, too few to "
+            f"hold {n_val} out for validation; use {arg('val_split', 0)} (no validation) or "
+            "more data"
         )
     y = data.y_train._data
     counts = np.unique(y, return_counts=True)[1]
@@ -411,7 +416,7 @@ def prepare(config: dict[str, Any]):
     if not len(data.x_train) or not len(data.x_test):
         raise RunError(
             f"{data.name}: {len(data.x_train)} training and {len(data.x_test)} test samples; "
-            "both need at least one (a larger --limit or more rows in the data)"
+            f"both need at least one (a larger {arg('limit')} or more rows in the data)"
         )
     split_validation(data, config.get("val_split") or 0.0, config["seed"])
     norm = config.get("normalization") or fit_normalization(data)
@@ -437,7 +442,7 @@ class RunLock:
         self.held = False
 
     def acquire(self) -> RunLock:
-        from deepgrad.train.checkpoint import atomic_write_text
+        from deepgrad.utils.atomic import atomic_write_text
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         for _ in range(3):
@@ -450,7 +455,7 @@ class RunLock:
                     raise RunError(
                         f"{self.path.parent} is being written by another training (process "
                         f"{pid} on {host}); wait for it to finish or stop it, or choose "
-                        f"another --out. If no such process runs, delete {self.path}"
+                        f"another {arg('out')}. If no such process runs, delete {self.path}"
                     ) from None
                 atomic_write_text(self.path, self.owner + "\n")  # stale: take it over
                 if self._read() == _parse_owner(self.owner):
@@ -498,7 +503,9 @@ def _alive(owner) -> bool:
 def check_out_folder(out: Path, overwrite: bool) -> None:
     """Refuse an ``--out`` that is a file, or a folder holding things that are not a run."""
     if out.exists() and not out.is_dir():
-        raise RunError(f"--out {out} is a file; give a folder for the run (new or empty)")
+        raise RunError(
+            f"{arg('out', str(out))} is a file; give a folder for the run (new or empty)"
+        )
     if not out.is_dir() or overwrite:
         return
     known = set(OUTPUT_FILES) | {LOCK_FILE, "cv.json"}
@@ -514,8 +521,9 @@ def check_out_folder(out: Path, overwrite: bool) -> None:
             f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
         )
         raise RunError(
-            f"--out {out} holds files that are not part of a deepgrad run ({shown}); choose a "
-            "new or empty folder, or pass --overwrite to write the run there anyway (those "
+            f"{arg('out', str(out))} holds files that are not part of a deepgrad run ({shown}); "
+            f"choose a new or empty folder, or pass {arg('overwrite', True)} to write the run "
+            "there anyway (those "
             "files are left alone)"
         )
 
@@ -523,7 +531,7 @@ def check_out_folder(out: Path, overwrite: bool) -> None:
 def _adopt_folder(out: Path, config: dict[str, Any]) -> None:
     """The new run's first checkpoint is on disk: remove the old run's outputs and write this
     run's ``config.json``."""
-    from deepgrad.train.checkpoint import atomic_write_text
+    from deepgrad.utils.atomic import atomic_write_text
 
     for name in DERIVED_FILES:
         (out / name).unlink(missing_ok=True)
@@ -607,7 +615,8 @@ def train(
     if not resume:
         check_out_folder(out, overwrite)
     elif not out.is_dir():
-        raise RunError(f"--resume {out}: no such run folder")
+        where = f"{arg('resume')} {out}" if on_command_line() else f"resume=True, out={str(out)!r}"
+        raise RunError(f"{where}: no such run folder")
     created = not out.exists()
     lock = RunLock(out).acquire()
     try:
@@ -638,7 +647,9 @@ def _train_locked(config, out: Path, resume, progress, device, main: bool = True
     config["input_shape"] = list(data.input_shape)
     patience = config.get("early_stopping")
     if patience is not None and data.x_val is None:
-        raise RunError("--early-stopping needs validation data; use a --val-split above 0")
+        raise RunError(
+            f"{arg('early_stopping')} needs validation data; use a {arg('val_split')} above 0"
+        )
     es = EarlyStopping("val_loss", patience=patience, restore_best_weights=True) if (
         patience is not None
     ) else None  # fmt: skip
@@ -731,9 +742,10 @@ def data_paths(config: dict[str, Any]) -> dict[str, str]:
 
 def finish(config, out: Path, data: Data, model, loss_fn, history, wall: float) -> dict:
     """Evaluate the trained model and write metrics, history, pictures and the report."""
-    from deepgrad.train.checkpoint import atomic_write_text, save_model
+    from deepgrad.train.checkpoint import save_model
     from deepgrad.train.fit import evaluate, predict
     from deepgrad.train.metrics import confusion_matrix, precision_recall, predicted_classes
+    from deepgrad.utils.atomic import atomic_write_text
     from deepgrad.viz import plots
 
     # The one evaluation on the test set: nothing during training looked at it.
@@ -805,7 +817,7 @@ def finish(config, out: Path, data: Data, model, loss_fn, history, wall: float) 
 def _denormalize(x: Tensor, norm) -> Tensor:
     mean = np.asarray(norm["mean"], dtype=np.float32)
     std = np.asarray(norm["std"], dtype=np.float32)
-    return _wrap(x._data * std + mean)
+    return deepgrad.from_numpy(x._data * std + mean)
 
 
 def report(config, metrics, pictures, cm, per_class, data: Data) -> str:
@@ -843,10 +855,10 @@ def report(config, metrics, pictures, cm, per_class, data: Data) -> str:
     lines += [f"| {k} | {config.get(k)} |" for k in shown]
     norm = config["normalization"]
     if data.kind == "images":
-        stats = f"mean {norm['mean']:.4f} and std {norm['std']:.4f} (all pixels)"
+        stats = f"the mean ({norm['mean']:.4f}) and std ({norm['std']:.4f}) of all pixels"
     else:
         stats = "each feature's mean and std"
-    lines += ["", f"Inputs standardised with the training data's {stats}."]
+    lines += ["", f"Inputs standardised with {stats} in the training data."]
     lines += ["", f"Command: `{command_line(config)}`", ""]
     for file, caption in pictures.items():
         lines += [f"## {caption[0].upper() + caption[1:]}", "", f"![{caption}]({file})", ""]

@@ -17,18 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from deepgrad.tensor import Tensor
+import deepgrad
+from deepgrad.utils.outputs import class_probabilities, predicted_classes, to_numpy, true_classes
 
 TRAIN_COLOR = "#1f77b4"
 TEST_COLOR = "#d62728"
-
-
-def _array(x) -> np.ndarray:
-    if isinstance(x, Tensor):
-        return x._data
-    if hasattr(x, "detach"):  # torch.Tensor
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
 
 
 def new_figure(width: float = 6.4, height: float = 4.8, dpi: int = 100):
@@ -46,7 +39,7 @@ def save_figure(fig, path) -> list[Path]:
 
     Each file is written atomically (rendered in memory, then temp file + rename).
     """
-    from deepgrad.train.checkpoint import atomic_write
+    from deepgrad.utils.atomic import atomic_write
 
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     out = []
@@ -157,15 +150,24 @@ def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------- decision boundary
-def _scores_to_probabilities(scores: np.ndarray) -> np.ndarray:
-    """(N, C) class probabilities from logits: sigmoid for one column, softmax otherwise."""
-    scores = scores.astype(np.float64).reshape(len(scores), -1)
-    if scores.shape[1] == 1:
-        p1 = 1.0 / (1.0 + np.exp(-np.clip(scores[:, 0], -500, 500)))
-        return np.stack([1 - p1, p1], axis=1)
-    z = scores - scores.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+def _model_outputs(model, x, batch_size: int = 8192) -> np.ndarray:
+    """``model(x)`` in eval mode without gradients, in batches, on the model's device."""
+    params = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
+    was_training = getattr(model, "training", None)
+    if was_training is not None:
+        model.eval()
+    try:
+        with deepgrad.no_grad():
+            outputs = []
+            for i in range(0, len(x), batch_size):
+                batch = x[i : i + batch_size]
+                outputs.append(
+                    to_numpy(model(batch if params is None else batch.to(params.device)))
+                )
+    finally:
+        if was_training is not None:
+            model.train(was_training)
+    return np.concatenate(outputs)
 
 
 def plot_decision_boundary(
@@ -191,14 +193,12 @@ def plot_decision_boundary(
     """
     from matplotlib.colors import ListedColormap
 
-    from deepgrad.train.fit import predict
-
-    xtr, ytr = _array(X_train), _array(y_train).reshape(-1)
+    xtr, ytr = to_numpy(X_train), to_numpy(y_train).reshape(-1)
     if xtr.ndim != 2 or xtr.shape[1] != 2:
         raise ValueError(
             f"plot_decision_boundary: needs 2-D points (N x 2), got X of shape {xtr.shape}"
         )
-    pts = [xtr] + ([_array(X_test)] if X_test is not None else [])
+    pts = [xtr] + ([to_numpy(X_test)] if X_test is not None else [])
     allx = np.concatenate(pts)
     lo, hi = allx.min(axis=0), allx.max(axis=0)
     pad = 0.08 * np.maximum(hi - lo, 1e-6)
@@ -206,16 +206,10 @@ def plot_decision_boundary(
     gy = np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution)
     xx, yy = np.meshgrid(gx, gy)
     grid = np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32)
-    from deepgrad.tensor import _wrap
-
-    inputs = _wrap(grid)
+    inputs = deepgrad.from_numpy(grid)
     if transform is not None:
         inputs = transform(inputs)
-    if hasattr(model, "eval"):
-        scores = predict(model, inputs, batch_size=8192)._data
-    else:
-        scores = _array(model(inputs))
-    prob = _scores_to_probabilities(scores)
+    prob = class_probabilities(_model_outputs(model, inputs))
     k = max(prob.shape[1], int(ytr.max()) + 1 if len(ytr) else 2)
     palette = ["#3b73c4", "#e0563f", "#45a35b", "#9467bd", "#e6a122", "#8c564b", "#e377c2"]
     colors = [palette[i % len(palette)] for i in range(k)]
@@ -240,7 +234,7 @@ def plot_decision_boundary(
     style = dict(cmap=cmap_pts, vmin=-0.5, vmax=k - 0.5, edgecolors="#111111")
     ax.scatter(xtr[:, 0], xtr[:, 1], c=ytr, s=16, linewidths=0.4, **style)
     if X_test is not None and y_test is not None:
-        xte, yte = _array(X_test), _array(y_test).reshape(-1)
+        xte, yte = to_numpy(X_test), to_numpy(y_test).reshape(-1)
         ax.scatter(xte[:, 0], xte[:, 1], c=yte, s=30, marker="X", linewidths=0.6, **style)
     from matplotlib.lines import Line2D
 
@@ -342,7 +336,7 @@ def plot_confusion_matrix(
 # ----------------------------------------------------------------------- images
 def _images(x, image_shape=None) -> np.ndarray:
     """``N x H x W`` images from ``N x D`` rows, ``N x 1 x H x W`` or ``N x H x W``."""
-    a = _array(x)
+    a = to_numpy(x)
     if a.ndim == 4 and a.shape[1] == 1:
         return a[:, 0]
     if a.ndim == 3:
@@ -404,11 +398,9 @@ def plot_misclassified(
 ):
     """A grid of the first ``max_images`` test images whose prediction is wrong, each titled
     with its true and predicted label. ``y_pred`` may be class indices or model outputs."""
-    from deepgrad.train.metrics import _true_classes, predicted_classes
-
     imgs = _images(images, image_shape)
-    t = _true_classes(y_true)
-    p = _array(y_pred)
+    t = true_classes(y_true)
+    p = to_numpy(y_pred)
     p = predicted_classes(p) if p.ndim == 2 or p.dtype.kind == "f" else p.reshape(-1)
     wrong = np.flatnonzero(t != p)[:max_images]
     names = list(class_names) if class_names is not None else None

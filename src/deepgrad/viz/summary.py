@@ -14,7 +14,8 @@ import numpy as np
 
 from deepgrad import dtypes
 from deepgrad.autograd.grad_mode import no_grad
-from deepgrad.tensor import Tensor, _wrap
+from deepgrad.creation import from_numpy
+from deepgrad.tensor import Tensor
 
 
 @dataclass
@@ -177,7 +178,7 @@ def _make_inputs(input_size, dtype):
         arr = (
             rng.random(s).astype(np_dtype) if np_dtype.kind == "f" else np.zeros(s, dtype=np_dtype)
         )
-        inputs.append(_wrap(arr))
+        inputs.append(from_numpy(arr))
     return inputs
 
 

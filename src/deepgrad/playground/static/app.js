@@ -8,7 +8,7 @@ const COLORS = ["#f59322", "#0877bd", "#2ca02c", "#9467bd", "#d62728",
 const NEG = [245, 147, 34];   // orange: negative values, class 0
 const POS = [8, 119, 189];    // blue: positive values, class 1
 const ACT_NAMES = {relu: "relu", tanh: "tanh", sigmoid: "σ", linear: "", leaky_relu: "leaky_relu",
-                   elu: "elu"};
+                   elu: "elu", gelu: "gelu", silu: "silu", softplus: "softplus"};
 const NODE = 34;              // thumbnail size in pixels
 const NODE_GAP = 12;
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from deepgrad import nn
+from deepgrad.creation import from_numpy
 from deepgrad.onnx.export import export
-from deepgrad.tensor import Tensor, _wrap
+from deepgrad.tensor import Tensor
 
 
 class Normalize(nn.Module):
@@ -22,7 +23,7 @@ class Normalize(nn.Module):
         self.std = np.asarray(std, dtype=np.float32)
 
     def forward(self, x: Tensor) -> Tensor:
-        return (x - _wrap(self.mean)) / _wrap(self.std)
+        return (x - from_numpy(self.mean)) / from_numpy(self.std)
 
     def extra_repr(self) -> str:
         return f"mean={self.mean.round(4).tolist()}, std={self.std.round(4).tolist()}"
@@ -38,7 +39,7 @@ def export_model_of_run(model, config, f, opset_version=None):
     """Export a run's trained ``model`` with its normalisation folded in; input ``input``
     (batch, *input_shape) of raw values, output ``logits``, both with a dynamic batch axis."""
     full = with_normalization(model, config)
-    x = _wrap(np.zeros((1, *config["input_shape"]), dtype=np.float32))
+    x = from_numpy(np.zeros((1, *config["input_shape"]), dtype=np.float32))
     return export(
         full,
         (x,),
