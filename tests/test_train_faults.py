@@ -3,15 +3,15 @@ resumed with ``--resume`` until it finishes, must end with the same weights as a
 uninterrupted run, bit for bit, and leave no stray file behind; after every Ctrl-C, what the
 message says about the checkpoint must be what is on disk.
 
-The model (an MLP with two hidden layers of 1024) makes checkpoints of about 12.6 MB. The
+The model (an MLP with two hidden layers of 1024) makes checkpoints of about 12.7 MB. The
 child is deepgrad's console entry (``deepgrad.cli:entry``) with each save bracketed by
-markers on stderr: half of the kills are aimed at a save (sent a random part of a save's
+markers on stderr: three kills in five are aimed at a save (sent a random part of a save's
 measured duration after a save began), the others at a random instant of the whole run. The
 markers also tell, after the process is gone, whether the kill landed inside a save (a begin
-without its end); the full test asserts that at least 10 of its 50 did. The oracle is the same
-command run once without interruption. A kill that arrives after the run has finished (the
-process may be done by the time the signal is sent) gives a finished run, which must compare
-equal as well.
+without its end); the full test asserts that at least 10 of its 50 or more did. The oracle is
+the same command run once without interruption. A kill that arrives after the run has
+finished (the process may be done by the time the signal is sent) gives a finished run, which
+must compare equal as well.
 
 The default run kills 4 times (a few seconds). The full test, 50 kills in 10 runs, runs with
 ``pytest -n 0 -m faults tests/test_train_faults.py`` (a step of ``.ci/run``).
@@ -277,13 +277,18 @@ def test_fifty_kills_then_resume_give_the_uninterrupted_weights(tmp_path, reques
         pytest.skip("the 50-kill test runs with: pytest -n 0 -m faults tests/test_train_faults.py")
     csv = _data(tmp_path)
     reference = _reference(tmp_path, csv)
-    total: dict[str, int] = {}
-    for chain in range(10):  # ten runs, five kills each
+    total = {"sigkill": 0, "sigint": 0, "in_save": 0}
+    chain = 0
+    # Ten runs of five kills each. Whether an aimed kill arrives before its save has ended
+    # depends on the machine's load; should fewer than 10 of the 50 land inside a save (about
+    # 20 do), up to six more runs are killed, so the count below is no race.
+    while chain < 10 or (total["in_save"] < 10 and chain < 16):
         out = tmp_path / f"killed-{chain}"
         stats = _kill_and_resume(out, csv, reference, kills=5, seed=chain + 1)
-        print(f"chain {chain + 1}/10: {stats}", flush=True)  # progress with pytest -s
+        chain += 1
+        print(f"chain {chain}: {stats}", flush=True)  # progress with pytest -s
         for k, v in stats.items():
             total[k] = total.get(k, 0) + v
     print(f"fault injection: {total}")
-    assert total["sigkill"] + total["sigint"] == 50
+    assert total["sigkill"] + total["sigint"] == 5 * chain >= 50
     assert total["in_save"] >= 10, total
