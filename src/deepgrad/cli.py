@@ -279,8 +279,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def entry() -> None:
+    """The ``deepgrad`` console script: :func:`main`, then exit with its status, deaf to Ctrl-C.
+
+    Once ``main`` has returned, the work is done (or its failure reported), so a late Ctrl-C
+    must not change the outcome. Left to Python, one that lands in the interpreter's shutdown
+    either raises ``KeyboardInterrupt`` in atexit and thread clean-up, or, once the signal
+    module has put back the default action, kills the process (-2) after a run that
+    succeeded. Ignoring SIGINT for the shutdown keeps main's status. (A Ctrl-C within the few
+    instructions before the ``signal`` call is caught here, with the same effect.)
+    """
+    import signal
+
+    status = 130
+    try:
+        status = main()
+    except KeyboardInterrupt:  # after main's own handlers, in its last instructions
+        print("\ndeepgrad: interrupted", file=sys.stderr)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(status)
+
+
 def main(argv=None) -> int:
-    """Entry point of the ``deepgrad`` console script; returns the exit status."""
+    """The ``deepgrad`` command (run by :func:`entry`); returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "playground":
         return cmd_playground(argv[1:])
@@ -813,4 +835,4 @@ def cmd_playground(argv) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

@@ -695,34 +695,40 @@ def _train_locked(config, out: Path, resume, progress, device, main: bool = True
             history=history,
         )
     except KeyboardInterrupt:
-        saved = checkpoint.saved_epoch if checkpoint is not None else None
-        raise RunInterrupted(_interrupted_message(out, saved, config)) from None
+        raise RunInterrupted(_interrupted_message(out, config)) from None
     model.to("cpu")
     if not main:
         return {}
     try:
         return finish(config, out, data, model, loss_fn, history, time.perf_counter() - started)
     except KeyboardInterrupt:
-        raise RunInterrupted(
-            f"interrupted while writing the results; the checkpoint of epoch "
-            f"{checkpoint.saved_epoch} in {out} is whole: deepgrad train --resume {out} "
-            "writes them again"
-        ) from None
+        raise RunInterrupted(_interrupted_message(out, config, "writing the results")) from None
 
 
-def _interrupted_message(out: Path, saved_epoch, config) -> str:
-    if saved_epoch is None:
-        earlier = (out / "checkpoint.safetensors").exists()
-        kept = (
-            f"the earlier run in {out} is unchanged"
-            if earlier
-            else f"{out} holds no checkpoint; start the run again"
+def _interrupted_message(out: Path, config, doing: str = "training") -> str:
+    """What a Ctrl-C left in ``out``, read from the disk: the checkpoint there decides, not
+    what the run believes it saved (the signal can land between a save and its bookkeeping)."""
+    try:
+        saved = read_run_checkpoint(out)
+    except RunError:
+        saved = None  # damaged: as good as none
+    mine = saved is not None and saved["config"].get("run_id") == config.get("run_id")
+    if mine and saved["epoch"] >= config["epochs"]:
+        return (
+            f"interrupted while {doing}; the checkpoint of the last epoch ({saved['epoch']}) "
+            f"in {out} is whole: deepgrad train --resume {out} writes the results again"
         )
-        return f"interrupted before the first epoch ended: nothing of this run was saved, {kept}"
-    return (
-        f"interrupted; {out} keeps the checkpoint of epoch {saved_epoch} of {config['epochs']}: "
-        f"continue with deepgrad train --resume {out}"
+    if mine:
+        return (
+            f"interrupted while {doing}; {out} keeps the checkpoint of epoch {saved['epoch']} "
+            f"of {config['epochs']}: continue with deepgrad train --resume {out}"
+        )
+    kept = (
+        f"the earlier run in {out} is unchanged"
+        if saved is not None
+        else f"{out} holds no checkpoint; start the run again"
     )
+    return f"interrupted before the first epoch ended: nothing of this run was saved, {kept}"
 
 
 def _config_run_id(out: Path):

@@ -26,8 +26,13 @@ TEST_COLOR = "#d62728"
 
 def new_figure(width: float = 6.4, height: float = 4.8, dpi: int = 100):
     """A Figure on an Agg canvas (what every plot here starts from)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from deepgrad.utils.interrupts import interrupts_deferred
+
+    # A Ctrl-C in the middle of matplotlib's first import can abort the process at exit
+    # (deepgrad.utils.interrupts says why); held back, it comes right after the import.
+    with interrupts_deferred():
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height), dpi=dpi)
     FigureCanvasAgg(fig)
