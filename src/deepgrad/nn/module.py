@@ -278,18 +278,20 @@ class Module:
         return mod
 
     def get_parameter(self, target: str) -> Parameter:
-        prefix, _, name = target.rpartition(".")
-        mod = self.get_submodule(prefix)
-        if name not in mod._parameters:
-            raise AttributeError(f"{type(mod).__name__} has no parameter `{name}`")
-        return mod._parameters[name]
+        """The parameter at dotted path ``target`` (e.g. ``'layers.2.weight'``)."""
+        return self._get_member(target, "parameter")
 
     def get_buffer(self, target: str) -> Tensor:
+        """The buffer at dotted path ``target`` (e.g. ``'bn.running_mean'``)."""
+        return self._get_member(target, "buffer")
+
+    def _get_member(self, target: str, kind: str):
         prefix, _, name = target.rpartition(".")
         mod = self.get_submodule(prefix)
-        if name not in mod._buffers:
-            raise AttributeError(f"{type(mod).__name__} has no buffer `{name}`")
-        return mod._buffers[name]
+        store = getattr(mod, f"_{kind}s")
+        if name not in store:
+            raise AttributeError(f"{type(mod).__name__} has no {kind} `{name}`")
+        return store[name]
 
     # ------------------------------------------------------------------ traversal
     def named_modules(
