@@ -148,9 +148,9 @@ def kaiming_uniform_(
     nonlinearity, a). ``nn.Linear`` uses a = sqrt(5), which gives bound = 1 / sqrt(fan_in)."""
     if 0 in tensor.shape:
         return tensor
-    fan = _calculate_correct_fan(tensor, mode)
-    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
-    bound = math.sqrt(3.0) * std
+    bound = math.sqrt(3.0) * _kaiming_std(
+        tensor, a, mode, nonlinearity
+    )  # U(-b, b) has std b/sqrt(3)
     return uniform_(tensor, -bound, bound, generator)
 
 
@@ -164,9 +164,12 @@ def kaiming_normal_(
     """He: N(0, std^2) with std = gain / sqrt(fan)."""
     if 0 in tensor.shape:
         return tensor
-    fan = _calculate_correct_fan(tensor, mode)
-    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
-    return normal_(tensor, 0.0, std, generator)
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
+
+
+def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float:
+    """He et al.'s standard deviation, gain / sqrt(fan), shared by both kaiming_ functions."""
+    return calculate_gain(nonlinearity, a) / math.sqrt(_calculate_correct_fan(tensor, mode))
 
 
 def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:

@@ -238,14 +238,10 @@ class Module:
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add a parameter (or a ``None`` placeholder, e.g. a missing bias) under ``name``."""
-        if "_parameters" not in self.__dict__:
-            raise AttributeError(_before_init(self, "register parameters"))
-        _check_name(self, name, "parameter")
-        if param is not None and not isinstance(param, Parameter):
-            raise TypeError(
-                f"cannot assign a {type(param).__name__} as parameter '{name}' "
-                "(deepgrad.nn.Parameter or None required); wrap it with nn.Parameter(...)"
-            )
+        _check_registration(
+            self, "parameter", name, param, Parameter, "deepgrad.nn.Parameter",
+            "; wrap it with nn.Parameter(...)",
+        )  # fmt: skip
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -253,14 +249,7 @@ class Module:
 
         Persistent buffers are saved in ``state_dict``; all buffers follow ``.double()`` etc.
         """
-        if "_buffers" not in self.__dict__:
-            raise AttributeError(_before_init(self, "register buffers"))
-        _check_name(self, name, "buffer")
-        if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(
-                f"cannot assign a {type(tensor).__name__} as buffer '{name}' (Tensor or None "
-                "required)"
-            )
+        _check_registration(self, "buffer", name, tensor, Tensor, "Tensor")
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -289,18 +278,20 @@ class Module:
         return mod
 
     def get_parameter(self, target: str) -> Parameter:
-        prefix, _, name = target.rpartition(".")
-        mod = self.get_submodule(prefix)
-        if name not in mod._parameters:
-            raise AttributeError(f"{type(mod).__name__} has no parameter `{name}`")
-        return mod._parameters[name]
+        """The parameter at dotted path ``target`` (e.g. ``'layers.2.weight'``)."""
+        return self._get_member(target, "parameter")
 
     def get_buffer(self, target: str) -> Tensor:
+        """The buffer at dotted path ``target`` (e.g. ``'bn.running_mean'``)."""
+        return self._get_member(target, "buffer")
+
+    def _get_member(self, target: str, kind: str):
         prefix, _, name = target.rpartition(".")
         mod = self.get_submodule(prefix)
-        if name not in mod._buffers:
-            raise AttributeError(f"{type(mod).__name__} has no buffer `{name}`")
-        return mod._buffers[name]
+        store = getattr(mod, f"_{kind}s")
+        if name not in store:
+            raise AttributeError(f"{type(mod).__name__} has no {kind} `{name}`")
+        return store[name]
 
     # ------------------------------------------------------------------ traversal
     def named_modules(
@@ -640,6 +631,20 @@ def _before_init(module: Module, what: str) -> str:
         f"cannot {what} before Module.__init__() call: call super().__init__() at the start of "
         f"{type(module).__name__}.__init__"
     )
+
+
+def _check_registration(module: Module, kind: str, name: str, value, expected: type,
+                        expected_name: str, hint: str = "") -> None:  # fmt: skip
+    """What register_parameter and register_buffer check: ``Module.__init__`` has run, the name
+    is new and valid, and the value is an ``expected`` (or None)."""
+    if f"_{kind}s" not in module.__dict__:
+        raise AttributeError(_before_init(module, f"register {kind}s"))
+    _check_name(module, name, kind)
+    if value is not None and not isinstance(value, expected):
+        raise TypeError(
+            f"cannot assign a {type(value).__name__} as {kind} '{name}' ({expected_name} or None "
+            f"required){hint}"
+        )
 
 
 def _check_name(module: Module, name: str, kind: str) -> None:
