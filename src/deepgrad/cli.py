@@ -308,7 +308,9 @@ def main(argv=None) -> int:
 
     try:
         with command_line():  # errors name --flags, not Python arguments
-            return args.handler(args, args.subparser) or 0
+            status = args.handler(args, args.subparser) or 0
+        sys.stdout.flush()  # a reader gone away (| head) shows here, not at exit
+        return status
     except (RunError, NonFiniteLossError, CheckpointError, CSVError, ImageError) as e:
         if debug:
             raise
