@@ -124,7 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="multiply the learning rate by GAMMA after every epoch (default: per model)",
     )
     t.add_argument("--momentum", type=float_in(0, 1), help="momentum (sgd, momentum, rmsprop)")
-    t.add_argument("--weight-decay", type=float_in(0, 1), help="L2 penalty (default 0)")
+    t.add_argument(
+        "--weight-decay",
+        type=float_in(0, 1),
+        help="L2 penalty (weight decay) on the weights, not the biases (default 0)",
+    )
     t.add_argument("--l1", type=float_in(0, 1), help="L1 penalty on the weights (default 0)")
     t.add_argument("--hidden", type=_hidden, help="hidden layer sizes of mlp, e.g. 512,256")
     t.add_argument(
@@ -330,7 +334,9 @@ def main(argv=None) -> int:
 
     try:
         with command_line():  # errors name --flags, not Python arguments
-            return args.handler(args, args.subparser) or 0
+            status = args.handler(args, args.subparser) or 0
+        sys.stdout.flush()  # a reader gone away (| head) shows here, not at exit
+        return status
     except (RunError, NonFiniteLossError, CheckpointError, CSVError, ImageError) as e:
         if debug:
             raise
