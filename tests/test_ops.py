@@ -44,7 +44,12 @@ SPECIALS = [np.nan, np.inf, -np.inf, -0.0]
 def _params(kind, ops=OPS, values=(None,)):
     """One pytest param per (op, value), carrying the op's mark for this sample kind."""
     return [
-        pytest.param(op, v, marks=op.marks.get(kind, ()), id=op.name + (f"-{v}" if v else ""))
+        pytest.param(
+            op,
+            v,
+            marks=op.marks.get(f"{kind}-{v}", op.marks.get(kind, ())),
+            id=op.name + (f"-{v}" if v else ""),
+        )
         for op in ops
         for v in values
     ]
@@ -79,14 +84,19 @@ def _th_inputs(op, arrays):
     ]
 
 
-def _compare_with_torch(op, arrays, kwargs):
+def _compare_with_torch(op, arrays, kwargs, must_refuse=True):
     """Forward, then backward with one random upstream gradient, in deepgrad and PyTorch.
 
-    Where PyTorch refuses the inputs (an error), deepgrad must refuse them too."""
+    Where PyTorch refuses the inputs (an error), deepgrad must refuse them too; with
+    ``must_refuse=False`` (mixed dtypes) there is nothing to compare: deepgrad promotes mixed
+    inputs where PyTorch asks for one dtype (``matmul``, losses, ``batch_norm``) and computes
+    activations of integer tensors in floating point, on purpose."""
     ts = _th_inputs(op, arrays)
     try:
         expected = op.th(*ts, **kwargs)
-    except (RuntimeError, ValueError, TypeError, IndexError) as err:
+    except (RuntimeError, ValueError, TypeError, IndexError, NotImplementedError) as err:
+        if not must_refuse:
+            return err
         with pytest.raises(Exception):  # noqa: B017 - any error, as long as it is raised
             op.dg(*_dg_inputs(op, arrays), **kwargs)
         return err
@@ -144,7 +154,8 @@ def test_gradcheck(op, _, data):
 def test_matches_torch(op, dtype, data):
     arrays, kwargs = op.sample(data.draw)
     out = _compare_with_torch(op, _cast(arrays, (dtype,)), kwargs)
-    if isinstance(out, deepgrad.Tensor) and op.differentiable:
+    # the entry's ops must be in its graph (unless the op returned its input: flatten of 1-d)
+    if isinstance(out, deepgrad.Tensor) and op.differentiable and out._ctx is not None:
         nodes = _graph_ops(out)
         for cls in op.ops:
             assert any(isinstance(n, cls) for n in nodes), (
@@ -159,7 +170,7 @@ def test_matches_torch(op, dtype, data):
 def test_mixed_dtypes_match_torch(op, combo, data):
     arrays, kwargs = op.sample(data.draw)
     with np.errstate(all="ignore"):  # int64 inputs may divide by zero, as in torch
-        _compare_with_torch(op, _cast(arrays, MIXED[combo]), kwargs)
+        _compare_with_torch(op, _cast(arrays, MIXED[combo]), kwargs, must_refuse=False)
 
 
 def _with_specials(draw, arrays):
