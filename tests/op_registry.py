@@ -1106,9 +1106,6 @@ OPS = [
         prod_sample,
         ops=(S.Prod,),
         marks={
-            "float32": mark_bug(
-                "prod: float32 gradient off torch by more than rtol 1e-5 (not analysed)"
-            ),
             "special": mark_bug(
                 "prod: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
             ),
