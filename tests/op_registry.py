@@ -210,6 +210,12 @@ def transpose_sample(draw):
     }
 
 
+def strided_sample(draw):
+    """A transpose of two sides of length >= 2: never C-contiguous, so contiguous() copies."""
+    shape = draw(hnp.array_shapes(min_dims=2, max_dims=3, min_side=2, max_side=4))
+    return [_values(draw, shape)], {"d0": 0, "d1": -1}
+
+
 def expand_sample(draw):
     shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3))
     target = tuple(s if s != 1 else draw(st.integers(1, 3)) for s in shape)
@@ -1430,6 +1436,7 @@ OPS = [
         lambda a, d0, d1: a.transpose(d0, d1).contiguous(),
         lambda a, d0, d1: a.transpose(d0, d1).contiguous(),
         lambda a, d0, d1: np.ascontiguousarray(np.swapaxes(a, d0, d1)),
-        transpose_sample,
+        strided_sample,
+        ops=(SH.Permute, SH.Contiguous),
     ),
 ]
