@@ -53,8 +53,9 @@ class Adagrad(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        defaults = _checked(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                            initial_accumulator_value=initial_accumulator_value, eps=eps)  # fmt: skip
+        accumulator = initial_accumulator_value
+        defaults = _checked(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay)
+        defaults |= _checked(initial_accumulator_value=accumulator, eps=eps)
         _no_differentiable(differentiable)
         super().__init__(params, defaults | {"maximize": maximize} | _fast_path(foreach, fused))
         for group in self.param_groups:  # PyTorch makes Adagrad's state at once

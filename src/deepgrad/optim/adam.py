@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad.optim.optimizer import Optimizer, _checked, _fast_path, _floats, _lerp_
-from deepgrad.optim.optimizer import _no_differentiable
+from deepgrad.optim.optimizer import (
+    Optimizer,
+    _checked,
+    _fast_path,
+    _floats,
+    _lerp_,
+    _no_differentiable,
+)
 
 
 class Adam(Optimizer):
