@@ -85,7 +85,7 @@ class SGD(Optimizer):
             else:
                 b = state["momentum_buffer"]._data
                 b *= momentum
-                b += np.multiply(d, 1.0 - dampening, out=t)
+                b += np.multiply(d, 1.0 - dampening, out=t) if dampening else d
             d = np.add(d, np.multiply(b, momentum, out=t), out=t) if group["nesterov"] else b
         x -= np.multiply(d, lr, out=self._tmp(x, 0))
 
