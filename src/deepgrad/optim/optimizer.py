@@ -50,8 +50,11 @@ class Optimizer:
             groups), each with a ``"params"`` entry and optional per-group hyper-parameters.
         defaults: the hyper-parameters used where a group does not set its own.
 
-    Subclasses implement ``step(closure=None)``. The parameters need not be
-    ``nn.Parameter``: any leaf tensor works; parameters whose ``.grad`` is None are skipped.
+    Subclasses write their update rule for one parameter, ``_update(x, g, state, group)``,
+    and name their state buffers (``_state_buffers``); ``step`` runs the loop, makes the state
+    and takes the fused kernel (``_fused_step``) or a GPU kernel (``_gpu_update``) where there
+    is one. The parameters need not be ``nn.Parameter``: any leaf tensor works; parameters
+    whose ``.grad`` is None are skipped.
 
     Deviation from PyTorch, on purpose: ``load_state_dict`` copies the loaded buffers, so the
     optimiser never shares (and later mutates) arrays with the dict it was loaded from.
