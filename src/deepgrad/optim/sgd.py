@@ -71,16 +71,16 @@ class SGD(Optimizer):
             t = self._tmp(x, 1)
             if state.get("momentum_buffer") is None:  # b_1 = g_1, a copy
                 state["momentum_buffer"] = _wrap(array_module(d).array(d))
-                b = state["momentum_buffer"]._data
             else:
                 b = state["momentum_buffer"]._data
                 b *= momentum
                 b += np.multiply(d, 1.0 - dampening, out=t) if dampening else d
+            b = state["momentum_buffer"]._data
             d = np.add(d, np.multiply(b, momentum, out=t), out=t) if group["nesterov"] else b
         x -= np.multiply(d, lr, out=self._tmp(x, 0))
 
     def _state_of(self, p, group):
-        return self.state[p] if group["momentum"] else None  # PyTorch keeps no state without
+        return self.state[p] if group["momentum"] else None  # no momentum: no state, as PyTorch
 
     def _state_buffers(self, group) -> list[str]:
         return ["momentum_buffer"] if group["momentum"] else []
