@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad.optim.optimizer import Optimizer, _check_nonnegative, _no_differentiable
-from deepgrad.tensor import _wrap
+from deepgrad.optim.optimizer import Optimizer, _checked, _floats, _no_differentiable
 
 
 class Adadelta(Optimizer):
@@ -37,60 +36,28 @@ class Adadelta(Optimizer):
         foreach, capturable, differentiable: accepted for PyTorch compatibility (see ``SGD``).
     """
 
-    def __init__(
-        self,
-        params,
-        lr: float = 1.0,
-        rho: float = 0.9,
-        eps: float = 1e-6,
-        weight_decay: float = 0,
-        foreach: bool | None = None,
-        *,
-        capturable: bool = False,
-        maximize: bool = False,
-        differentiable: bool = False,
-    ) -> None:
-        _check_nonnegative(lr=lr, eps=eps, weight_decay=weight_decay)
-        if not 0.0 <= rho <= 1.0:
-            raise ValueError(f"Invalid rho value: {rho}; it must be in [0, 1]")
+    def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0, foreach: bool | None = None, *, capturable: bool = False,
+                 maximize: bool = False, differentiable: bool = False) -> None:  # fmt: skip
+        defaults = _checked(lr=lr, eps=eps, weight_decay=weight_decay, rho=rho)
         _no_differentiable(differentiable)
-        defaults = {
-            "lr": lr,
-            "rho": rho,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "maximize": maximize,
-        }
-        super().__init__(params, defaults)
+        super().__init__(params, defaults | {"maximize": maximize})
 
-    def step(self, closure=None):
-        """One Adadelta update of every parameter with a gradient; returns the closure's loss."""
-        loss = self._eval_closure(closure)
-        tmp = self._tmp
-        for group in self.param_groups:
-            lr, rho, eps = float(group["lr"]), float(group["rho"]), float(group["eps"])
-            weight_decay = float(group["weight_decay"])
-            maximize = group["maximize"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                x = p._data
-                st = self.state[p]
-                if "square_avg" not in st:
-                    st["step"] = 0.0
-                    st["square_avg"] = _wrap(np.zeros_like(x))
-                    st["acc_delta"] = _wrap(np.zeros_like(x))
-                st["step"] += 1.0
-                d = self._direction(x, p.grad._data, weight_decay, maximize)
-                v, u = st["square_avg"]._data, st["acc_delta"]._data
-                v *= rho
-                v += (1 - rho) * d * d
-                delta = tmp(x, 1)
-                np.sqrt(u + eps, out=delta)
-                delta /= np.sqrt(v + eps)
-                delta *= d
-                u *= rho
-                u += (1 - rho) * delta * delta
-                delta *= lr
-                x -= delta
-        return loss
+    def _update(self, x, g, state, group) -> None:
+        """g = grad (+ lambda theta);  v = rho v + (1 - rho) g^2;
+        dx = sqrt(u + eps) / sqrt(v + eps) g;  u = rho u + (1 - rho) dx^2;  theta -= gamma dx."""
+        lr, rho, eps, weight_decay = _floats(group, "lr", "rho", "eps", "weight_decay")
+        d = self._direction(x, g, weight_decay, group["maximize"])
+        v, u = state["square_avg"]._data, state["acc_delta"]._data
+        v *= rho
+        v += (1 - rho) * d * d
+        delta = np.sqrt(u + eps, out=self._tmp(x, 1))
+        delta /= np.sqrt(v + eps)
+        delta *= d
+        u *= rho
+        u += (1 - rho) * delta * delta
+        delta *= lr
+        x -= delta
+
+    def _state_buffers(self, group) -> list[str]:
+        return ["square_avg", "acc_delta"]

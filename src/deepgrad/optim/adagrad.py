@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad import kernels
-from deepgrad.optim.optimizer import (
-    Optimizer,
-    _check_nonnegative,
-    _fast_path,
-    _no_differentiable,
-    _wants_kernels,
-)
+from deepgrad.optim.optimizer import Optimizer, _checked, _fast_path, _floats, _no_differentiable
 from deepgrad.tensor import _wrap
 
 
@@ -46,92 +39,40 @@ class Adagrad(Optimizer):
         differentiable: accepted for PyTorch compatibility (see ``SGD``).
     """
 
-    def __init__(
-        self,
-        params,
-        lr: float = 1e-2,
-        lr_decay: float = 0,
-        weight_decay: float = 0,
-        initial_accumulator_value: float = 0,
-        eps: float = 1e-10,
-        foreach: bool | None = None,
-        *,
-        maximize: bool = False,
-        differentiable: bool = False,
-        fused: bool | None = None,
-    ) -> None:
-        _check_nonnegative(
-            lr=lr,
-            lr_decay=lr_decay,
-            weight_decay=weight_decay,
-            initial_accumulator_value=initial_accumulator_value,
-            eps=eps,
-        )
+    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10,
+                 foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:  # fmt: skip
+        accumulator = initial_accumulator_value
+        defaults = _checked(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay)
+        defaults |= _checked(initial_accumulator_value=accumulator, eps=eps)
         _no_differentiable(differentiable)
-        defaults = {
-            "lr": lr,
-            "lr_decay": lr_decay,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "initial_accumulator_value": initial_accumulator_value,
-            "maximize": maximize,
-            **_fast_path(foreach, fused),
-        }
-        super().__init__(params, defaults)
-        for group in self.param_groups:
+        super().__init__(params, defaults | {"maximize": maximize} | _fast_path(foreach, fused))
+        for group in self.param_groups:  # PyTorch makes Adagrad's state at once
             for p in group["params"]:
-                self._init_state(p, group)
+                self._init_state(self.state[p], p._data, group)
 
-    def _init_state(self, p, group) -> dict:
-        st = self.state[p]
-        st["step"] = 0.0
-        st["sum"] = _wrap(np.full_like(p._data, group["initial_accumulator_value"]))
-        return st
+    def _update(self, x, g, state, group) -> None:
+        """g = grad (+ lambda theta);  sum = sum + g^2;
+        theta = theta - gamma / (1 + (t - 1) eta) * g / (sqrt(sum) + eps)."""
+        lr, lr_decay, weight_decay, eps = _floats(group, "lr", "lr_decay", "weight_decay", "eps")
+        clr = lr / (1 + (state["step"] - 1) * lr_decay)
+        d = self._direction(x, g, weight_decay, group["maximize"])
+        s, t = state["sum"]._data, self._tmp(x, 1)
+        s += np.multiply(d, d, out=t)
+        np.sqrt(s, out=t)
+        t += eps
+        x -= np.multiply(np.divide(d, t, out=t), clr, out=t)
 
-    def step(self, closure=None):
-        """One AdaGrad update of every parameter that has a gradient; returns the closure's loss."""
-        loss = self._eval_closure(closure)
-        state = self.state
-        tmp = self._tmp
-        for group in self.param_groups:
-            lr = float(group["lr"])
-            lr_decay = float(group["lr_decay"])
-            weight_decay = float(group["weight_decay"])
-            eps = float(group["eps"])
-            maximize = group["maximize"]
-            params = [p for p in group["params"] if p.grad is not None]
-            for p in params:
-                if "sum" not in state[p]:  # a group added after construction
-                    self._init_state(p, group)
-                state[p]["step"] += 1.0
-            if _wants_kernels(group) and self._fused_step(group, params):
-                continue
-            for p in params:  # the reference: one NumPy operation at a time
-                x = p._data
-                st = state[p]
-                step = st["step"]
-                d = self._direction(x, p.grad._data, weight_decay, maximize)
-                clr = lr / (1 + (step - 1) * lr_decay)
-                s = st["sum"]._data
-                t = tmp(x, 1)
-                np.multiply(d, d, out=t)
-                s += t
-                np.sqrt(s, out=t)
-                t += eps
-                np.divide(d, t, out=t)
-                t *= clr
-                x -= t
-        return loss
+    def _init_state(self, state, x, group) -> None:
+        state["step"] = 0.0
+        state["sum"] = _wrap(np.full_like(x, group["initial_accumulator_value"]))
 
-    def _fused_step(self, group, params) -> bool:
-        """The update above as one fused pass (``kernels.optimizer_step``); False if it
-        cannot run (then nothing has changed)."""
-        lr, lr_decay = float(group["lr"]), float(group["lr_decay"])
-        weight_decay, eps = float(group["weight_decay"]), float(group["eps"])
-        arrays, scalars = [], []
-        for p in params:
-            st = self.state[p]
-            arrays.append([p._data, p.grad._data, st["sum"]._data])
-            scalars.append((weight_decay, eps, lr / (1 + (st["step"] - 1) * lr_decay)))
+    def _state_buffers(self, group) -> list[str]:
+        return ["sum"]
+
+    def _fused_step(self, group, params, states) -> bool:
+        lr, lr_decay, weight_decay, eps = _floats(group, "lr", "lr_decay", "weight_decay", "eps")
         flags = (bool(weight_decay), bool(group["maximize"]))
-        return kernels.optimizer_step("adagrad", flags, arrays, scalars)
+        scalars = [(weight_decay, eps, lr / (1 + (st["step"] - 1) * lr_decay)) for st in states]
+        return self._run_kernel("adagrad", group, params, states, flags, scalars)

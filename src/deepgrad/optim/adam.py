@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad import kernels
 from deepgrad.optim.optimizer import (
     Optimizer,
-    _check_nonnegative,
+    _checked,
     _fast_path,
+    _floats,
     _lerp_,
     _no_differentiable,
-    _wants_kernels,
 )
-from deepgrad.tensor import _wrap
-
-
-def _check_betas(betas) -> tuple[float, float]:
-    beta1, beta2 = betas
-    if not 0.0 <= beta1 < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {beta1}")
-    if not 0.0 <= beta2 < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {beta2}")
-    return (float(beta1), float(beta2))
 
 
 class Adam(Optimizer):
@@ -68,125 +57,60 @@ class Adam(Optimizer):
             is not supported).
     """
 
-    def __init__(
-        self,
-        params,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0,
-        amsgrad: bool = False,
-        *,
-        foreach: bool | None = None,
-        maximize: bool = False,
-        capturable: bool = False,
-        differentiable: bool = False,
-        fused: bool | None = None,
-        decoupled_weight_decay: bool = False,
-    ) -> None:
-        _check_nonnegative(lr=lr, eps=eps)
-        betas = _check_betas(betas)
-        _check_nonnegative(weight_decay=weight_decay)
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None,
+                 decoupled_weight_decay: bool = False) -> None:  # fmt: skip
+        defaults = _checked(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
         _no_differentiable(differentiable)
-        defaults = {
-            "lr": lr,
-            "betas": betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "amsgrad": amsgrad,
-            "maximize": maximize,
-            "decoupled_weight_decay": decoupled_weight_decay,
-            **_fast_path(foreach, fused),
-        }
-        super().__init__(params, defaults)
+        defaults.update(amsgrad=amsgrad, maximize=maximize)
+        defaults.update(decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults | _fast_path(foreach, fused))
 
-    def step(self, closure=None):
-        """One Adam update of every parameter that has a gradient; returns the closure's loss."""
-        loss = self._eval_closure(closure)
-        state = self.state
-        tmp = self._tmp
-        for group in self.param_groups:
-            lr = float(group["lr"])
-            beta1, beta2 = (float(b) for b in group["betas"])
-            eps = float(group["eps"])
-            weight_decay = float(group["weight_decay"])
-            amsgrad = group["amsgrad"]
-            maximize = group["maximize"]
-            decoupled = group["decoupled_weight_decay"]
-            params = [p for p in group["params"] if p.grad is not None]
-            for p in params:
-                st = state[p]
-                if len(st) == 0:
-                    x = p._data
-                    st["step"] = 0.0
-                    st["exp_avg"] = _wrap(np.zeros_like(x))
-                    st["exp_avg_sq"] = _wrap(np.zeros_like(x))
-                    if amsgrad:
-                        st["max_exp_avg_sq"] = _wrap(np.zeros_like(x))
-                st["step"] += 1.0
-            if _wants_kernels(group) and self._fused_step(group, params):
-                continue
-            for p in params:  # the reference: one NumPy operation at a time
-                grad = p.grad
-                x = p._data
-                st = state[p]
-                step = st["step"]
-                if type(x) is not np.ndarray:  # a GPU parameter: one fused kernel
-                    from deepgrad.cuda.fused import adam_step
+    def _update(self, x, g, state, group) -> None:
+        """theta = theta (1 - gamma lambda) if decoupled, else g = grad + lambda theta;
+        m = lerp(m, g, 1 - beta1);  v = beta2 v + (1 - beta2) g^2;  v = max(v_max, v);
+        theta = theta - gamma / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)."""
+        lr, (beta1, beta2), eps, weight_decay = _floats(group, "lr", "betas", "eps", "weight_decay")
+        if group["decoupled_weight_decay"]:
+            x *= 1.0 - lr * weight_decay
+            weight_decay = 0.0
+        d = self._direction(x, g, weight_decay, group["maximize"])
+        m, v, t = state["exp_avg"]._data, state["exp_avg_sq"]._data, self._tmp(x, 1)
+        _lerp_(m, d, 1.0 - beta1, t)
+        v *= beta2
+        v += np.multiply(np.multiply(d, 1.0 - beta2, out=t), d, out=t)
+        if group["amsgrad"]:
+            v = np.maximum(state["max_exp_avg_sq"]._data, v, out=state["max_exp_avg_sq"]._data)
+        denom = np.sqrt(v, out=t)
+        denom /= (1 - beta2 ** state["step"]) ** 0.5
+        denom += eps
+        x -= np.multiply(np.divide(m, denom, out=t), lr / (1 - beta1 ** state["step"]), out=t)
 
-                    vmax = st["max_exp_avg_sq"]._data if amsgrad else None
-                    adam_step(x, grad._data, st["exp_avg"]._data, st["exp_avg_sq"]._data, vmax,
-                              lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
-                              step=step, decoupled=decoupled, amsgrad=amsgrad,
-                              maximize=maximize)  # fmt: skip
-                    continue
-                if decoupled:
-                    if weight_decay:
-                        x *= 1.0 - lr * weight_decay
-                    d = self._direction(x, grad._data, 0.0, maximize)
-                else:
-                    d = self._direction(x, grad._data, weight_decay, maximize)
-                m = st["exp_avg"]._data
-                v = st["exp_avg_sq"]._data
-                t = tmp(x, 1)
-                _lerp_(m, d, 1.0 - beta1, t)
-                v *= beta2
-                np.multiply(d, 1.0 - beta2, out=t)
-                t *= d
-                v += t
-                step_size = lr / (1 - beta1**step)
-                bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-                if amsgrad:
-                    vmax = st["max_exp_avg_sq"]._data
-                    np.maximum(vmax, v, out=vmax)
-                    v = vmax
-                np.sqrt(v, out=t)
-                t /= bias_correction2_sqrt
-                t += eps
-                np.divide(m, t, out=t)
-                t *= step_size
-                x -= t
-        return loss
+    def _state_buffers(self, group) -> list[str]:
+        return ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if group["amsgrad"] else [])
 
-    def _fused_step(self, group, params) -> bool:
-        """The update above as one fused pass (``kernels.optimizer_step``); False if it
-        cannot run (then nothing has changed)."""
-        lr = float(group["lr"])
-        beta1, beta2 = (float(b) for b in group["betas"])
-        weight_decay = float(group["weight_decay"])
+    def _fused_step(self, group, params, states) -> bool:
+        lr, (beta1, beta2), eps, weight_decay = _floats(group, "lr", "betas", "eps", "weight_decay")
         decoupled = group["decoupled_weight_decay"]
-        amsgrad = group["amsgrad"]
-        names = ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if amsgrad else [])
-        arrays, scalars = [], []
         weight = 1.0 - beta1  # _lerp_'s weight, and the form it takes
         low = weight < 0.5
-        for p in params:
-            st = self.state[p]
-            arrays.append([p._data, p.grad._data] + [st[k]._data for k in names])
-            step = st["step"]
-            decay = 1.0 - lr * weight_decay if decoupled else weight_decay
-            scalars.append((decay, weight if low else 1.0 - weight, beta2, 1.0 - beta2,
-                            (1 - beta2**step) ** 0.5, float(group["eps"]),
-                            lr / (1 - beta1**step)))  # fmt: skip
-        flags = (bool(weight_decay), bool(decoupled), bool(group["maximize"]), low, bool(amsgrad))
-        return kernels.optimizer_step("adam", flags, arrays, scalars)
+        flags = (bool(weight_decay), bool(decoupled), bool(group["maximize"]), low,
+                 bool(group["amsgrad"]))  # fmt: skip
+        decay = 1.0 - lr * weight_decay if decoupled else weight_decay
+        scalars = [(decay, weight if low else 1.0 - weight, beta2, 1.0 - beta2,
+                    (1 - beta2 ** state["step"]) ** 0.5, eps, lr / (1 - beta1 ** state["step"]))
+                   for state in states]  # fmt: skip
+        return self._run_kernel("adam", group, params, states, flags, scalars)
+
+    def _gpu_update(self, x, g, state, group) -> bool:
+        from deepgrad.cuda.fused import adam_step
+
+        lr, (beta1, beta2), eps, weight_decay = _floats(group, "lr", "betas", "eps", "weight_decay")
+        vmax = state["max_exp_avg_sq"]._data if group["amsgrad"] else None
+        adam_step(x, g, state["exp_avg"]._data, state["exp_avg_sq"]._data, vmax, lr=lr,
+                  beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+                  step=state["step"], decoupled=group["decoupled_weight_decay"],
+                  amsgrad=group["amsgrad"], maximize=group["maximize"])  # fmt: skip
+        return True

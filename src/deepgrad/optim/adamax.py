@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad.optim.adam import _check_betas
-from deepgrad.optim.optimizer import Optimizer, _check_nonnegative, _lerp_, _no_differentiable
-from deepgrad.tensor import _wrap
+from deepgrad.optim.optimizer import Optimizer, _checked, _floats, _lerp_, _no_differentiable
 
 
 class Adamax(Optimizer):
@@ -37,65 +35,24 @@ class Adamax(Optimizer):
         foreach, differentiable, capturable: accepted for PyTorch compatibility.
     """
 
-    def __init__(
-        self,
-        params,
-        lr: float = 2e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0,
-        foreach: bool | None = None,
-        *,
-        maximize: bool = False,
-        differentiable: bool = False,
-        capturable: bool = False,
-    ) -> None:
-        _check_nonnegative(lr=lr, eps=eps)
-        betas = _check_betas(betas)
-        _check_nonnegative(weight_decay=weight_decay)
+    def __init__(self, params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, foreach: bool | None = None, *,
+                 maximize: bool = False, differentiable: bool = False,
+                 capturable: bool = False) -> None:  # fmt: skip
+        defaults = _checked(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
         _no_differentiable(differentiable)
-        defaults = {
-            "lr": lr,
-            "betas": betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "maximize": maximize,
-        }
-        super().__init__(params, defaults)
+        super().__init__(params, defaults | {"maximize": maximize})
 
-    def step(self, closure=None):
-        """One Adamax update of every parameter that has a gradient; returns the closure's loss."""
-        loss = self._eval_closure(closure)
-        state = self.state
-        tmp = self._tmp
-        for group in self.param_groups:
-            lr = float(group["lr"])
-            beta1, beta2 = (float(b) for b in group["betas"])
-            eps = float(group["eps"])
-            weight_decay = float(group["weight_decay"])
-            maximize = group["maximize"]
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                x = p._data
-                st = state[p]
-                if len(st) == 0:
-                    st["step"] = 0.0
-                    st["exp_avg"] = _wrap(np.zeros_like(x))
-                    st["exp_inf"] = _wrap(np.zeros_like(x))
-                st["step"] = step = st["step"] + 1.0
-                d = self._direction(x, grad._data, weight_decay, maximize)
-                m = st["exp_avg"]._data
-                u = st["exp_inf"]._data
-                t = tmp(x, 1)
-                _lerp_(m, d, 1.0 - beta1, t)
-                u *= beta2
-                np.abs(d, out=t)
-                t += eps
-                np.maximum(u, t, out=u)
-                clr = lr / (1 - beta1**step)
-                np.divide(m, u, out=t)
-                t *= clr
-                x -= t
-        return loss
+    def _update(self, x, g, state, group) -> None:
+        """g = grad (+ lambda theta);  m = lerp(m, g, 1 - beta1);  u = max(beta2 u, |g| + eps);
+        theta = theta - gamma / (1 - beta1^t) * m / u."""
+        lr, (beta1, beta2), eps, weight_decay = _floats(group, "lr", "betas", "eps", "weight_decay")
+        d = self._direction(x, g, weight_decay, group["maximize"])
+        m, u, t = state["exp_avg"]._data, state["exp_inf"]._data, self._tmp(x, 1)
+        _lerp_(m, d, 1.0 - beta1, t)
+        u *= beta2
+        np.maximum(u, np.add(np.abs(d, out=t), eps, out=t), out=u)
+        x -= np.multiply(np.divide(m, u, out=t), lr / (1 - beta1 ** state["step"]), out=t)
+
+    def _state_buffers(self, group) -> list[str]:
+        return ["exp_avg", "exp_inf"]

@@ -10,19 +10,9 @@ class AdamW(Adam):
 
     Adam's L2 penalty is added to the gradient and so gets divided by the adaptive denominator:
     weights with large gradients are barely regularised. AdamW instead shrinks the weights
-    directly, outside the adaptive update::
-
-        input: gamma (lr), beta1, beta2 (betas), epsilon, lambda (weight decay), amsgrad
-        m_0 = 0, v_0 = 0, v^max_0 = 0
-        for t = 1, 2, ...:
-            g_t = -grad f(theta_{t-1})  if maximize  else  grad f(theta_{t-1})
-            theta_{t-1} = theta_{t-1} - gamma * lambda * theta_{t-1}     # decoupled decay
-            m_t = beta1 * m_{t-1} + (1 - beta1) * g_t
-            v_t = beta2 * v_{t-1} + (1 - beta2) * g_t^2
-            if amsgrad:  v^max_t = max(v^max_{t-1}, v_t);  v = v^max_t
-            else:        v = v_t
-            theta_t = theta_{t-1} - (gamma / (1 - beta1^t)) * m_t
-                                    / (sqrt(v) / sqrt(1 - beta2^t) + epsilon)
+    directly, outside the adaptive update: in ``Adam``'s algorithm, the weight-decay line
+    becomes :math:`\theta_{t-1} \leftarrow \theta_{t-1} - \gamma \lambda \theta_{t-1}`
+    and the gradient is left as it is.
 
     The decay is multiplied by the learning rate, as in PyTorch (the paper's schedule
     multiplier), so a learning-rate scheduler scales it too. Same as
@@ -41,21 +31,10 @@ class AdamW(Adam):
         capturable, differentiable: accepted for PyTorch compatibility.
     """
 
-    def __init__(
-        self,
-        params,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 1e-2,
-        amsgrad: bool = False,
-        *,
-        maximize: bool = False,
-        foreach: bool | None = None,
-        capturable: bool = False,
-        differentiable: bool = False,
-        fused: bool | None = None,
-    ) -> None:
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False, foreach: bool | None = None, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:  # fmt: skip
         super().__init__(
             params,
             lr,

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from deepgrad.optim.optimizer import Optimizer, _check_nonnegative
+from deepgrad.optim.optimizer import Optimizer, _checked, _floats
 
 _LINE_SEARCHES = (None, "armijo", "backtracking")
 
@@ -83,7 +83,7 @@ class GD(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        _check_nonnegative(lr=lr, weight_decay=weight_decay)
+        defaults = _checked(lr=lr, weight_decay=weight_decay)
         if line_search_fn not in _LINE_SEARCHES:
             raise ValueError(
                 f"GD: unknown line_search_fn {line_search_fn!r}; use None (fixed step length) "
@@ -95,16 +95,8 @@ class GD(Optimizer):
             raise ValueError(f"Invalid c value: {c} (the Armijo constant must be in (0, 1))")
         if int(max_ls) < 1:
             raise ValueError(f"Invalid max_ls value: {max_ls} (at least one trial step)")
-        defaults = {
-            "lr": lr,
-            "weight_decay": weight_decay,
-            "line_search_fn": line_search_fn,
-            "beta": beta,
-            "c": c,
-            "max_ls": int(max_ls),
-            "maximize": maximize,
-        }
-        super().__init__(params, defaults)
+        defaults.update(line_search_fn=line_search_fn, beta=beta, c=c, max_ls=int(max_ls))
+        super().__init__(params, defaults | {"maximize": maximize})
         self._ls_buffers: dict = {}
 
     def __setstate__(self, state) -> None:
@@ -116,26 +108,18 @@ class GD(Optimizer):
 
         With a line search this is the loss at the starting point, as LBFGS returns it.
         """
-        line_search = any(g["line_search_fn"] is not None for g in self.param_groups)
-        if line_search:
+        if any(g["line_search_fn"] is not None for g in self.param_groups):
             return self._armijo_step(closure)
-        loss = self._eval_closure(closure)
-        for group in self.param_groups:
-            lr = float(group["lr"])
-            weight_decay = float(group["weight_decay"])
-            maximize = group["maximize"]
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                x = p._data
-                d = self._direction(x, grad._data, weight_decay, maximize)
-                if d is grad._data:
-                    d = np.multiply(d, lr, out=self._tmp(x, 0))
-                else:
-                    d *= lr
-                x -= d
-        return loss
+        return super().step(closure)
+
+    def _update(self, x, g, state, group) -> None:
+        """g = grad (+ lambda theta);  theta = theta - gamma g."""
+        lr, weight_decay = _floats(group, "lr", "weight_decay")
+        d = self._direction(x, g, weight_decay, group["maximize"])
+        x -= np.multiply(d, lr, out=self._tmp(x, 0))
+
+    def _state_of(self, p, group):
+        return None  # a fixed step keeps no state
 
     def _armijo_step(self, closure):
         if closure is None:

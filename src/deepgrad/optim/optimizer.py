@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from deepgrad import kernels
 from deepgrad.autograd import enable_grad
 from deepgrad.backend import array_module
 from deepgrad.device import device_of, move
@@ -49,8 +50,11 @@ class Optimizer:
             groups), each with a ``"params"`` entry and optional per-group hyper-parameters.
         defaults: the hyper-parameters used where a group does not set its own.
 
-    Subclasses implement ``step(closure=None)``. The parameters need not be
-    ``nn.Parameter``: any leaf tensor works; parameters whose ``.grad`` is None are skipped.
+    Subclasses write their update rule for one parameter, ``_update(x, g, state, group)``,
+    and name their state buffers (``_state_buffers``); ``step`` runs the loop, makes the state
+    and takes the fused kernel (``_fused_step``) or a GPU kernel (``_gpu_update``) where there
+    is one. The parameters need not be ``nn.Parameter``: any leaf tensor works; parameters
+    whose ``.grad`` is None are skipped.
 
     Deviation from PyTorch, on purpose: ``load_state_dict`` copies the loaded buffers, so the
     optimiser never shares (and later mutates) arrays with the dict it was loaded from.
@@ -207,8 +211,68 @@ class Optimizer:
                         g._data.fill(0)
 
     def step(self, closure: Callable[[], Any] | None = None):
-        """Update the parameters once; ``closure`` (optional) re-evaluates and returns the loss."""
+        """Update every parameter that has a gradient once; returns the loss that ``closure``
+        (optional: it re-evaluates the model) returns.
+
+        The loop is the same for every algorithm: each parameter's state is made on its first
+        step and its step counted (``_state_of``); then a group runs as one fused pass where
+        it can (``_fused_step``), else parameter by parameter (``_update``, the reference).
+        """
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            states = [self._state_of(p, group) for p in params]
+            if _wants_kernels(group) and self._fused_step(group, params, states):
+                continue
+            for p, state in zip(params, states):
+                x, g = p._data, p.grad._data
+                if type(x) is np.ndarray or not self._gpu_update(x, g, state, group):
+                    self._update(x, g, state, group)
+        return loss
+
+    # ------------------------------------------------ what each algorithm writes
+    def _update(self, x: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
+        """One step of the algorithm for one parameter: ``x`` (updated in place) with its
+        gradient ``g`` (read only), its ``state`` and its group's hyper-parameters."""
         raise NotImplementedError
+
+    def _state_buffers(self, group: dict) -> list[str]:
+        """Names of the per-parameter buffers, zeros at first (the fused kernel's order)."""
+        return []
+
+    def _init_state(self, state: dict, x: np.ndarray, group: dict) -> None:
+        """Fill the empty ``state`` of the parameter ``x`` (PyTorch's lazy state)."""
+        state["step"] = 0.0
+        for name in self._state_buffers(group):
+            state[name] = _wrap(np.zeros_like(x))
+
+    def _state_of(self, p: Tensor, group: dict) -> dict | None:
+        """``p``'s state for this step: made on its first step, with its step counted."""
+        state = self.state[p]
+        if not state:
+            self._init_state(state, p._data, group)
+        state["step"] += 1.0
+        return state
+
+    def _fused_step(self, group: dict, params: list, states: list) -> bool:
+        """The group's whole update as one fused pass; False (nothing changed) where there is
+        no kernel for it. Algorithms with a kernel call ``_run_kernel``."""
+        return False
+
+    def _run_kernel(self, algorithm, group, params, states, flags, scalars) -> bool:
+        """``kernels.optimizer_step`` over the group: each parameter's array, gradient and
+        state buffers (``_state_buffers``) with its ``scalars``; False if it cannot run."""
+        names = self._state_buffers(group)
+        arrays = [
+            [p._data, p.grad._data] + [state[name]._data for name in names]
+            for p, state in zip(params, states)
+        ]
+        return kernels.optimizer_step(algorithm, flags, arrays, scalars)
+
+    def _gpu_update(self, x, g, state: dict | None, group: dict) -> bool:
+        """``_update`` for a parameter on a GPU as one CUDA kernel; False where there is none
+        (the NumPy-style reference then runs on the GPU arrays)."""
+        return False
 
     def _eval_closure(self, closure):
         if closure is None:
@@ -320,12 +384,31 @@ class Optimizer:
                 group.setdefault(name, default)
 
 
-def _check_nonnegative(**values: float) -> None:
-    """PyTorch's argument checks, with its messages: every value must be >= 0 (NaN fails)."""
+def _checked(**values) -> dict[str, Any]:
+    """``values`` after PyTorch's argument checks, in the order given and with its messages:
+    ``betas`` in [0, 1) (made Python floats), ``rho`` in [0, 1], any other >= 0 (NaN fails)."""
     for name, value in values.items():
-        if not 0.0 <= value:
+        if name == "betas":
+            for i, beta in enumerate(value):
+                if not 0.0 <= beta < 1.0:
+                    raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+            values[name] = tuple(float(beta) for beta in value)
+        elif name == "rho" and not 0.0 <= value <= 1.0:
+            raise ValueError(f"Invalid rho value: {value}; it must be in [0, 1]")
+        elif not 0.0 <= value:
             what = {"lr": "learning rate", "eps": "epsilon value"}.get(name, f"{name} value")
             raise ValueError(f"Invalid {what}: {value}")
+    return values
+
+
+def _floats(group: dict, *names: str) -> list:
+    """The group's hyper-parameters ``names`` as Python floats (``betas`` a pair of them).
+
+    NumPy rounds a Python float to the array's dtype, as PyTorch does a Python scalar; a NumPy
+    float64 scalar would instead make float32 arithmetic happen in float64.
+    """
+    values = (group[name] for name in names)
+    return [tuple(map(float, v)) if isinstance(v, (tuple, list)) else float(v) for v in values]
 
 
 def _fast_path(foreach: bool | None, fused: bool | None) -> dict:

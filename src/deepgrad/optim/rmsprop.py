@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad import kernels
-from deepgrad.optim.optimizer import (
-    Optimizer,
-    _check_nonnegative,
-    _lerp_,
-    _no_differentiable,
-    _wants_kernels,
-)
-from deepgrad.tensor import _wrap
+from deepgrad.optim.optimizer import Optimizer, _checked, _floats, _lerp_, _no_differentiable
 
 
 class RMSprop(Optimizer):
@@ -56,113 +48,52 @@ class RMSprop(Optimizer):
         capturable, differentiable: accepted for PyTorch compatibility (see ``SGD``).
     """
 
-    def __init__(
-        self,
-        params,
-        lr: float = 1e-2,
-        alpha: float = 0.99,
-        eps: float = 1e-8,
-        weight_decay: float = 0,
-        momentum: float = 0,
-        centered: bool = False,
-        capturable: bool = False,
-        foreach: bool | None = None,
-        maximize: bool = False,
-        differentiable: bool = False,
-    ) -> None:
-        _check_nonnegative(
-            lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha
-        )
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False,
+                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:  # fmt: skip
+        defaults = _checked(lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay,
+                            alpha=alpha)  # fmt: skip
         _no_differentiable(differentiable)
-        defaults = {
-            "lr": lr,
-            "momentum": momentum,
-            "alpha": alpha,
-            "eps": eps,
-            "centered": centered,
-            "weight_decay": weight_decay,
-            "maximize": maximize,
-            "foreach": foreach,  # PyTorch's RMSprop has no `fused`
-        }
-        super().__init__(params, defaults)
+        defaults.update(centered=centered, maximize=maximize)
+        super().__init__(params, defaults | {"foreach": foreach})  # PyTorch's has no `fused`
 
-    def step(self, closure=None):
-        """One RMSprop update of every parameter that has a gradient; returns the closure's loss."""
-        loss = self._eval_closure(closure)
-        state = self.state
-        tmp = self._tmp
-        for group in self.param_groups:
-            lr = float(group["lr"])
-            alpha = float(group["alpha"])
-            eps = float(group["eps"])
-            weight_decay = float(group["weight_decay"])
-            momentum = float(group["momentum"])
-            centered = group["centered"]
-            maximize = group["maximize"]
-            params = [p for p in group["params"] if p.grad is not None]
-            for p in params:
-                x = p._data
-                st = state[p]
-                if len(st) == 0:
-                    st["step"] = 0.0
-                    st["square_avg"] = _wrap(np.zeros_like(x))
-                    if momentum > 0:
-                        st["momentum_buffer"] = _wrap(np.zeros_like(x))
-                    if centered:
-                        st["grad_avg"] = _wrap(np.zeros_like(x))
-                st["step"] += 1.0
-            if _wants_kernels(group) and self._fused_step(group, params):
-                continue
-            for p in params:  # the reference: one NumPy operation at a time
-                grad = p.grad
-                x = p._data
-                st = state[p]
-                d = self._direction(x, grad._data, weight_decay, maximize)
-                v = st["square_avg"]._data
-                t = tmp(x, 1)
-                v *= alpha
-                np.multiply(d, 1.0 - alpha, out=t)
-                t *= d
-                v += t
-                if centered:
-                    ga = st["grad_avg"]._data
-                    _lerp_(ga, d, 1.0 - alpha, t)
-                    np.multiply(ga, ga, out=t)
-                    np.subtract(v, t, out=t)
-                    np.sqrt(t, out=t)
-                else:
-                    np.sqrt(v, out=t)
-                t += eps
-                np.divide(d, t, out=t)
-                if momentum > 0:
-                    b = st["momentum_buffer"]._data
-                    b *= momentum
-                    b += t
-                    np.multiply(b, lr, out=t)
-                else:
-                    t *= lr
-                x -= t
-        return loss
+    def _update(self, x, g, state, group) -> None:
+        """g = grad (+ lambda theta);  v = alpha v + (1 - alpha) g^2;
+        denom = sqrt(v - g_ave^2) + eps, g_ave = lerp(g_ave, g, 1 - alpha) if centered, else
+        sqrt(v) + eps;  b = mu b + g / denom;  theta = theta - gamma b (g / denom if mu = 0)."""
+        lr, alpha, eps, weight_decay, momentum = _floats(
+            group, "lr", "alpha", "eps", "weight_decay", "momentum"
+        )
+        d = self._direction(x, g, weight_decay, group["maximize"])
+        v, t = state["square_avg"]._data, self._tmp(x, 1)
+        v *= alpha
+        v += np.multiply(np.multiply(d, 1.0 - alpha, out=t), d, out=t)
+        if group["centered"]:
+            g_ave = state["grad_avg"]._data
+            _lerp_(g_ave, d, 1.0 - alpha, t)
+            np.sqrt(np.subtract(v, np.multiply(g_ave, g_ave, out=t), out=t), out=t)
+        else:
+            np.sqrt(v, out=t)
+        t += eps
+        step = np.divide(d, t, out=t)
+        if momentum > 0:
+            b = state["momentum_buffer"]._data
+            b *= momentum
+            step = np.add(b, step, out=b)
+        x -= np.multiply(step, lr, out=t)
 
-    def _fused_step(self, group, params) -> bool:
-        """The update above as one fused pass (``kernels.optimizer_step``); False if it
-        cannot run (then nothing has changed)."""
-        alpha = float(group["alpha"])
-        momentum = float(group["momentum"])
-        centered = group["centered"]
+    def _state_buffers(self, group) -> list[str]:
+        momentum, centered = group["momentum"] > 0, group["centered"]
+        return ["square_avg"] + ["momentum_buffer"] * momentum + ["grad_avg"] * centered
+
+    def _fused_step(self, group, params, states) -> bool:
+        lr, alpha, eps, weight_decay, momentum = _floats(
+            group, "lr", "alpha", "eps", "weight_decay", "momentum"
+        )
         weight = 1.0 - alpha  # _lerp_'s weight, and the form it takes
         low = weight < 0.5
-        arrays = []
-        for p in params:
-            st = self.state[p]
-            a = [p._data, p.grad._data, st["square_avg"]._data]
-            if momentum > 0:
-                a.append(st["momentum_buffer"]._data)
-            if centered:
-                a.append(st["grad_avg"]._data)
-            arrays.append(a)
-        lerp_weight = weight if low else 1.0 - weight
-        scalars = (float(group["weight_decay"]), alpha, 1.0 - alpha, lerp_weight,
-                   float(group["eps"]), momentum, float(group["lr"]))  # fmt: skip
-        flags = (bool(scalars[0]), bool(group["maximize"]), bool(centered), low, momentum > 0)
-        return kernels.optimizer_step("rmsprop", flags, arrays, [scalars] * len(params))
+        flags = (bool(weight_decay), bool(group["maximize"]), bool(group["centered"]), low,
+                 momentum > 0)  # fmt: skip
+        scalars = (weight_decay, alpha, weight, weight if low else 1.0 - weight, eps, momentum, lr)
+        return self._run_kernel("rmsprop", group, params, states, flags, [scalars] * len(params))

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad import kernels
 from deepgrad.backend import array_module
-from deepgrad.optim.optimizer import (
-    Optimizer,
-    _check_nonnegative,
-    _fast_path,
-    _no_differentiable,
-    _wants_kernels,
-)
+from deepgrad.optim.optimizer import Optimizer, _checked, _fast_path, _floats, _no_differentiable
 from deepgrad.tensor import _wrap
 
 
@@ -56,98 +49,56 @@ class SGD(Optimizer):
         opt.step()
     """
 
-    def __init__(
-        self,
-        params,
-        lr: float = 1e-3,
-        momentum: float = 0,
-        dampening: float = 0,
-        weight_decay: float = 0,
-        nesterov: bool = False,
-        *,
-        maximize: bool = False,
-        foreach: bool | None = None,
-        differentiable: bool = False,
-        fused: bool | None = None,
-    ) -> None:
-        _check_nonnegative(lr=lr, momentum=momentum, weight_decay=weight_decay)
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, differentiable: bool = False,
+                 fused: bool | None = None) -> None:  # fmt: skip
+        defaults = _checked(lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         _no_differentiable(differentiable)
-        defaults = {
-            "lr": lr,
-            "momentum": momentum,
-            "dampening": dampening,
-            "weight_decay": weight_decay,
-            "nesterov": nesterov,
-            "maximize": maximize,
-            **_fast_path(foreach, fused),
-        }
-        super().__init__(params, defaults)
+        defaults.update(dampening=dampening, nesterov=nesterov, maximize=maximize)
+        super().__init__(params, defaults | _fast_path(foreach, fused))
 
-    def step(self, closure=None):
-        """One SGD update of every parameter that has a gradient; returns the closure's loss."""
-        loss = self._eval_closure(closure)
-        state = self.state
-        tmp = self._tmp
-        for group in self.param_groups:
-            lr = float(group["lr"])
-            momentum = float(group["momentum"])
-            dampening = float(group["dampening"])
-            weight_decay = float(group["weight_decay"])
-            nesterov = group["nesterov"]
-            maximize = group["maximize"]
-            params = [p for p in group["params"] if p.grad is not None]
-            bufs = [state[p].get("momentum_buffer") for p in params] if momentum else []
-            if _wants_kernels(group) and all(b is not None for b in bufs):
-                arrays = [[p._data, p.grad._data] for p in params]
-                for a, b in zip(arrays, bufs):
-                    a.append(b._data)
-                flags = (bool(weight_decay), bool(maximize), bool(momentum), bool(dampening),
-                         bool(nesterov))  # fmt: skip
-                scalars = [(weight_decay, momentum, 1.0 - dampening, lr)] * len(params)
-                if kernels.optimizer_step("sgd", flags, arrays, scalars):
-                    continue
-            for p in params:  # the reference: one NumPy operation at a time
-                grad = p.grad
-                x = p._data
-                if type(x) is not np.ndarray:  # a GPU parameter: one fused kernel
-                    from deepgrad.cuda.fused import sgd_update
+    def _update(self, x, g, state, group) -> None:
+        """g = grad (+ lambda theta);  b = mu b + (1 - tau) g (b = g at first);
+        g = g + mu b if nesterov else b;  theta = theta - gamma g."""
+        lr, momentum, dampening, weight_decay = _floats(
+            group, "lr", "momentum", "dampening", "weight_decay"
+        )
+        d = self._direction(x, g, weight_decay, group["maximize"])
+        if momentum:
+            t = self._tmp(x, 1)
+            if state.get("momentum_buffer") is None:  # b_1 = g_1, a copy
+                state["momentum_buffer"] = _wrap(array_module(d).array(d))
+            else:
+                b = state["momentum_buffer"]._data
+                b *= momentum
+                b += np.multiply(d, 1.0 - dampening, out=t) if dampening else d
+            b = state["momentum_buffer"]._data
+            d = np.add(d, np.multiply(b, momentum, out=t), out=t) if group["nesterov"] else b
+        x -= np.multiply(d, lr, out=self._tmp(x, 0))
 
-                    sgd_update(state[p] if momentum else None, x, grad._data, lr, momentum,
-                               dampening, weight_decay, nesterov, maximize)  # fmt: skip
-                    continue
-                d = self._direction(x, grad._data, weight_decay, maximize)
-                owned = d is not grad._data  # a scratch array we may overwrite
-                if momentum:
-                    st = state[p]
-                    buf = st.get("momentum_buffer")
-                    if buf is None:
-                        b = array_module(d).array(d)  # a copy, an array even for a scalar
-                        st["momentum_buffer"] = _wrap(b)
-                    else:
-                        b = buf._data
-                        b *= momentum
-                        if dampening:
-                            if owned:  # d is not needed after this (nesterov needs tau = 0)
-                                d *= 1.0 - dampening
-                                b += d
-                            else:
-                                t = tmp(x, 1)
-                                np.multiply(d, 1.0 - dampening, out=t)
-                                b += t
-                        else:
-                            b += d
-                    if nesterov:
-                        t = tmp(x, 1)
-                        np.multiply(b, momentum, out=t)
-                        np.add(d, t, out=t)
-                        d, owned = t, True
-                    else:
-                        d, owned = b, False
-                if owned:
-                    d *= lr
-                else:
-                    d = np.multiply(d, lr, out=tmp(x, 0))
-                x -= d
-        return loss
+    def _state_of(self, p, group):
+        return self.state[p] if group["momentum"] else None  # no momentum: no state, as PyTorch
+
+    def _state_buffers(self, group) -> list[str]:
+        return ["momentum_buffer"] if group["momentum"] else []
+
+    def _fused_step(self, group, params, states) -> bool:
+        lr, momentum, dampening, weight_decay = _floats(
+            group, "lr", "momentum", "dampening", "weight_decay"
+        )
+        if momentum and any(state.get("momentum_buffer") is None for state in states):
+            return False  # the first step makes the buffers (b_1 = g_1): the reference does
+        flags = (bool(weight_decay), bool(group["maximize"]), bool(momentum), bool(dampening),
+                 bool(group["nesterov"]))  # fmt: skip
+        scalars = [(weight_decay, momentum, 1.0 - dampening, lr)] * len(params)
+        return self._run_kernel("sgd", group, params, states, flags, scalars)
+
+    def _gpu_update(self, x, g, state, group) -> bool:
+        from deepgrad.cuda.fused import sgd_update
+
+        hyper = _floats(group, "lr", "momentum", "dampening", "weight_decay")
+        sgd_update(state, x, g, *hyper, group["nesterov"], group["maximize"])
+        return True
