@@ -36,9 +36,19 @@ class Adadelta(Optimizer):
         foreach, capturable, differentiable: accepted for PyTorch compatibility (see ``SGD``).
     """
 
-    def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0, foreach: bool | None = None, *, capturable: bool = False,
-                 maximize: bool = False, differentiable: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        params,
+        lr: float = 1.0,
+        rho: float = 0.9,
+        eps: float = 1e-6,
+        weight_decay: float = 0,
+        foreach: bool | None = None,
+        *,
+        capturable: bool = False,
+        maximize: bool = False,
+        differentiable: bool = False,
+    ) -> None:
         defaults = _checked(lr=lr, eps=eps, weight_decay=weight_decay, rho=rho)
         _no_differentiable(differentiable)
         super().__init__(params, defaults | {"maximize": maximize})

@@ -39,10 +39,20 @@ class Adagrad(Optimizer):
         differentiable: accepted for PyTorch compatibility (see ``SGD``).
     """
 
-    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
-                 initial_accumulator_value: float = 0, eps: float = 1e-10,
-                 foreach: bool | None = None, *, maximize: bool = False,
-                 differentiable: bool = False, fused: bool | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-2,
+        lr_decay: float = 0,
+        weight_decay: float = 0,
+        initial_accumulator_value: float = 0,
+        eps: float = 1e-10,
+        foreach: bool | None = None,
+        *,
+        maximize: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+    ) -> None:
         accumulator = initial_accumulator_value
         defaults = _checked(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay)
         defaults |= _checked(initial_accumulator_value=accumulator, eps=eps)

@@ -35,10 +35,19 @@ class Adamax(Optimizer):
         foreach, differentiable, capturable: accepted for PyTorch compatibility.
     """
 
-    def __init__(self, params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0, foreach: bool | None = None, *,
-                 maximize: bool = False, differentiable: bool = False,
-                 capturable: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        params,
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        foreach: bool | None = None,
+        *,
+        maximize: bool = False,
+        differentiable: bool = False,
+        capturable: bool = False,
+    ) -> None:
         defaults = _checked(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
         _no_differentiable(differentiable)
         super().__init__(params, defaults | {"maximize": maximize})

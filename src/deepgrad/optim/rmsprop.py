@@ -48,10 +48,20 @@ class RMSprop(Optimizer):
         capturable, differentiable: accepted for PyTorch compatibility (see ``SGD``).
     """
 
-    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0, momentum: float = 0, centered: bool = False,
-                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
-                 differentiable: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        momentum: float = 0,
+        centered: bool = False,
+        capturable: bool = False,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
+    ) -> None:
         defaults = _checked(lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay,
                             alpha=alpha)  # fmt: skip
         _no_differentiable(differentiable)
