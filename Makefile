@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP) $(APP_STAMP)
 
-# onnxruntime-web for the ONNX browser example's test (tests/test_onnx_browser.py), from npm;
+# onnxruntime-web for the ONNX browser example's test (tests/onnx/test_onnx_browser.py), from npm;
 # without npm that test is skipped.
 ORT_WEB := examples/onnx_in_the_browser/node_modules/onnxruntime-web/package.json
 $(ORT_WEB): examples/onnx_in_the_browser/package-lock.json

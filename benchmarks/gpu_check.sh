@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU check, for a machine with an NVIDIA GPU, CuPy and PyTorch with CUDA (about 6 minutes):
-# the GPU tests (tests/test_cuda.py, marked `cuda`), then the GPU benchmark against PyTorch CUDA.
+# the GPU tests (tests/cuda/test_cuda.py, marked `cuda`), then the GPU benchmark against PyTorch CUDA.
 # Writes OUTDIR/gpu-check.log and OUTDIR/RESULTS-gpu.md (OUTDIR defaults to benchmarks/).
 #   benchmarks/gpu_check.sh [OUTDIR]
 # TEST_TIMEOUT and BENCH_TIMEOUT (seconds) bound the two parts; BENCH_ROUNDS sets the rounds.
@@ -17,7 +17,7 @@ export PYTHONPATH=$PWD/src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 DEEPGRA
     echo "== GPU tests"
     # SIGINT on timeout: pytest still prints its summary of what ran
     timeout -s INT "${TEST_TIMEOUT:-240}" $PY -m pytest -q -m cuda -p no:cacheprovider \
-        --tb=short -o addopts="" -rfE tests/test_cuda.py
+        --tb=short -o addopts="" -rfE tests/cuda/test_cuda.py
     echo "tests exit status: $?"
     echo "== GPU benchmark"
     timeout -s INT "${BENCH_TIMEOUT:-150}" $PY benchmarks/gpu_bench.py --profile \

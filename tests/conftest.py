@@ -51,6 +51,7 @@ def _seed():
     yield
 
 
-# tests/clients/ holds PyTorch-style programs run by test_client_programs.py, not test modules
+# tests/torch_parity/clients/ holds PyTorch-style programs run by test_client_programs.py,
+# not test modules
 # (a name such as quickstart_train_test.py would otherwise be collected).
-collect_ignore_glob = ["clients/*"]
+collect_ignore_glob = ["torch_parity/clients/*"]

@@ -9,7 +9,8 @@ PRINT_OPTIONS = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth":
 
 
 # ---- client-programs block (i14clients): PyTorch's layout rules, from torch/_tensor_str.py ----
-# tests/test_client_programs.py compares what programs print; NumPy's array2string breaks rows
+# tests/torch_parity/test_client_programs.py compares what programs print; NumPy's
+# array2string breaks rows
 # and picks the number style differently from torch, so the rules are spelled out here.
 
 

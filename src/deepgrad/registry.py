@@ -4,7 +4,7 @@ schedules and data sets.
 The ``deepgrad`` command (its ``choices``), the training runner (:mod:`deepgrad.train.run`),
 the model zoo (:mod:`deepgrad.models`) and the playground (its checks and its page) all read
 these tables, so a name added here is offered everywhere, and no list can drift from another.
-``tests/test_registry.py`` checks that every app agrees with them and that every name builds.
+``tests/cli/test_registry.py`` checks that every app agrees with them and that every name builds.
 
 Data sets: ``deepgrad train`` does classification, so it takes :data:`TRAIN_DATASETS` (images,
 Iris, the 2-D classification sets) and ``csv:PATH``; ``deepgrad datasets`` lists exactly those.

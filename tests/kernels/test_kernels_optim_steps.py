@@ -8,12 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from test_optim import CASES, _ids
+from test_optim_helpers import Pair, assert_params_close, train
 
 import deepgrad
 from deepgrad import optim
 from deepgrad.kernels import compiler, optim_steps
-from test_optim import CASES, _ids
-from test_optim_helpers import Pair, assert_params_close, train
 
 pytestmark = pytest.mark.skipif(not compiler.available(), reason="needs llvmlite and AVX2/FMA")
 

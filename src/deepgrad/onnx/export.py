@@ -6,13 +6,13 @@ import os
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import onnx
-from onnx import checker, helper
 
+import onnx
 from deepgrad.onnx.builder import GraphBuilder
 from deepgrad.onnx.mapping import EXPORTERS, Call, NoMapping
 from deepgrad.onnx.trace import trace
 from deepgrad.tensor import Tensor
+from onnx import checker, helper
 
 DEFAULT_OPSET = 17
 """The opset deepgrad writes unless told otherwise: read by ONNX Runtime (also onnxruntime-web

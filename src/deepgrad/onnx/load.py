@@ -16,15 +16,15 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper, shape_inference
 
+import onnx
 from deepgrad import nn
 from deepgrad.functions import cat
 from deepgrad.nn.parameter import Parameter
 from deepgrad.ops import conv as _C
 from deepgrad.ops import elementwise as _E
 from deepgrad.tensor import Tensor, _wrap, where
+from onnx import helper, numpy_helper, shape_inference
 
 
 class UnsupportedNodeError(ValueError):

@@ -1,6 +1,6 @@
-"""Checks that need several MPI ranks, run by tests/test_distributed.py as
+"""Checks that need several MPI ranks, run by tests/distributed/test_distributed.py as
 
-    mpiexec -n 2 python tests/mpi_checks.py OUT_DIR [checks|fail]
+    mpiexec -n 2 python tests/distributed/mpi_checks.py OUT_DIR [checks|fail]
 
 One launch runs every check (each launch costs process start-up). Each rank writes
 OUT_DIR/rank-R.json: for every check, the measured values and a list of failures (empty when

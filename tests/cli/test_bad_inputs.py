@@ -40,7 +40,7 @@ def _limits():
 def deepgrad(*argv, cwd=None):
     """``deepgrad ARGV`` in a subprocess under the limits: (status, stdout, stderr)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1] / "src")
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2] / "src")
     env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     p = subprocess.run(
         [sys.executable, "-m", "deepgrad.cli", *map(str, argv)],

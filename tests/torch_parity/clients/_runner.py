@@ -1,6 +1,6 @@
 """Run every client program under one framework in this one process; write what each printed.
 
-    python tests/clients/_runner.py torch|deepgrad OUT.json PROGRAM.py ...
+    python tests/torch_parity/clients/_runner.py torch|deepgrad OUT.json PROGRAM.py ...
 
 Under ``deepgrad`` the modules a PyTorch program imports (``torch``, ``torch.nn``,
 ``torch.nn.functional``, ``torch.optim``, ``torch.utils.data``, ``torchvision``, ...) are

@@ -382,7 +382,7 @@ def test_docs_table_is_the_mapping():
 
     from deepgrad.onnx.mapping import onnx_ops
 
-    text = (Path(__file__).resolve().parents[1] / "docs" / "ONNX.md").read_text()
+    text = (Path(__file__).resolve().parents[2] / "docs" / "ONNX.md").read_text()
     rows = {}
     for line in text.splitlines():
         if line.startswith("| `"):

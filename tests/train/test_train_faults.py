@@ -14,7 +14,7 @@ finished (the process may be done by the time the signal is sent) gives a finish
 must compare equal as well.
 
 The default run kills 4 times (a few seconds). The full test, 50 kills in 10 runs, runs with
-``pytest -n 0 -m faults tests/test_train_faults.py`` (a step of ``.ci/run``).
+``pytest -n 0 -m faults tests/train/test_train_faults.py`` (a step of ``.ci/run``).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def _data(folder: Path) -> Path:
 
 def _env():
     env = dict(os.environ)
-    src = str(Path(__file__).resolve().parents[1] / "src")
+    src = str(Path(__file__).resolve().parents[2] / "src")
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[k] = "1"
@@ -274,7 +274,9 @@ def test_ctrl_c_right_after_the_first_save_names_that_checkpoint(tmp_path, monke
 @pytest.mark.faults
 def test_fifty_kills_then_resume_give_the_uninterrupted_weights(tmp_path, request):
     if "faults" not in (request.config.getoption("-m") or ""):
-        pytest.skip("the 50-kill test runs with: pytest -n 0 -m faults tests/test_train_faults.py")
+        pytest.skip(
+            "the 50-kill test runs with: pytest -n 0 -m faults tests/train/test_train_faults.py"
+        )
     csv = _data(tmp_path)
     reference = _reference(tmp_path, csv)
     total = {"sigkill": 0, "sigint": 0, "in_save": 0}

@@ -229,7 +229,7 @@ def test_every_op_subclass_is_registered():
     - the node class ``<Name>Backward`` that each custom ``autograd.Function`` subclass gets,
       through the entry of their base ``_CustomNode`` (a user's Function stands in for all);
     - a device's variant of an op, whose ``op_name()`` is that op's name (``Conv2dCUDA`` is
-      ``Conv2d`` on a GPU; ``tests/test_cuda.py`` compares the two there).
+      ``Conv2d`` on a GPU; ``tests/cuda/test_cuda.py`` compares the two there).
     """
     declared = {cls for op in OPS for cls in op.ops}
     names = {cls.__name__ for cls in declared}

@@ -26,7 +26,7 @@ import deepgrad  # noqa: E402
 from deepgrad import cli  # noqa: E402
 from deepgrad.data import DatasetNotFoundError, FashionMNIST  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "examples" / "onnx_in_the_browser"
 ORT_JS = PAGE / "node_modules" / "onnxruntime-web" / "dist" / "ort.min.js"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run",

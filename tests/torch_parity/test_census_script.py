@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "census"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "census"))
 
 import make_census as mc  # noqa: E402
 from scope import classify  # noqa: E402

@@ -12,11 +12,11 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from test_optim_helpers import Pair, assert_params_close, train
 
 import deepgrad
 from deepgrad import optim
 from deepgrad.optim import lr_scheduler
-from test_optim_helpers import Pair, assert_params_close, train
 
 
 class Scale:

@@ -12,10 +12,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from test_optim_helpers import Pair, assert_params_close, train
 
 import deepgrad
 from deepgrad import optim
-from test_optim_helpers import Pair, assert_params_close, train
 
 CASES = [
     # (name, kwargs) -- the class has the same name in both frameworks

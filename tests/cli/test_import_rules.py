@@ -15,7 +15,7 @@ import ast
 import collections
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(__file__).resolve().parents[2] / "src"
 APPS = ("deepgrad.cli", "deepgrad.train", "deepgrad.viz", "deepgrad.playground")
 
 # The package root may name app functions lazily, as a shortcut (deepgrad.summary).

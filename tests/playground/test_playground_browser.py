@@ -37,7 +37,7 @@ import deepgrad  # noqa: E402
 from deepgrad.playground.server import create_app  # noqa: E402
 from deepgrad.playground.session import grid_points  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -1,6 +1,7 @@
 """deepgrad.distributed on 2 MPI ranks: collectives, DDP, the sampler, the CLI, failures.
 
-The checks that need ranks run in tests/mpi_checks.py under ``mpiexec -n 2``; one launch runs
+The checks that need ranks run in tests/distributed/mpi_checks.py under ``mpiexec -n 2``; one
+launch runs
 them all (process start-up is the expensive part) and every test here reads its part of the
 result. Under pytest-xdist the first worker to get here launches, the other waits on a lock and
 reuses the result. Every launch has a timeout and a hang kills the whole process group, so a
@@ -21,8 +22,8 @@ import numpy as np
 import pytest
 from filelock import FileLock
 
-ROOT = Path(__file__).resolve().parents[1]
-CHECKS = ROOT / "tests" / "mpi_checks.py"
+ROOT = Path(__file__).resolve().parents[2]
+CHECKS = ROOT / "tests" / "distributed" / "mpi_checks.py"
 CHECK_NAMES = ("all_reduce", "collectives", "sampler", "equivalence", "no_sync", "batchnorm")
 WORLD = 2
 
@@ -71,7 +72,9 @@ def mpi_results(tmp_path_factory, worker_id):
     with FileLock(str(root / "mpi_checks.lock")):
         if not (out / "status").exists():
             out.mkdir(exist_ok=True)
-            status, log = mpirun([str(CHECKS), str(out)], 600, "mpiexec -n 2 tests/mpi_checks.py")
+            status, log = mpirun(
+                [str(CHECKS), str(out)], 600, "mpiexec -n 2 tests/distributed/mpi_checks.py"
+            )
             (out / "log.txt").write_text(log)
             (out / "status").write_text(str(status))
     status = int((out / "status").read_text())
@@ -89,7 +92,8 @@ def mpi_results(tmp_path_factory, worker_id):
 @pytest.mark.parametrize("check", CHECK_NAMES)
 def test_mpi_check(mpi_results, check, rank):
     """Collectives against NumPy (every ReduceOp, dtypes, shapes, async), the sampler's
-    coverage, DDP against one process, no_sync, SyncBatchNorm: see tests/mpi_checks.py."""
+    coverage, DDP against one process, no_sync, SyncBatchNorm: see
+    tests/distributed/mpi_checks.py."""
     result = mpi_results[rank][check]
     assert not result["failures"], "\n".join(result["failures"][:20])
 

@@ -1,6 +1,7 @@
 """Client-style PyTorch programs run under torch and under deepgrad must print the same things.
 
-Each program in ``tests/clients/`` is ordinary PyTorch code (``import torch``, ``torch.nn``,
+Each program in ``tests/torch_parity/clients/`` is ordinary PyTorch code (``import torch``,
+``torch.nn``,
 ``torch.utils.data``, ``torchvision``), one per idiom family of public teaching code. All of
 them run in one subprocess per framework (``clients/_runner.py``), which saves starting Python
 and importing torch 40 times; the two runs go side by side. Then each program's output is

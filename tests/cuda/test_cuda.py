@@ -17,13 +17,13 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_nn_op_registry import NN_OPS
+from test_optim import CASES, _ids
+from test_optim_helpers import Pair, train
 
 import deepgrad
 import deepgrad.nn as dnn
 from op_registry import OPS
-from test_nn_op_registry import NN_OPS
-from test_optim import CASES, _ids
-from test_optim_helpers import Pair, train
 
 pytestmark = [
     pytest.mark.cuda,

@@ -293,7 +293,7 @@ def test_torch_names_file_matches_installed_torch():
 
     from deepgrad._compat import torch_names
 
-    tool = Path(__file__).resolve().parents[1] / "tools" / "torch_names.py"
+    tool = Path(__file__).resolve().parents[2] / "tools" / "torch_names.py"
     spec = importlib.util.spec_from_file_location("torch_names_tool", tool)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -11,10 +11,10 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from test_optim_helpers import Pair, assert_params_close, train
 
 import deepgrad
 from deepgrad import optim
-from test_optim_helpers import Pair, assert_params_close, train
 
 
 @pytest.mark.parametrize(
