@@ -93,6 +93,8 @@ def _values(draw, shape, domain="real"):
     # no subnormals: torch divides by them (prod backward) where deepgrad stays exact
     elems = st.floats(-3, 3, allow_nan=False, allow_subnormal=False, width=64)
     flat = np.array(draw(st.lists(elems, min_size=n, max_size=n)), dtype=np.float64)
+    # ... nor values that become subnormal in float32 (1e-300 is normal in float64 only)
+    flat[np.abs(flat) < 1e-6] = 0.0
     a = flat.reshape(shape)
     if domain == "positive":
         a = np.abs(a) + 0.5
@@ -457,7 +459,9 @@ def adaptive_pool_sample(draw):
 
 
 def batch_norm_sample(draw):
-    n, c = draw(st.integers(2, 4)), draw(st.integers(1, 3))
+    # at least 3 per channel: with 2, each output is +-1 whatever the input, so the input's
+    # gradient is float32 rounding noise around zero, which no two implementations share
+    n, c = draw(st.integers(3, 4)), draw(st.integers(1, 3))
     extra = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
     arrays = [_values(draw, (n, c) + extra, "distinct")]  # distinct: a variance above zero
     if draw(st.booleans()):
@@ -1095,9 +1099,6 @@ OPS = [
         along_dim(),
         ops=(S.CumProd,),
         marks={
-            "float32": mark_bug(
-                "cumprod: float32 gradient off torch by more than rtol 1e-5 (not analysed)"
-            ),
             "special": mark_bug(
                 "cumprod: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
             ),
@@ -1247,8 +1248,11 @@ OPS = [
         conv_sample,
         ops=(C.Conv2d,),
         marks={
-            "special": mark_bug(
-                "conv2d: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
+            # not strict: in about one run in three (under xdist) conv2d's backward at NaN/inf
+            # differs from torch, in the others it agrees, so which path computes it (compiled
+            # kernel or NumPy, threads) decides; a known bug of issue 16's "one semantics"
+            "special": __import__("pytest").mark.xfail(
+                strict=False, reason="known bug: conv2d at NaN/inf depends on the kernel path"
             )
         },
     ),
@@ -1299,6 +1303,7 @@ OPS = [
         _ref_batch_norm,
         batch_norm_sample,
         ops=(N.BatchNorm,),
+        tags={"cancels"},
         marks={"empty": mark_differs("no values per channel is an error that says why")},
     ),
     OpSpec(
@@ -1319,6 +1324,7 @@ OPS = [
         _ref_batch_norm,
         batch_norm_sample,
         ops=(SyncBatchNormOp,),
+        tags={"cancels"},
     ),
     # ---------------------------------------------------------------- losses
     OpSpec(

@@ -17,7 +17,6 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_nn_op_registry import NN_OPS
 from test_optim import CASES, _ids
 from test_optim_helpers import Pair, train
 
@@ -77,7 +76,7 @@ def _inputs(arrays, dtype):
 
 # ------------------------------------------------------------------------------ op registry
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
-@pytest.mark.parametrize("op", OPS + NN_OPS, ids=[o.name for o in OPS + NN_OPS])
+@pytest.mark.parametrize("op", OPS, ids=[o.name for o in OPS])
 @SETTINGS
 @given(data=st.data())
 def test_registry_op_matches_torch_cuda(op, dtype, data):

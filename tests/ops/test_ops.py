@@ -102,7 +102,7 @@ def _compare_with_torch(op, arrays, kwargs, must_refuse=True):
         return err
     xs = _dg_inputs(op, arrays)
     out = op.dg(*xs, **kwargs)
-    assert_close(out, expected.detach())
+    assert_close(out, expected.detach(), atol=_cancel_atol(op, expected.detach()))
     if op.differentiable and expected.requires_grad:
         dtype = expected.detach().numpy().dtype
         upstream = np.random.default_rng(1).standard_normal(expected.shape).astype(dtype)
@@ -112,8 +112,19 @@ def _compare_with_torch(op, arrays, kwargs, must_refuse=True):
             if t.requires_grad:
                 assert x.grad is not None or not np.any(t.grad.numpy())
                 if x.grad is not None:
-                    assert_close(x.grad, t.grad)
+                    assert_close(x.grad, t.grad, atol=_cancel_atol(op, t.grad))
     return out
+
+
+def _cancel_atol(op, grad):
+    """None (the default) but for ops tagged "cancels" in float32: batch norm's output and
+    input gradient are differences of near-equal terms (x - mean; a gradient that sums to zero
+    over the batch), which deepgrad and torch round in different orders (two passes against
+    Welford), so the error scales with the whole tensor, not with each entry: 1e-4 of its
+    largest value, never below the default."""
+    if "cancels" not in op.tags or grad.dtype != torch.float32 or grad.numel() == 0:
+        return None
+    return max(1e-6, 1e-4 * float(grad.abs().max()))
 
 
 def _graph_ops(t) -> list:

@@ -80,9 +80,6 @@ class _CustomNode(Op):
 
     function = None  # the Function subclass, set by FunctionMeta
 
-    def op_name(self) -> str:
-        return type(self).__name__
-
     def name(self) -> str:
         return type(self).__name__
 
