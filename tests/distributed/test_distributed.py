@@ -32,6 +32,12 @@ def _env() -> dict:
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
     env.pop("DEEPGRAD_SMOKE", None)
+    # The ranks run NumPy's ops, not the compiled kernels: on an AVX-512 host (Intel Xeon,
+    # 2026-12-05) the CNN's float32 DDP run (batch 64 a rank, compiled convolution) ended 8x
+    # further from the float64 weights than the single process (batch 128, NumPy path), while
+    # with DEEPGRAD_JIT=0 the two agree to 4e-8. The kernels' float32 accumulation is an open
+    # bug of issue 16; this test is about DDP, so it compares like with like.
+    env["DEEPGRAD_JIT"] = "0"
     return env
 
 
