@@ -36,7 +36,7 @@ def _special(size, seed=0):
 def test_relu_example_of_the_issue_on_both_paths():
     """g = [inf, 5, 2] at outputs [0, nan, 1]: PyTorch gives [0, 5, 2]; so must the small
     (NumPy reference) and the large (kernel) path."""
-    for size in (3, relu_kernels.BACKWARD_MIN + 5):
+    for size in (3, relu_kernels.BACKWARD_MIN_ONE_THREAD + 5, relu_kernels.BACKWARD_MIN + 5):
         x = np.ones(size, np.float32)
         x[:3] = [0.0, np.nan, 1.0]
         g = np.ones(size, np.float32)
@@ -47,6 +47,20 @@ def test_relu_example_of_the_issue_on_both_paths():
         torch.relu(xt).backward(torch.tensor(g))
         np.testing.assert_array_equal(xo.grad.numpy()[:3], [0.0, 5.0, 2.0])
         _same(xo.grad.numpy(), xt.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_relu_reference_backward_equals_where_bit_for_bit(dtype):
+    """The NumPy reference's branch-free backward against ``np.where(y <= 0, 0, g)`` and
+    torch's threshold_backward, signs of zeros included."""
+    from deepgrad.ops.elementwise import _zero_where
+
+    y = np.maximum(0, _special(1000)).astype(dtype)
+    g = _special(1000, seed=1).astype(dtype)
+    dx = _zero_where(y <= 0, g)
+    _same(dx, np.where(y <= 0, 0, g))
+    expected = torch.ops.aten.threshold_backward(torch.from_numpy(g), torch.from_numpy(y), 0)
+    _same(dx, expected.numpy())
 
 
 @pytest.mark.parametrize("size", [0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 1023, 4099])

