@@ -148,13 +148,17 @@ class MNIST(Dataset):
         return self.data.shape[0]
 
     def __getitem__(self, index: int):
-        img = _wrap(_unit(self.data._data[index]).reshape((1, 28, 28)))
-        target = int(self.targets._data[index])
+        img, target = self._sample(index)
         if self.transform is not None:
             img = self.transform(img)
         if self.target_transform is not None:
             target = self.target_transform(target)
         return img, target
+
+    def _sample(self, index: int) -> tuple:
+        """Sample ``index`` before the transforms: (image tensor 1 x 28 x 28, int label)."""
+        img = _wrap(_unit(self.data._data[index]).reshape((1, 28, 28)))
+        return img, int(self.targets._data[index])
 
     @property
     def _get_batch(self):
