@@ -43,3 +43,29 @@ def nodes_leading_to(order: list, collect: dict, retained: dict) -> set:
         ):
             needed.add(node)
     return needed
+
+
+def depth_first_order(roots, inputs_of) -> list:
+    """Every node reachable from ``roots`` through ``inputs_of(node)``, each listed after all
+    the nodes it was made from, each once (nodes are told apart by identity).
+
+    The walk of tools that choose their own nodes (ops for an export, tensors for a drawing).
+    Depth first with an explicit stack, so long chains do not hit the recursion limit; of a
+    node's inputs, the last one ``inputs_of`` yields is walked first.
+    """
+    order, seen = [], set()
+    for root in roots:
+        stack = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            for inp in inputs_of(node):
+                if id(inp) not in seen:
+                    stack.append((inp, False))
+    return order

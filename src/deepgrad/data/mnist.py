@@ -68,6 +68,11 @@ def _find_file(folder: Path, stem: str) -> Path | None:
     return None
 
 
+def _gzipped_md5(*md5s: str) -> list[tuple[str, str]]:
+    """``(file name, MD5)`` of the gzipped files, the MD5s given in the order of ALL_FILES."""
+    return [(stem + ".gz", md5) for stem, md5 in zip(ALL_FILES, md5s, strict=True)]
+
+
 class MNIST(Dataset):
     """The MNIST handwritten digits (LeCun et al.), 10 classes ``0 - zero`` ... ``9 - nine``.
 
@@ -88,12 +93,12 @@ class MNIST(Dataset):
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
         "http://yann.lecun.com/exdb/mnist/",
     ]
-    resources = [
-        ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
-        ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
-        ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
-        ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
-    ]
+    resources = _gzipped_md5(
+        "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        "d53e105ee54ea40749a09fcbcd1e9432",
+        "9fb629c4189551a2d022fa330f9573f3",
+        "ec29112dd5afa0611ce80d1b7f02629c",
+    )
     classes = [
         "0 - zero",
         "1 - one",
@@ -148,13 +153,17 @@ class MNIST(Dataset):
         return self.data.shape[0]
 
     def __getitem__(self, index: int):
-        img = _wrap(_unit(self.data._data[index]).reshape((1, 28, 28)))
-        target = int(self.targets._data[index])
+        img, target = self._sample(index)
         if self.transform is not None:
             img = self.transform(img)
         if self.target_transform is not None:
             target = self.target_transform(target)
         return img, target
+
+    def _sample(self, index: int) -> tuple:
+        """Sample ``index`` before the transforms: (image tensor 1 x 28 x 28, int label)."""
+        img = _wrap(_unit(self.data._data[index]).reshape((1, 28, 28)))
+        return img, int(self.targets._data[index])
 
     @property
     def _get_batch(self):
@@ -210,19 +219,21 @@ class FashionMNIST(MNIST):
     debian_dir = "/usr/share/datasets/fashion-mnist"
     debian_package = "dataset-fashion-mnist"
     # The package re-compresses the files: same arrays, other gzip bytes than the published.
-    debian_md5 = {
-        "train-images-idx3-ubyte.gz": "cf8536b0aa1a6ac5fa3f23001093305c",
-        "train-labels-idx1-ubyte.gz": "10bea18fdb374794d4bb42e356e600c9",
-        "t10k-images-idx3-ubyte.gz": "f78720b4224f21cce2f2ccf2d7a94c9a",
-        "t10k-labels-idx1-ubyte.gz": "0d30e22e447f3c33dab9ed536400ac01",
-    }
+    debian_md5 = dict(
+        _gzipped_md5(
+            "cf8536b0aa1a6ac5fa3f23001093305c",
+            "10bea18fdb374794d4bb42e356e600c9",
+            "f78720b4224f21cce2f2ccf2d7a94c9a",
+            "0d30e22e447f3c33dab9ed536400ac01",
+        )
+    )
     mirrors = ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"]
-    resources = [
-        ("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
-        ("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
-        ("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
-        ("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"),
-    ]
+    resources = _gzipped_md5(
+        "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        "25c81989df183df01b3e8a0aad5dffbe",
+        "bef4ecab320f06d8554ea6380940ec79",
+        "bb300cfdad3c16e7a12a480ee83cd310",
+    )
     classes = [
         "T-shirt/top",
         "Trouser",

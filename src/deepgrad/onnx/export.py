@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 import onnx
+from deepgrad.autograd.graph import depth_first_order
 from deepgrad.onnx.builder import GraphBuilder
 from deepgrad.onnx.mapping import EXPORTERS, Call, NoMapping
 from deepgrad.onnx.trace import trace
@@ -40,22 +41,8 @@ def _dynamic(dynamic_axes, name: str) -> dict:
 
 def _topological(outputs: list[Tensor]) -> list:
     """The op nodes behind ``outputs``, each after the nodes of its inputs."""
-    order, seen = [], set()
-    for out in outputs:
-        stack = [(out._ctx, False)] if out._ctx is not None else []
-        while stack:
-            ctx, done = stack.pop()
-            if done:
-                order.append(ctx)
-                continue
-            if id(ctx) in seen:
-                continue
-            seen.add(id(ctx))
-            stack.append((ctx, True))
-            for t in ctx.inputs:
-                if t._ctx is not None and id(t._ctx) not in seen:
-                    stack.append((t._ctx, False))
-    return order
+    roots = [out._ctx for out in outputs if out._ctx is not None]
+    return depth_first_order(roots, lambda ctx: [t._ctx for t in ctx.inputs if t._ctx is not None])
 
 
 def build_onnx(

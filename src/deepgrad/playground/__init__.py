@@ -122,11 +122,13 @@ def main(argv=None) -> int:
         shown_host = f"[{shown_host}]"
     url = f"http://{shown_host}:{port}/"
 
+    from deepgrad.playground.server import LOOPBACK_HOSTS
+
     app = create_app(
         max_sessions=args.max_sessions,
         idle_timeout=args.idle_timeout,
         upload_timeout=args.upload_timeout,
-        allowed_hosts=("127.0.0.1", "localhost", "::1", "[::1]") if loopback else ("*",),
+        allowed_hosts=LOOPBACK_HOSTS if loopback else ("*",),
     )
     server = uvicorn.Server(
         uvicorn.Config(app, log_level="warning", ws_max_size=2**20, lifespan="on")

@@ -287,22 +287,23 @@ async def _export_state(request: Request) -> dict:
         raise HTTPException(409, f"the session cannot be exported now ({e})") from None
 
 
+def _download(body, media_type: str, filename: str) -> Response:
+    """A response the browser saves as ``filename`` instead of showing it."""
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 async def export_script(request: Request) -> Response:
     text = export.render_script(await _export_state(request))
-    return Response(
-        text,
-        media_type="text/x-python; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{export.SCRIPT_NAME}"'},
-    )
+    return _download(text, "text/x-python; charset=utf-8", export.SCRIPT_NAME)
 
 
 async def export_weights(request: Request) -> Response:
     data = export.weights_bytes(await _export_state(request))
-    return Response(
-        data,
-        media_type="application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{export.WEIGHTS_NAME}"'},
-    )
+    return _download(data, "application/octet-stream", export.WEIGHTS_NAME)
 
 
 async def export_onnx(request: Request) -> Response:
@@ -313,11 +314,7 @@ async def export_onnx(request: Request) -> Response:
         data = await anyio.to_thread.run_sync(onnx_bytes, state)
     except ImportError as e:  # the onnx package is an optional extra
         raise HTTPException(501, f"ONNX export needs: pip install deepgrad[onnx] ({e})") from None
-    return Response(
-        data,
-        media_type="application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{ONNX_NAME}"'},
-    )
+    return _download(data, "application/octet-stream", ONNX_NAME)
 
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:

@@ -35,6 +35,7 @@ import json
 import math
 import struct
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -233,6 +234,18 @@ def _read(path, max_bytes: int = MAX_CHECKPOINT_BYTES) -> tuple[dict[str, np.nda
     return tensors, meta
 
 
+@contextmanager
+def _damaged_header(path):
+    """What unpacking a damaged JSON metadata header raises, as one CheckpointError."""
+    try:
+        yield
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
+        raise CheckpointError(
+            f"checkpoint file {str(path)!r} has a damaged metadata header ({e}); restore it "
+            "from a copy or train again"
+        ) from None
+
+
 def load_state_dict(path, as_tensors: bool = True) -> tuple[Any, dict[str, Any]]:
     """Load ``(state, metadata)`` saved by :func:`save_state_dict`.
 
@@ -243,14 +256,9 @@ def load_state_dict(path, as_tensors: bool = True) -> tuple[Any, dict[str, Any]]
     if meta.get("format") != FORMAT or "state" not in meta:
         state = {k: (_wrap(v) if as_tensors else v) for k, v in tensors.items()}
         return state, {k: v for k, v in meta.items() if k != "format"}
-    try:
+    with _damaged_header(path):
         state = _unpack(json.loads(meta["state"]), tensors, as_tensors)
         extra = _unpack(json.loads(meta.get("metadata", "{}")), tensors, as_tensors)
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
-        raise CheckpointError(
-            f"checkpoint file {str(path)!r} has a damaged metadata header ({e}); restore it "
-            "from a copy or train again"
-        ) from None
     return state, extra
 
 
@@ -268,15 +276,10 @@ def save_model(model, path, metadata: dict[str, Any] | None = None) -> Path:
 def read_model_metadata(path) -> dict[str, Any]:
     """The ``metadata`` dict given to :func:`save_model` (``{}`` for other files)."""
     _, meta = _read(path)
-    try:
+    with _damaged_header(path):
         out = json.loads(meta.get("deepgrad", "{}"))
         if not isinstance(out, dict):
             raise ValueError("not a JSON object")
-    except (ValueError, TypeError, RecursionError) as e:
-        raise CheckpointError(
-            f"checkpoint file {str(path)!r} has a damaged metadata header ({e}); restore it "
-            "from a copy or train again"
-        ) from None
     return out
 
 
@@ -358,17 +361,12 @@ def read_checkpoint(path, max_bytes: int = MAX_CHECKPOINT_BYTES) -> tuple[dict, 
             f"{meta.get('format')!r}, expected {CHECKPOINT_FORMAT!r}); save one with "
             "save_checkpoint"
         )
-    try:
+    with _damaged_header(path):
         state = _unpack(json.loads(meta["state"]), tensors, False)
         extra = _unpack(json.loads(meta["metadata"]), tensors, False)
         if not isinstance(state, dict) or not isinstance(extra, dict):
             raise ValueError("the state is not an object")
         int(extra.get("epoch", 0))
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
-        raise CheckpointError(
-            f"checkpoint file {str(path)!r} has a damaged metadata header ({e}); restore it "
-            "from a copy or train again"
-        ) from None
     return state, extra
 
 

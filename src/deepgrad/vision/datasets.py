@@ -30,14 +30,9 @@ class _TorchvisionItems:
     ) -> None:
         super().__init__(root, train, transform, target_transform, download)
 
-    def __getitem__(self, index: int):
-        img = self.data._data[int(index)]
-        target = int(self.targets._data[int(index)])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+    def _sample(self, index: int) -> tuple:
+        # The uint8 28 x 28 array, as torchvision's PIL image would hold it.
+        return self.data._data[int(index)], int(self.targets._data[int(index)])
 
     @property
     def _get_batch(self):

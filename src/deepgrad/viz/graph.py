@@ -48,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deepgrad.autograd.graph import depth_first_order
 from deepgrad.tensor import Tensor
 
 #: Ops recorded by :func:`track_modules`: graph node -> (module path, module type, call number).
@@ -420,22 +421,9 @@ def _names(params, model) -> dict:
 
 def _walk(root: Tensor) -> list:
     """Tensors behind ``root`` (root included), each after all the tensors it was made from."""
-    order, seen = [], set()
-    stack = [(root, False)]
-    while stack:
-        t, expanded = stack.pop()
-        if expanded:
-            order.append(t)
-            continue
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        stack.append((t, True))
-        if t._ctx is not None:
-            for inp in reversed(t._ctx.inputs):
-                if id(inp) not in seen:
-                    stack.append((inp, False))
-    return order
+    return depth_first_order(
+        [root], lambda t: reversed(t._ctx.inputs) if t._ctx is not None else ()
+    )
 
 
 # --------------------------------------------------------------------------- building

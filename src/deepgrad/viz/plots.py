@@ -85,6 +85,7 @@ def plot_learning_curves(
     axes = fig.subplots(2, cols, squeeze=False)
     epochs = np.arange(1, len(history) + 1)
     train_label, test_label = labels
+    per_epoch_curves = (("train", TRAIN_COLOR, train_label), ("val", TEST_COLOR, test_label))
     kinds = [("loss", "cost (loss)")] + ([(metric, metric)] if has_metric else [])
     scale = {"accuracy": 100.0}
     for c, (key, name) in enumerate(kinds):
@@ -92,22 +93,10 @@ def plot_learning_curves(
         unit = " (%)" if key in scale else ""
         ax = axes[0, c]
         marker = "o" if len(epochs) < 30 else None
-        if f"train_{key}" in ep:
-            ax.plot(
-                epochs,
-                s * np.asarray(ep[f"train_{key}"]),
-                marker=marker,
-                color=TRAIN_COLOR,
-                label=train_label,
-            )
-        if f"val_{key}" in ep:
-            ax.plot(
-                epochs,
-                s * np.asarray(ep[f"val_{key}"]),
-                marker=marker,
-                color=TEST_COLOR,
-                label=test_label,
-            )
+        for split, color, label in per_epoch_curves:
+            if f"{split}_{key}" in ep:
+                values = s * np.asarray(ep[f"{split}_{key}"])
+                ax.plot(epochs, values, marker=marker, color=color, label=label)
         ax.set_xlabel("epoch")
         ax.set_ylabel(name + unit)
         ax.set_title(f"{name} per epoch")
