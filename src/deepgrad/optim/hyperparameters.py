@@ -57,7 +57,7 @@ _SWITCHES = {
 # Accepted for PyTorch compatibility only: deepgrad's steps never read them.
 _NOT_STORED = ("capturable", "differentiable")
 
-# Read only where there is a fused step to choose (see ``fast_path``).
+# Read only where there is a fused step to choose (see ``_fast_path``).
 _FAST_PATH = ("foreach", "fused")
 
 
@@ -88,16 +88,21 @@ def constructor(
         _parameter(name, _SWITCHES[name], Parameter.KEYWORD_ONLY) for name in keyword_only
     ]
     signature = Signature(parameters, return_annotation="None")
+    if not set(checks) <= set(numbers):
+        raise ValueError(f"checks {checks} name arguments that are not among {list(numbers)}")
 
     def __init__(self, params, *args, **kwargs) -> None:
-        bound = signature.bind(self, params, *args, **kwargs)
+        try:
+            bound = signature.bind(self, params, *args, **kwargs)
+        except TypeError as error:  # Python's own wording, which names the class
+            raise TypeError(f"{type(self).__name__}.__init__() {error}") from None
         bound.apply_defaults()
         arguments = {k: v for k, v in bound.arguments.items() if k not in ("self", "params")}
         arguments |= checked(**{name: arguments[name] for name in checks})
         if check is not None:
             check(arguments)
-        no_differentiable(arguments.get("differentiable", False))
-        fast_path(arguments.get("foreach"), arguments.get("fused"))
+        _no_differentiable(arguments.get("differentiable", False))
+        _fast_path(arguments.get("foreach"), arguments.get("fused"))
         has_fused_step = type(self)._fused_step is not Optimizer._fused_step
         defaults = {
             name: value
@@ -140,7 +145,7 @@ def checked(**values) -> dict[str, Any]:
     return values
 
 
-def fast_path(foreach: bool | None, fused: bool | None) -> None:
+def _fast_path(foreach: bool | None, fused: bool | None) -> None:
     """PyTorch's check of its ``foreach`` and ``fused`` arguments.
 
     deepgrad reads them as the choice between its two implementations of a step: the fused
@@ -154,7 +159,7 @@ def fast_path(foreach: bool | None, fused: bool | None) -> None:
         raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
 
-def no_differentiable(differentiable: bool) -> None:
+def _no_differentiable(differentiable: bool) -> None:
     if differentiable:
         raise NotImplementedError(
             "differentiable=True is not supported: deepgrad's optimisers update raw arrays "

@@ -395,7 +395,7 @@ def _floats(group: dict, *names: str) -> list:
 
 
 def _wants_kernels(group: dict) -> bool:
-    """True unless the group asks for the plain NumPy step (see ``hyperparameters.fast_path``)."""
+    """True unless the group asks for the plain NumPy step (see ``hyperparameters._fast_path``)."""
     foreach, fused = group.get("foreach"), group.get("fused")
     return bool(foreach or fused) or (foreach is not False and fused is not False)
 

@@ -47,7 +47,7 @@ class SGD(Optimizer):
         maximize: maximise the objective instead of minimising it.
         foreach, fused: None (default) or True runs float32 groups as one fused multi-threaded
             pass (``deepgrad.kernels``), False the plain NumPy step; the numbers are the same
-            (see ``optim.hyperparameters.fast_path``).
+            (see ``optim.hyperparameters._fast_path``).
         differentiable: accepted for PyTorch compatibility; ``True`` is not supported.
 
     Example::
