@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad.optim.optimizer import Optimizer, _checked, _floats, _no_differentiable
+from deepgrad.optim.hyperparameters import constructor
+from deepgrad.optim.optimizer import Optimizer, _floats
 
 
 class Adadelta(Optimizer):
@@ -36,22 +37,12 @@ class Adadelta(Optimizer):
         foreach, capturable, differentiable: accepted for PyTorch compatibility (see ``SGD``).
     """
 
-    def __init__(
-        self,
-        params,
-        lr: float = 1.0,
-        rho: float = 0.9,
-        eps: float = 1e-6,
-        weight_decay: float = 0,
-        foreach: bool | None = None,
-        *,
-        capturable: bool = False,
-        maximize: bool = False,
-        differentiable: bool = False,
-    ) -> None:
-        defaults = _checked(lr=lr, eps=eps, weight_decay=weight_decay, rho=rho)
-        _no_differentiable(differentiable)
-        super().__init__(params, defaults | {"maximize": maximize})
+    __init__ = constructor(
+        dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0),
+        switches=("foreach",),
+        keyword_only=("capturable", "maximize", "differentiable"),
+        checks=("lr", "rho", "eps", "weight_decay"),
+    )
 
     def _update(self, x, g, state, group) -> None:
         """g = grad (+ lambda theta);  v = rho v + (1 - rho) g^2;

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad.optim.optimizer import Optimizer, _checked, _fast_path, _floats, _no_differentiable
+from deepgrad.optim.hyperparameters import constructor
+from deepgrad.optim.optimizer import Optimizer, _floats
 from deepgrad.tensor import _wrap
 
 
@@ -39,28 +40,13 @@ class Adagrad(Optimizer):
         differentiable: accepted for PyTorch compatibility (see ``SGD``).
     """
 
-    def __init__(
-        self,
-        params,
-        lr: float = 1e-2,
-        lr_decay: float = 0,
-        weight_decay: float = 0,
-        initial_accumulator_value: float = 0,
-        eps: float = 1e-10,
-        foreach: bool | None = None,
-        *,
-        maximize: bool = False,
-        differentiable: bool = False,
-        fused: bool | None = None,
-    ) -> None:
-        accumulator = initial_accumulator_value
-        defaults = _checked(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay)
-        defaults |= _checked(initial_accumulator_value=accumulator, eps=eps)
-        _no_differentiable(differentiable)
-        super().__init__(params, defaults | {"maximize": maximize} | _fast_path(foreach, fused))
-        for group in self.param_groups:  # PyTorch makes Adagrad's state at once
-            for p in group["params"]:
-                self._init_state(self.state[p], p._data, group)
+    __init__ = constructor(
+        dict(lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10),
+        switches=("foreach",),
+        keyword_only=("maximize", "differentiable", "fused"),
+        checks=("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"),
+        eager_state=True,  # as PyTorch's Adagrad
+    )
 
     def _update(self, x, g, state, group) -> None:
         """g = grad (+ lambda theta);  sum = sum + g^2;

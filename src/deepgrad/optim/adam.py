@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad.optim.optimizer import (
-    Optimizer,
-    _checked,
-    _fast_path,
-    _floats,
-    _lerp_,
-    _no_differentiable,
-)
+from deepgrad.optim.hyperparameters import constructor
+from deepgrad.optim.optimizer import Optimizer, _floats, _lerp_
 
 
 class Adam(Optimizer):
@@ -57,27 +51,19 @@ class Adam(Optimizer):
             is not supported).
     """
 
-    def __init__(
-        self,
-        params,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0,
-        amsgrad: bool = False,
-        *,
-        foreach: bool | None = None,
-        maximize: bool = False,
-        capturable: bool = False,
-        differentiable: bool = False,
-        fused: bool | None = None,
-        decoupled_weight_decay: bool = False,
-    ) -> None:
-        defaults = _checked(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
-        _no_differentiable(differentiable)
-        defaults.update(amsgrad=amsgrad, maximize=maximize)
-        defaults.update(decoupled_weight_decay=decoupled_weight_decay)
-        super().__init__(params, defaults | _fast_path(foreach, fused))
+    __init__ = constructor(
+        dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0),
+        switches=("amsgrad",),
+        keyword_only=(
+            "foreach",
+            "maximize",
+            "capturable",
+            "differentiable",
+            "fused",
+            "decoupled_weight_decay",
+        ),
+        checks=("lr", "eps", "betas", "weight_decay"),
+    )
 
     def _update(self, x, g, state, group) -> None:
         """theta = theta (1 - gamma lambda) if decoupled, else g = grad + lambda theta;

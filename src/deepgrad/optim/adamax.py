@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad.optim.optimizer import Optimizer, _checked, _floats, _lerp_, _no_differentiable
+from deepgrad.optim.hyperparameters import constructor
+from deepgrad.optim.optimizer import Optimizer, _floats, _lerp_
 
 
 class Adamax(Optimizer):
@@ -35,22 +36,12 @@ class Adamax(Optimizer):
         foreach, differentiable, capturable: accepted for PyTorch compatibility.
     """
 
-    def __init__(
-        self,
-        params,
-        lr: float = 2e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0,
-        foreach: bool | None = None,
-        *,
-        maximize: bool = False,
-        differentiable: bool = False,
-        capturable: bool = False,
-    ) -> None:
-        defaults = _checked(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
-        _no_differentiable(differentiable)
-        super().__init__(params, defaults | {"maximize": maximize})
+    __init__ = constructor(
+        dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0),
+        switches=("foreach",),
+        keyword_only=("maximize", "differentiable", "capturable"),
+        checks=("lr", "eps", "betas", "weight_decay"),
+    )
 
     def _update(self, x, g, state, group) -> None:
         """g = grad (+ lambda theta);  m = lerp(m, g, 1 - beta1);  u = max(beta2 u, |g| + eps);

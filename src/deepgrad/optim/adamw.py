@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from deepgrad.optim.adam import Adam
+from deepgrad.optim.hyperparameters import constructor
 
 
 class AdamW(Adam):
@@ -31,34 +32,13 @@ class AdamW(Adam):
         capturable, differentiable: accepted for PyTorch compatibility.
     """
 
-    def __init__(
-        self,
-        params,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 1e-2,
-        amsgrad: bool = False,
-        *,
-        maximize: bool = False,
-        foreach: bool | None = None,
-        capturable: bool = False,
-        differentiable: bool = False,
-        fused: bool | None = None,
-    ) -> None:
-        super().__init__(
-            params,
-            lr,
-            betas,
-            eps,
-            weight_decay,
-            amsgrad,
-            foreach=foreach,
-            maximize=maximize,
-            differentiable=differentiable,
-            fused=fused,
-            decoupled_weight_decay=True,
-        )
+    __init__ = constructor(
+        dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2),
+        switches=("amsgrad",),
+        keyword_only=("maximize", "foreach", "capturable", "differentiable", "fused"),
+        checks=("lr", "eps", "betas", "weight_decay"),
+        fixed=dict(decoupled_weight_decay=True),
+    )
 
     def load_state_dict(self, state_dict) -> None:
         super().load_state_dict(state_dict)

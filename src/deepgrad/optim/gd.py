@@ -6,7 +6,8 @@ import warnings
 
 import numpy as np
 
-from deepgrad.optim.optimizer import Optimizer, _checked, _floats
+from deepgrad.optim.hyperparameters import checked
+from deepgrad.optim.optimizer import Optimizer, _floats
 
 _LINE_SEARCHES = (None, "armijo", "backtracking")
 
@@ -83,7 +84,7 @@ class GD(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        defaults = _checked(lr=lr, weight_decay=weight_decay)
+        defaults = checked(lr=lr, weight_decay=weight_decay)
         if line_search_fn not in _LINE_SEARCHES:
             raise ValueError(
                 f"GD: unknown line_search_fn {line_search_fn!r}; use None (fixed step length) "

@@ -231,7 +231,38 @@ class LambdaLR(LRScheduler):
         ]
 
 
-class StepLR(LRScheduler):
+class _GammaDecay(LRScheduler):
+    """A schedule that multiplies each group's rate by ``gamma`` a whole number of times at
+    some epochs (``StepLR``, ``MultiStepLR``, ``ExponentialLR``).
+
+    A subclass says how many times at this epoch (``_decays``) and how many in all up to it
+    (``_decays_until``, the closed form). The recursive form keeps changes made to ``lr``
+    from outside.
+    """
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int) -> None:
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def _decays(self) -> int:
+        raise NotImplementedError
+
+    def _decays_until(self) -> int:
+        raise NotImplementedError
+
+    def get_lr(self) -> list[float]:
+        self._warn_if_called_outside_step()
+        decays = self._decays()
+        if not decays:
+            return _group_lrs(self.optimizer)
+        factor = self.gamma**decays
+        return [group["lr"] * factor for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base_lr * self.gamma ** self._decays_until() for base_lr in self.base_lrs]
+
+
+class StepLR(_GammaDecay):
     r"""Multiply each group's rate by ``gamma`` every ``step_size`` epochs.
 
     .. math:: \eta_t = \eta_0 \cdot \gamma^{\lfloor t / \text{step\_size} \rfloor}
@@ -249,22 +280,16 @@ class StepLR(LRScheduler):
         self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
     ) -> None:
         self.step_size = step_size
-        self.gamma = gamma
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, gamma, last_epoch)
 
-    def get_lr(self) -> list[float]:
-        self._warn_if_called_outside_step()
-        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
-            return _group_lrs(self.optimizer)
-        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+    def _decays(self) -> int:
+        return int(self.last_epoch != 0 and self.last_epoch % self.step_size == 0)
 
-    def _get_closed_form_lr(self) -> list[float]:
-        return [
-            base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs
-        ]
+    def _decays_until(self) -> int:
+        return self.last_epoch // self.step_size
 
 
-class MultiStepLR(LRScheduler):
+class MultiStepLR(_GammaDecay):
     r"""Multiply each group's rate by ``gamma`` at each milestone epoch.
 
     .. math:: \eta_t = \eta_0 \cdot \gamma^{\#\{m \in \text{milestones} : m \le t\}}
@@ -284,25 +309,16 @@ class MultiStepLR(LRScheduler):
         last_epoch: int = -1,
     ) -> None:
         self.milestones = Counter(milestones)
-        self.gamma = gamma
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, gamma, last_epoch)
 
-    def get_lr(self) -> list[float]:
-        self._warn_if_called_outside_step()
-        if self.last_epoch not in self.milestones:
-            return _group_lrs(self.optimizer)
-        factor = self.gamma ** self.milestones[self.last_epoch]
-        return [group["lr"] * factor for group in self.optimizer.param_groups]
+    def _decays(self) -> int:
+        return self.milestones[self.last_epoch]
 
-    def _get_closed_form_lr(self) -> list[float]:
-        milestones = sorted(self.milestones.elements())
-        return [
-            base_lr * self.gamma ** bisect_right(milestones, self.last_epoch)
-            for base_lr in self.base_lrs
-        ]
+    def _decays_until(self) -> int:
+        return bisect_right(sorted(self.milestones.elements()), self.last_epoch)
 
 
-class ExponentialLR(LRScheduler):
+class ExponentialLR(_GammaDecay):
     r"""Multiply each group's rate by ``gamma`` every epoch.
 
     .. math:: \eta_t = \eta_0 \cdot \gamma^t
@@ -314,17 +330,13 @@ class ExponentialLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
-        self.gamma = gamma
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, gamma, last_epoch)
 
-    def get_lr(self) -> list[float]:
-        self._warn_if_called_outside_step()
-        if self._is_initial:  # resuming from a checkpoint must not decay one epoch too many
-            return _group_lrs(self.optimizer)
-        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+    def _decays(self) -> int:
+        return 0 if self._is_initial else 1  # resuming must not decay one epoch too many
 
-    def _get_closed_form_lr(self) -> list[float]:
-        return [base_lr * self.gamma**self.last_epoch for base_lr in self.base_lrs]
+    def _decays_until(self) -> int:
+        return self.last_epoch
 
 
 class CosineAnnealingLR(LRScheduler):

@@ -384,23 +384,6 @@ class Optimizer:
                 group.setdefault(name, default)
 
 
-def _checked(**values) -> dict[str, Any]:
-    """``values`` after PyTorch's argument checks, in the order given and with its messages:
-    ``betas`` in [0, 1) (made Python floats), ``rho`` in [0, 1], any other >= 0 (NaN fails)."""
-    for name, value in values.items():
-        if name == "betas":
-            for i, beta in enumerate(value):
-                if not 0.0 <= beta < 1.0:
-                    raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
-            values[name] = tuple(float(beta) for beta in value)
-        elif name == "rho" and not 0.0 <= value <= 1.0:
-            raise ValueError(f"Invalid rho value: {value}; it must be in [0, 1]")
-        elif not 0.0 <= value:
-            what = {"lr": "learning rate", "eps": "epsilon value"}.get(name, f"{name} value")
-            raise ValueError(f"Invalid {what}: {value}")
-    return values
-
-
 def _floats(group: dict, *names: str) -> list:
     """The group's hyper-parameters ``names`` as Python floats (``betas`` a pair of them).
 
@@ -411,33 +394,10 @@ def _floats(group: dict, *names: str) -> list:
     return [tuple(map(float, v)) if isinstance(v, (tuple, list)) else float(v) for v in values]
 
 
-def _fast_path(foreach: bool | None, fused: bool | None) -> dict:
-    """PyTorch's ``foreach`` and ``fused`` arguments, checked as PyTorch checks them, as
-    entries of a group's defaults (PyTorch keeps them there too).
-
-    deepgrad reads them as the choice between its two implementations of a step: the fused
-    multi-threaded kernels (``deepgrad.kernels.optimizer_step``), used by default (None) and
-    with ``True``, and the plain NumPy step, one operation at a time, used when one of them
-    is ``False`` and neither is ``True`` (PyTorch's single-tensor loop). Both give the same
-    numbers; the NumPy step also serves every case the kernels do not (float64, no kernels).
-    """
-    if foreach and fused:
-        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
-    return {"foreach": foreach, "fused": fused}
-
-
 def _wants_kernels(group: dict) -> bool:
-    """True unless the group asks for the plain NumPy step (see ``_fast_path``)."""
+    """True unless the group asks for the plain NumPy step (see ``hyperparameters._fast_path``)."""
     foreach, fused = group.get("foreach"), group.get("fused")
     return bool(foreach or fused) or (foreach is not False and fused is not False)
-
-
-def _no_differentiable(differentiable: bool) -> None:
-    if differentiable:
-        raise NotImplementedError(
-            "differentiable=True is not supported: deepgrad's optimisers update raw arrays "
-            "outside autograd, so gradients cannot flow through a step."
-        )
 
 
 def _lerp_(start: np.ndarray, end: np.ndarray, weight: float, tmp: np.ndarray) -> None:

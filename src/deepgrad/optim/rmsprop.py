@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad.optim.optimizer import Optimizer, _checked, _floats, _lerp_, _no_differentiable
+from deepgrad.optim.hyperparameters import constructor
+from deepgrad.optim.optimizer import Optimizer, _floats, _lerp_
 
 
 class RMSprop(Optimizer):
@@ -48,25 +49,11 @@ class RMSprop(Optimizer):
         capturable, differentiable: accepted for PyTorch compatibility (see ``SGD``).
     """
 
-    def __init__(
-        self,
-        params,
-        lr: float = 1e-2,
-        alpha: float = 0.99,
-        eps: float = 1e-8,
-        weight_decay: float = 0,
-        momentum: float = 0,
-        centered: bool = False,
-        capturable: bool = False,
-        foreach: bool | None = None,
-        maximize: bool = False,
-        differentiable: bool = False,
-    ) -> None:
-        defaults = _checked(lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay,
-                            alpha=alpha)  # fmt: skip
-        _no_differentiable(differentiable)
-        defaults.update(centered=centered, maximize=maximize)
-        super().__init__(params, defaults | {"foreach": foreach})  # PyTorch's has no `fused`
+    __init__ = constructor(  # PyTorch's RMSprop has no `fused` and no keyword-only arguments
+        dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0),
+        switches=("centered", "capturable", "foreach", "maximize", "differentiable"),
+        checks=("lr", "eps", "momentum", "weight_decay", "alpha"),
+    )
 
     def _update(self, x, g, state, group) -> None:
         """g = grad (+ lambda theta);  v = alpha v + (1 - alpha) g^2;

@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from deepgrad.backend import array_module
-from deepgrad.optim.optimizer import Optimizer, _checked, _fast_path, _floats, _no_differentiable
+from deepgrad.optim.hyperparameters import constructor
+from deepgrad.optim.optimizer import Optimizer, _floats
 from deepgrad.tensor import _wrap
+
+
+def _check_nesterov(arguments: dict) -> None:
+    if arguments["nesterov"] and (arguments["momentum"] <= 0 or arguments["dampening"] != 0):
+        raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
 
 class SGD(Optimizer):
@@ -28,6 +34,9 @@ class SGD(Optimizer):
     the velocity; the two agree for a constant learning rate). The buffer starts at the first
     gradient, so dampening applies from the second step on.
 
+    Deviation from PyTorch, on purpose: a NaN ``lr``, ``momentum`` or ``weight_decay`` is
+    rejected with the message PyTorch's other optimisers give (PyTorch's SGD lets it through).
+
     Args:
         params: tensors or parameter groups to optimise.
         lr: learning rate :math:`\gamma` (default 1e-3).
@@ -38,7 +47,7 @@ class SGD(Optimizer):
         maximize: maximise the objective instead of minimising it.
         foreach, fused: None (default) or True runs float32 groups as one fused multi-threaded
             pass (``deepgrad.kernels``), False the plain NumPy step; the numbers are the same
-            (see ``optim.optimizer._fast_path``).
+            (see ``optim.hyperparameters._fast_path``).
         differentiable: accepted for PyTorch compatibility; ``True`` is not supported.
 
     Example::
@@ -49,26 +58,13 @@ class SGD(Optimizer):
         opt.step()
     """
 
-    def __init__(
-        self,
-        params,
-        lr: float = 1e-3,
-        momentum: float = 0,
-        dampening: float = 0,
-        weight_decay: float = 0,
-        nesterov: bool = False,
-        *,
-        maximize: bool = False,
-        foreach: bool | None = None,
-        differentiable: bool = False,
-        fused: bool | None = None,
-    ) -> None:
-        defaults = _checked(lr=lr, momentum=momentum, weight_decay=weight_decay)
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        _no_differentiable(differentiable)
-        defaults.update(dampening=dampening, nesterov=nesterov, maximize=maximize)
-        super().__init__(params, defaults | _fast_path(foreach, fused))
+    __init__ = constructor(
+        dict(lr=1e-3, momentum=0, dampening=0, weight_decay=0),
+        switches=("nesterov",),
+        keyword_only=("maximize", "foreach", "differentiable", "fused"),
+        checks=("lr", "momentum", "weight_decay"),
+        check=_check_nesterov,
+    )
 
     def _update(self, x, g, state, group) -> None:
         """g = grad (+ lambda theta);  b = mu b + (1 - tau) g (b = g at first);
