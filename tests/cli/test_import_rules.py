@@ -22,11 +22,7 @@ APPS = ("deepgrad.cli", "deepgrad.train", "deepgrad.viz", "deepgrad.playground")
 LIBRARY_TO_APP_ALLOWED = {("deepgrad", "deepgrad.viz")}
 
 # (importing module, imported module, name): private names an app may still import.
-PRIVATE_ALLOWED = {
-    # The checkpoint reader wraps freshly read arrays; train/checkpoint.py is being reworked
-    # on another branch (issue 15), which should switch it to deepgrad.from_numpy.
-    ("deepgrad.train.checkpoint", "deepgrad.tensor", "_wrap"),
-}
+PRIVATE_ALLOWED: set[tuple[str, str, str]] = set()
 
 # Pairs of packages that import each other, each through lazy imports inside functions. The
 # engine's cycle is by design (a Tensor records Functions, a Function makes Tensors); the
