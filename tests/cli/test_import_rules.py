@@ -18,8 +18,9 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[2] / "src"
 APPS = ("deepgrad.cli", "deepgrad.train", "deepgrad.viz", "deepgrad.playground")
 
-# The package root may name app functions lazily, as a shortcut (deepgrad.summary).
-LIBRARY_TO_APP_ALLOWED = {("deepgrad", "deepgrad.viz")}
+# (library module, app package) pairs still allowed: none (deepgrad.summary now lives in the
+# library, as deepgrad.utils.summary).
+LIBRARY_TO_APP_ALLOWED: set[tuple[str, str]] = set()
 
 # (importing module, imported module, name): private names an app may still import.
 PRIVATE_ALLOWED: set[tuple[str, str, str]] = set()
