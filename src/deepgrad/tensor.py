@@ -573,7 +573,7 @@ class Tensor:
             if target != device_of(out._data) and not (
                 target.index is None and target.type == device_of(out._data).type
             ):
-                from deepgrad.cuda.transfer import ToDevice
+                from deepgrad.ops.transfer import ToDevice
 
                 if out.requires_grad and _grad_state.enabled:
                     return ToDevice.apply(out, device=target)

@@ -31,7 +31,6 @@ PRIVATE_ALLOWED: set[tuple[str, str, str]] = set()
 KNOWN_CYCLES = {
     frozenset({"deepgrad.tensor", "deepgrad.autograd"}),
     frozenset({"deepgrad.tensor", "deepgrad.creation"}),
-    frozenset({"deepgrad.tensor", "deepgrad.cuda"}),
     frozenset({"deepgrad.device", "deepgrad.cuda"}),
     frozenset({"deepgrad.ops", "deepgrad.cuda"}),
 }
