@@ -16,7 +16,7 @@ import numpy as np
 from deepgrad import _compat, dtypes, layout
 from deepgrad.autograd.grad_mode import state as _grad_state
 from deepgrad.backend import array_module
-from deepgrad.device import _require_cuda, as_device, device_of, on_cpu
+from deepgrad.device import as_device, check_device, device_of, on_cpu
 
 _new = object.__new__
 _ndarray = np.ndarray
@@ -2235,7 +2235,7 @@ def _arg(a: np.ndarray, axis: int, keepdim: bool, largest: bool) -> np.ndarray:
 
 def _check_device(device) -> None:
     """Raise PyTorch's kind of error if ``device`` cannot hold tensors on this machine."""
-    _require_cuda(str(as_device(device)))
+    check_device(device)
 
 
 def _host_only(t: Tensor, what: str) -> None:
