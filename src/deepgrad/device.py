@@ -160,6 +160,15 @@ def check_device(dev) -> None:
     backend.check(dev)
 
 
+def place(array, dev=None):
+    """``array`` on ``dev``, or on the default device when ``dev`` is None (where factories put
+    new tensors)."""
+    target = get_default_device() if dev is None else as_device(dev)
+    if target.type == "cpu" and type(array) is np.ndarray:
+        return array
+    return move(array, target)
+
+
 def move(array, dev):
     """``array`` on device ``dev`` (the same array when it is already there)."""
     dev = as_device(dev)

@@ -25,12 +25,11 @@ LIBRARY_TO_APP_ALLOWED: set[tuple[str, str]] = set()
 # (importing module, imported module, name): private names an app may still import.
 PRIVATE_ALLOWED: set[tuple[str, str, str]] = set()
 
-# Pairs of packages that import each other, each through lazy imports inside functions. The
-# engine's cycle is by design (a Tensor records Functions, a Function makes Tensors). The GPU
-# code depends on the core, which calls it through the backend it registers (deepgrad.device).
+# Pairs of packages that import each other: only the engine's, by design (a Tensor records
+# Functions, a Function makes Tensors). The factories build on Tensor, never the other way; the
+# GPU code depends on the core, which calls it through the backend it registers (device.py).
 KNOWN_CYCLES = {
     frozenset({"deepgrad.tensor", "deepgrad.autograd"}),
-    frozenset({"deepgrad.tensor", "deepgrad.creation"}),
 }
 
 
