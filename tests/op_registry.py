@@ -25,7 +25,6 @@ from hypothesis import strategies as st
 import deepgrad
 import deepgrad.nn.functional as F
 from deepgrad.autograd.function import _CustomNode
-from deepgrad.cuda.transfer import ToDevice
 from deepgrad.nn.modules.sync_batchnorm import SyncBatchNormOp
 from deepgrad.ops import activation as A
 from deepgrad.ops import conv as C
@@ -38,6 +37,7 @@ from deepgrad.ops import pool as P
 from deepgrad.ops import reduce as R
 from deepgrad.ops import scan as S
 from deepgrad.ops import shape as SH
+from deepgrad.ops.transfer import ToDevice
 
 TF = torch.nn.functional
 

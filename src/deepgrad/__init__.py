@@ -144,7 +144,7 @@ def __getattr__(name):
         globals()[name] = module
         return module
     if name == "summary":
-        from deepgrad.viz.summary import summary
+        from deepgrad.utils.summary import summary
 
         return summary
     from deepgrad._compat import missing_attribute

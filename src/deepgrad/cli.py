@@ -774,12 +774,8 @@ def _zoo_model(args, parser):
 
 
 def cmd_summary(args, parser) -> int:
-    try:
-        from deepgrad.viz.summary import summary
-    except ImportError:
-        from deepgrad.train.run import RunError
+    from deepgrad.utils.summary import summary
 
-        raise RunError("deepgrad.viz.summary is not available in this installation") from None
     _, model, shape, _ = _zoo_model(args, parser)
     print(summary(model, (1, *shape)))
     return 0

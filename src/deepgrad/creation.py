@@ -13,22 +13,9 @@ import numpy as np
 
 from deepgrad import dtypes
 from deepgrad.backend import array_module
-from deepgrad.device import as_device, device_of, get_default_device, move
+from deepgrad.device import device_of, move, place
 from deepgrad.random import rng
-from deepgrad.tensor import Tensor, _as_array, _check_grad_dtype, _shape_arg, _wrap
-
-
-def _place(arr, device):
-    """``arr`` on ``device`` (the default device when None)."""
-    target = get_default_device() if device is None else as_device(device)
-    if target.type == "cpu" and type(arr) is np.ndarray:
-        return arr
-    return move(arr, target)
-
-
-def _finish(arr: np.ndarray, requires_grad: bool, device=None) -> Tensor:
-    _check_grad_dtype(arr, requires_grad)
-    return _wrap(_place(arr, device), requires_grad)
+from deepgrad.tensor import Tensor, _as_array, _check_grad_dtype, _new_leaf, _shape_arg, _wrap
 
 
 def _size(args: tuple, kwargs: dict) -> tuple:
@@ -63,7 +50,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
         arr = arr.copy()
     if device is None and type(arr) is not np.ndarray:  # GPU data stays on its GPU
         device = device_of(arr)
-    return _finish(arr, requires_grad, device)
+    return _new_leaf(arr, requires_grad, device)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
@@ -78,7 +65,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     arr = _as_array(data, dtype)
     if device is None and type(arr) is not np.ndarray:
         return _wrap(arr)
-    return _wrap(_place(arr, device))
+    return _wrap(place(arr, device))
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -100,7 +87,7 @@ def zeros(*size, dtype=None, device=None, requires_grad=False, **_size_kw) -> Te
     >>> deepgrad.zeros(2, 3).shape, deepgrad.zeros((2,), dtype=deepgrad.int64)
     ((2, 3), tensor([0, 0]))
     """
-    return _finish(np.zeros(_size(size, _size_kw), _float_dtype(dtype)), requires_grad, device)
+    return _new_leaf(np.zeros(_size(size, _size_kw), _float_dtype(dtype)), requires_grad, device)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, **_size_kw) -> Tensor:
@@ -109,7 +96,7 @@ def ones(*size, dtype=None, device=None, requires_grad=False, **_size_kw) -> Ten
     >>> deepgrad.ones(2)
     tensor([1., 1.])
     """
-    return _finish(np.ones(_size(size, _size_kw), _float_dtype(dtype)), requires_grad, device)
+    return _new_leaf(np.ones(_size(size, _size_kw), _float_dtype(dtype)), requires_grad, device)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, **_size_kw) -> Tensor:
@@ -118,7 +105,7 @@ def empty(*size, dtype=None, device=None, requires_grad=False, **_size_kw) -> Te
     >>> deepgrad.empty(2, 3).shape
     (2, 3)
     """
-    return _finish(np.empty(_size(size, _size_kw), _float_dtype(dtype)), requires_grad, device)
+    return _new_leaf(np.empty(_size(size, _size_kw), _float_dtype(dtype)), requires_grad, device)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -129,7 +116,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False)
     """
     if dtype is None:
         dtype = _as_array(fill_value).dtype  # full((2,), 7) is int64, full((2,), 7.) float32
-    return _finish(
+    return _new_leaf(
         np.full(_shape_arg((size,)), fill_value, dtypes.to_numpy_dtype(dtype)),
         requires_grad,
         device,
@@ -143,7 +130,7 @@ def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad=Fal
     tensor([[1., 0.],
             [0., 1.]])
     """
-    return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
+    return _new_leaf(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -158,7 +145,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if ints else dtypes.get_default_dtype().np
     arr = np.arange(start, end, step, dtype=dtypes.to_numpy_dtype(dtype))
-    return _finish(arr, requires_grad, device)
+    return _new_leaf(arr, requires_grad, device)
 
 
 def linspace(start, end, steps: int, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -167,7 +154,9 @@ def linspace(start, end, steps: int, dtype=None, device=None, requires_grad=Fals
     >>> deepgrad.linspace(0, 1, 5)
     tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
     """
-    return _finish(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad, device)
+    return _new_leaf(
+        np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad, device
+    )
 
 
 def _like(t: Tensor, dtype, device=None):
@@ -182,7 +171,7 @@ def _make_like(xp, fn: str, device, requires_grad, *args):
         arr = getattr(xp, fn)(*args)
         _check_grad_dtype(arr, requires_grad)
         return _wrap(arr, requires_grad)
-    return _finish(getattr(np, fn)(*args), requires_grad, device)
+    return _new_leaf(getattr(np, fn)(*args), requires_grad, device)
 
 
 def zeros_like(input: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -238,7 +227,7 @@ def rand(*size, generator=None, out=None, dtype=None, device=None, requires_grad
     if out is not None:
         out._data = arr.astype(dt, copy=False)
         return out
-    return _finish(arr.astype(dt, copy=False), requires_grad, device)
+    return _new_leaf(arr.astype(dt, copy=False), requires_grad, device)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, **_size_kw):
@@ -252,7 +241,7 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, *
     arr = rng(generator).standard_normal(
         _size(size, _size_kw), dtype=dt if dt != np.float16 else np.float32
     )
-    return _finish(arr.astype(dt, copy=False), requires_grad, device)
+    return _new_leaf(arr.astype(dt, copy=False), requires_grad, device)
 
 
 def randint(
@@ -272,7 +261,7 @@ def randint(
         raise TypeError("randint() needs high and size, e.g. randint(0, 10, (3,))")
     dt = dtypes.to_numpy_dtype(dtype) if dtype is not None else np.int64
     arr = rng(generator).integers(low, high, _shape_arg((size,)), dtype=np.int64).astype(dt)
-    return _wrap(_place(arr, device))
+    return _wrap(place(arr, device))
 
 
 def randperm(n: int, generator=None, dtype=None, device=None) -> Tensor:
@@ -282,7 +271,7 @@ def randperm(n: int, generator=None, dtype=None, device=None) -> Tensor:
     [0, 1, 2, 3]
     """
     dt = dtypes.to_numpy_dtype(dtype) if dtype is not None else np.int64
-    return _wrap(_place(rng(generator).permutation(n).astype(dt), device))
+    return _wrap(place(rng(generator).permutation(n).astype(dt), device))
 
 
 def normal(
@@ -303,7 +292,7 @@ def normal(
     if dtype is None and isinstance(mean, Tensor):
         dtype = mean.dtype
     arr = rng(generator).normal(m, s, shape).astype(_float_dtype(dtype))
-    return _finish(arr, requires_grad, device)
+    return _new_leaf(arr, requires_grad, device)
 
 
 def _random_like(factory, input: Tensor, dtype, generator, device, requires_grad) -> Tensor:
@@ -389,19 +378,20 @@ class _LegacyTensorType(type):
         return f"<class 'deepgrad.{cls.__name__}'>"
 
 
-def _legacy(name: str, dt) -> type:
+def _legacy(name: str) -> type:
+    dt = dtypes.LEGACY_TENSOR_TYPES[name]
     return _LegacyTensorType(name, (), {"dtype": dt, "__doc__": f"Legacy {dt} tensor type."})
 
 
-FloatTensor = _legacy("FloatTensor", dtypes.float32)
-DoubleTensor = _legacy("DoubleTensor", dtypes.float64)
-HalfTensor = _legacy("HalfTensor", dtypes.float16)
-LongTensor = _legacy("LongTensor", dtypes.int64)
-IntTensor = _legacy("IntTensor", dtypes.int32)
-ShortTensor = _legacy("ShortTensor", dtypes.int16)
-CharTensor = _legacy("CharTensor", dtypes.int8)
-ByteTensor = _legacy("ByteTensor", dtypes.uint8)
-BoolTensor = _legacy("BoolTensor", dtypes.bool)
+FloatTensor = _legacy("FloatTensor")
+DoubleTensor = _legacy("DoubleTensor")
+HalfTensor = _legacy("HalfTensor")
+LongTensor = _legacy("LongTensor")
+IntTensor = _legacy("IntTensor")
+ShortTensor = _legacy("ShortTensor")
+CharTensor = _legacy("CharTensor")
+ByteTensor = _legacy("ByteTensor")
+BoolTensor = _legacy("BoolTensor")
 
 
 # ---------------------------------------------------------------------- sampling from tensors
@@ -411,11 +401,7 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
     >>> deepgrad.bernoulli(deepgrad.tensor([0., 1., 1.]))
     tensor([0., 1., 1.])
     """
-    probs = input._data if p is None else np.broadcast_to(np.asarray(p), input._data.shape)
-    if probs.size and ((probs < 0) | (probs > 1)).any():
-        raise RuntimeError("bernoulli: all probabilities must be in [0, 1]")
-    draws = rng(generator).random(input._data.shape) < probs
-    result = _wrap(draws.astype(input._data.dtype))
+    result = input.bernoulli(p, generator=generator)
     if out is not None:
         from deepgrad.functions import write_out
 
@@ -424,57 +410,10 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None):
-    """Indices drawn with probability proportional to the rows of ``input`` (1-D or 2-D).
-
-    Without replacement every index appears at most once per row, so ``num_samples`` can be at
-    most the number of non-zero weights, as in PyTorch. Result: int64.
+    """Indices drawn with probability proportional to the rows of ``input`` (1-D or 2-D); see
+    ``Tensor.multinomial``.
 
     >>> deepgrad.multinomial(deepgrad.tensor([0., 2., 1.]), 2).sort().values
     tensor([1, 2])
     """
-    w = np.asarray(input._data, dtype=np.float64)
-    if w.ndim not in (1, 2):
-        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got {w.ndim}")
-    rows = w.reshape(-1, w.shape[-1])
-    if (rows < 0).any() or not np.isfinite(rows).all():
-        raise RuntimeError(
-            "multinomial: probability tensor contains either inf, nan or element < 0"
-        )
-    g = rng(generator)
-    out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
-    for r, weights in enumerate(rows):
-        total = weights.sum()
-        if total <= 0:
-            raise RuntimeError(
-                "multinomial: invalid multinomial distribution (sum of probabilities <= 0)"
-            )
-        if not replacement and num_samples > np.count_nonzero(weights):
-            raise RuntimeError(
-                "multinomial: cannot sample n_sample > prob_dist.size(-1) samples without "
-                "replacement"
-            )
-        out[r] = g.choice(len(weights), size=num_samples, replace=replacement, p=weights / total)
-    return _wrap(out.reshape(w.shape[:-1] + (num_samples,)))
-
-
-_LEGACY = (
-    FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor, ShortTensor, CharTensor,
-    ByteTensor, BoolTensor,
-)  # fmt: skip
-
-
-def legacy_type_of(np_dtype) -> type:
-    """The legacy tensor type of a NumPy dtype (float32 -> FloatTensor)."""
-    for t in _LEGACY:
-        if t.dtype.np == np_dtype:
-            return t
-    raise TypeError(f"no legacy tensor type for dtype {np_dtype}")
-
-
-def legacy_type_named(name: str) -> type:
-    """``"torch.FloatTensor"`` / ``"deepgrad.FloatTensor"`` / ``"FloatTensor"`` -> the type."""
-    short = name.rsplit(".", 1)[-1]
-    for t in _LEGACY:
-        if t.__name__ == short:
-            return t
-    raise ValueError(f"invalid type: {name!r}; expected e.g. 'torch.FloatTensor'")
+    return input.multinomial(num_samples, replacement, generator=generator)

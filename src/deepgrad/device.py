@@ -10,9 +10,15 @@ without a usable GPU (no NVIDIA driver, or CuPy not installed) raises an error t
 ``RuntimeError``, like a CUDA build without a GPU, so code that catches either still works.
 Device-agnostic code (``"cuda" if deepgrad.cuda.is_available() else "cpu"``) takes its CPU path
 exactly as with PyTorch.
+
+The core knows devices other than the CPU only through the backend each registers here
+(:func:`register_backend`; ``deepgrad.cuda`` registers ``"cuda"`` when deepgrad is imported), so
+the GPU code depends on the core and never the other way round.
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 import numpy as np
 
@@ -35,7 +41,7 @@ class device:  # noqa: N801 - PyTorch's name
         if isinstance(type, device):
             type, index = type.type, type.index
         elif isinstance(type, int) and not isinstance(type, bool):
-            _require_cuda(f"cuda:{type}")
+            check_device(f"cuda:{type}")
             type, index = "cuda", type
         name, colon, idx = str(type).partition(":")
         if name not in KNOWN_TYPES:
@@ -115,37 +121,52 @@ def on_cpu(array) -> bool:
     return type(array) is np.ndarray or isinstance(array, (np.ndarray, np.generic))
 
 
-def _require_cuda(name: str) -> None:
-    """Raise the error PyTorch users expect when ``name`` (a device string) cannot be used."""
-    from deepgrad import cuda
+class Backend(Protocol):
+    """What the core asks of the backend of a device type other than the CPU."""
 
-    kind = name.partition(":")[0]
-    if kind == "cpu":
-        return
-    if kind != "cuda":
-        raise DeviceUnavailableError(
-            f"deepgrad has no {kind!r} backend: tensors can live on 'cpu' and, with an NVIDIA "
-            f"GPU and CuPy, on 'cuda'. Use 'cpu' (or check deepgrad.cuda.is_available())."
-        )
-    if not cuda.is_available():
-        raise DeviceUnavailableError(
-            f"device {name!r} is not available: no GPU was found ({cuda.unavailable_reason()}). "
-            "deepgrad runs on CUDA GPUs through CuPy: pip install 'deepgrad[cuda]' on a machine "
-            "with an NVIDIA driver. Device-agnostic code picks the CPU with "
-            "device = 'cuda' if deepgrad.cuda.is_available() else 'cpu'."
-        )
-    index = as_device(name).index
-    if index is not None and index >= cuda.device_count():
-        raise RuntimeError(
-            f"CUDA error: invalid device ordinal: {name!r} was asked for, but this machine has "
-            f"{cuda.device_count()} GPU(s), numbered from 0."
-        )
+    def check(self, dev: device) -> None:
+        """Raise PyTorch's kind of error if ``dev`` cannot hold tensors on this machine."""
+
+    def relu_backward(self, g, y):
+        """ReLU's gradient on this device's arrays: 0 where ``y <= 0``, else ``g``."""
+
+
+# device type -> its backend; the CPU needs none
+_backends: dict[str, Backend] = {}
+
+
+def register_backend(type: str, backend: Backend) -> None:
+    """Make ``backend`` answer for devices of ``type`` (``deepgrad.cuda`` registers "cuda")."""
+    _backends[type] = backend
+
+
+def backend_of(array) -> Backend:
+    """The backend of the device that holds ``array`` (a GPU array: the CPU has no backend)."""
+    return _backends[device_of(array).type]
 
 
 def check_device(dev) -> None:
     """Raise PyTorch's kind of error (a RuntimeError saying why) if ``dev`` cannot hold
     tensors on this machine, e.g. ``"cuda"`` without a GPU."""
-    _require_cuda(str(as_device(dev)))
+    dev = as_device(dev)
+    if dev.type == "cpu":
+        return
+    backend = _backends.get(dev.type)
+    if backend is None:
+        raise DeviceUnavailableError(
+            f"deepgrad has no {dev.type!r} backend: tensors can live on 'cpu' and, with an NVIDIA "
+            f"GPU and CuPy, on 'cuda'. Use 'cpu' (or check deepgrad.cuda.is_available())."
+        )
+    backend.check(dev)
+
+
+def place(array, dev=None):
+    """``array`` on ``dev``, or on the default device when ``dev`` is None (where factories put
+    new tensors)."""
+    target = get_default_device() if dev is None else as_device(dev)
+    if target.type == "cpu" and type(array) is np.ndarray:
+        return array
+    return move(array, target)
 
 
 def move(array, dev):
@@ -155,7 +176,7 @@ def move(array, dev):
         if on_cpu(array):
             return array
         return array.get()  # an explicit device-to-host copy
-    _require_cuda(str(dev))
+    check_device(dev)
     import cupy
 
     index = dev.index if dev.index is not None else cupy.cuda.runtime.getDevice()

@@ -102,3 +102,29 @@ def set_default_dtype(d) -> None:
     if not d.is_floating_point:
         raise TypeError(f"set_default_dtype needs a floating dtype, got {d}")
     _default_float = d
+
+
+#: PyTorch's legacy tensor types (``torch.FloatTensor`` ...) by name, and the dtype each holds.
+#: ``deepgrad.creation`` makes the types themselves; ``Tensor.type`` names them.
+LEGACY_TENSOR_TYPES = {
+    "FloatTensor": float32, "DoubleTensor": float64, "HalfTensor": float16,
+    "LongTensor": int64, "IntTensor": int32, "ShortTensor": int16, "CharTensor": int8,
+    "ByteTensor": uint8, "BoolTensor": bool,
+}  # fmt: skip
+
+
+def legacy_type_name(np_dtype) -> str:
+    """The name of the legacy tensor type of a NumPy dtype (float32 -> ``"FloatTensor"``)."""
+    for name, d in LEGACY_TENSOR_TYPES.items():
+        if d.np == np_dtype:
+            return name
+    raise TypeError(f"no legacy tensor type for dtype {np_dtype}")
+
+
+def legacy_type_dtype(name: str) -> dtype:
+    """The dtype of a legacy type named ``"torch.FloatTensor"``, ``"deepgrad.FloatTensor"`` or
+    ``"FloatTensor"``."""
+    try:
+        return LEGACY_TENSOR_TYPES[name.rsplit(".", 1)[-1]]
+    except KeyError:
+        raise ValueError(f"invalid type: {name!r}; expected e.g. 'torch.FloatTensor'") from None

@@ -16,7 +16,8 @@ import numpy as np
 from deepgrad import _compat, dtypes, layout
 from deepgrad.autograd.grad_mode import state as _grad_state
 from deepgrad.backend import array_module
-from deepgrad.device import _require_cuda, as_device, device_of, on_cpu
+from deepgrad.device import as_device, check_device, device_of, on_cpu, place
+from deepgrad.random import rng
 
 _new = object.__new__
 _ndarray = np.ndarray
@@ -83,6 +84,13 @@ def _check_grad_dtype(array, requires_grad) -> None:
             f"{dtypes.from_numpy_dtype(array.dtype)}. Integers and booleans change in steps, so "
             "there is no derivative to follow. Convert first, e.g. x.float().requires_grad_()."
         )
+
+
+def _new_leaf(array, requires_grad: bool = False, device=None) -> Tensor:
+    """A leaf tensor holding ``array`` on ``device`` (the default device when None): how every
+    factory, and ``Tensor.new_*``, ends."""
+    _check_grad_dtype(array, requires_grad)
+    return _wrap(place(array, device), requires_grad)
 
 
 def _axes(dim, ndim: int):
@@ -573,7 +581,7 @@ class Tensor:
             if target != device_of(out._data) and not (
                 target.index is None and target.type == device_of(out._data).type
             ):
-                from deepgrad.cuda.transfer import ToDevice
+                from deepgrad.ops.transfer import ToDevice
 
                 if out.requires_grad and _grad_state.enabled:
                     return ToDevice.apply(out, device=target)
@@ -597,14 +605,12 @@ class Tensor:
         >>> x.type(), x.type(deepgrad.LongTensor)
         ('deepgrad.FloatTensor', tensor([1]))
         """
-        from deepgrad import creation
-
         if dtype is None:
-            return f"deepgrad.{creation.legacy_type_of(self._data.dtype).__name__}"
+            return f"deepgrad.{dtypes.legacy_type_name(self._data.dtype)}"
         if isinstance(dtype, str):
-            dtype = creation.legacy_type_named(dtype).dtype
-        elif isinstance(dtype, creation._LegacyTensorType):
-            dtype = dtype.dtype
+            dtype = dtypes.legacy_type_dtype(dtype)
+        elif isinstance(dtype, type) and isinstance(getattr(dtype, "dtype", None), dtypes.dtype):
+            dtype = dtype.dtype  # a legacy type (deepgrad.LongTensor): a class holding its dtype
         return self.to(dtype)
 
     def type_as(self, other: Tensor) -> Tensor:
@@ -1957,19 +1963,46 @@ class Tensor:
         >>> deepgrad.tensor([0., 1.]).bernoulli()
         tensor([0., 1.])
         """
-        from deepgrad.creation import bernoulli
-
-        return bernoulli(self, p, generator=generator)
+        probs = self._data if p is None else np.broadcast_to(np.asarray(p), self._data.shape)
+        if probs.size and ((probs < 0) | (probs > 1)).any():
+            raise RuntimeError("bernoulli: all probabilities must be in [0, 1]")
+        draws = rng(generator).random(self._data.shape) < probs
+        return _wrap(draws.astype(self._data.dtype))
 
     def multinomial(self, num_samples: int, replacement: bool = False, *, generator=None):
-        """``num_samples`` indices drawn with probabilities proportional to ``self``.
+        """``num_samples`` indices drawn with probabilities proportional to ``self``'s rows
+        (1-D or 2-D), as int64.
+
+        Without replacement every index appears at most once per row, so ``num_samples`` can be
+        at most the number of non-zero weights, as in PyTorch.
 
         >>> deepgrad.tensor([0., 1., 0.]).multinomial(2, replacement=True)
         tensor([1, 1])
         """
-        from deepgrad.creation import multinomial
-
-        return multinomial(self, num_samples, replacement, generator=generator)
+        w = np.asarray(self._data, dtype=np.float64)
+        if w.ndim not in (1, 2):
+            raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got {w.ndim}")
+        rows = w.reshape(-1, w.shape[-1])
+        if (rows < 0).any() or not np.isfinite(rows).all():
+            raise RuntimeError(
+                "multinomial: probability tensor contains either inf, nan or element < 0"
+            )
+        g = rng(generator)
+        out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
+        for r, weights in enumerate(rows):
+            total = weights.sum()
+            if total <= 0:
+                raise RuntimeError(
+                    "multinomial: invalid multinomial distribution (sum of probabilities <= 0)"
+                )
+            if not replacement and num_samples > np.count_nonzero(weights):
+                raise RuntimeError(
+                    "multinomial: cannot sample n_sample > prob_dist.size(-1) samples without "
+                    "replacement"
+                )
+            p = weights / total
+            out[r] = g.choice(len(weights), size=num_samples, replace=replacement, p=p)
+        return _wrap(out.reshape(w.shape[:-1] + (num_samples,)))
 
     # No __getattr__ here on purpose: defining one makes CPython route EVERY attribute lookup on
     # Tensor through a slower path (about 6x per access). Names PyTorch has and deepgrad lacks
@@ -2137,10 +2170,8 @@ class Tensor:
         >>> deepgrad.zeros(1, dtype=deepgrad.float64).new_tensor([1, 2])
         tensor([1., 2.], dtype=deepgrad.float64)
         """
-        from deepgrad.creation import tensor
-
-        device = self.device if device is None else device
-        return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+        arr = _as_array(data, dtype or self.dtype).copy()  # never shares memory with data
+        return _new_leaf(arr, requires_grad, self.device if device is None else device)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
         """An uninitialised tensor of ``size`` with this tensor's dtype and device unless given.
@@ -2148,10 +2179,8 @@ class Tensor:
         >>> deepgrad.zeros(1, dtype=deepgrad.int64).new_empty(2, 3).dtype
         deepgrad.int64
         """
-        from deepgrad.creation import empty
-
-        device = self.device if device is None else device
-        return empty(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+        arr = np.empty(_shape_arg(size), dtypes.to_numpy_dtype(dtype or self.dtype))
+        return _new_leaf(arr, requires_grad, self.device if device is None else device)
 
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
         """Elements sorted along ``dim``: (values, indices); ties keep their order.
@@ -2235,7 +2264,7 @@ def _arg(a: np.ndarray, axis: int, keepdim: bool, largest: bool) -> np.ndarray:
 
 def _check_device(device) -> None:
     """Raise PyTorch's kind of error if ``device`` cannot hold tensors on this machine."""
-    _require_cuda(str(as_device(device)))
+    check_device(device)
 
 
 def _host_only(t: Tensor, what: str) -> None:

@@ -18,25 +18,18 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[2] / "src"
 APPS = ("deepgrad.cli", "deepgrad.train", "deepgrad.viz", "deepgrad.playground")
 
-# The package root may name app functions lazily, as a shortcut (deepgrad.summary).
-LIBRARY_TO_APP_ALLOWED = {("deepgrad", "deepgrad.viz")}
+# (library module, app package) pairs still allowed: none (deepgrad.summary now lives in the
+# library, as deepgrad.utils.summary).
+LIBRARY_TO_APP_ALLOWED: set[tuple[str, str]] = set()
 
 # (importing module, imported module, name): private names an app may still import.
-PRIVATE_ALLOWED = {
-    # The checkpoint reader wraps freshly read arrays; train/checkpoint.py is being reworked
-    # on another branch (issue 15), which should switch it to deepgrad.from_numpy.
-    ("deepgrad.train.checkpoint", "deepgrad.tensor", "_wrap"),
-}
+PRIVATE_ALLOWED: set[tuple[str, str, str]] = set()
 
-# Pairs of packages that import each other, each through lazy imports inside functions. The
-# engine's cycle is by design (a Tensor records Functions, a Function makes Tensors); the
-# CUDA ones come from the GPU backend reaching back into the core it accelerates.
+# Pairs of packages that import each other: only the engine's, by design (a Tensor records
+# Functions, a Function makes Tensors). The factories build on Tensor, never the other way; the
+# GPU code depends on the core, which calls it through the backend it registers (device.py).
 KNOWN_CYCLES = {
     frozenset({"deepgrad.tensor", "deepgrad.autograd"}),
-    frozenset({"deepgrad.tensor", "deepgrad.creation"}),
-    frozenset({"deepgrad.tensor", "deepgrad.cuda"}),
-    frozenset({"deepgrad.device", "deepgrad.cuda"}),
-    frozenset({"deepgrad.ops", "deepgrad.cuda"}),
 }
 
 

@@ -14,7 +14,8 @@ import torch
 
 import deepgrad
 from deepgrad.backend import array_module, scatter_add
-from deepgrad.device import mismatch_error
+from deepgrad.device import backend_of, mismatch_error, register_backend
+from deepgrad.ops.elementwise import ReLU
 
 no_gpu = pytest.mark.skipif(deepgrad.cuda.is_available(), reason="this machine has a GPU")
 
@@ -203,6 +204,33 @@ def test_mismatch_error_names_both_devices_like_torch():
     )
     assert mismatch_error([np.ones(()), gpu]) is None  # a 0-d CPU tensor may join, as in torch
     assert mismatch_error([np.ones(2), np.ones(3)]) is None
+
+
+def test_the_core_reaches_the_gpu_only_through_its_registered_backend():
+    """deepgrad.cuda registers its backend; devices and ops call it there and never import it
+    (tests/cli/test_import_rules.py checks the imports)."""
+    gpu = types.SimpleNamespace(device=types.SimpleNamespace(id=0), ndim=1)  # stands for CuPy
+    assert backend_of(gpu) is deepgrad.cuda.backend
+    calls = []
+
+    class Recording:
+        def check(self, dev):
+            calls.append(("check", str(dev)))
+            raise RuntimeError("refused by the backend")
+
+        def relu_backward(self, g, y):
+            calls.append(("relu_backward", g, y))
+            return "dx"
+
+    register_backend("cuda", Recording())
+    try:
+        with pytest.raises(RuntimeError, match="refused by the backend"):
+            deepgrad.zeros(1, device="cuda:1")
+        out = np.ones(2)
+        assert ReLU.backward(types.SimpleNamespace(saved=(out,)), gpu) == "dx"
+    finally:
+        register_backend("cuda", deepgrad.cuda.backend)
+    assert calls == [("check", "cuda:1"), ("relu_backward", gpu, out)]
 
 
 def test_array_module_and_scatter_add_on_numpy():

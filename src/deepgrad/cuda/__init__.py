@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 
+from deepgrad.device import as_device, check_device, register_backend
+
 _state: dict = {}
 
 
@@ -55,9 +57,7 @@ def is_initialized() -> bool:
 
 
 def _lazy_init():
-    from deepgrad.device import _require_cuda
-
-    _require_cuda("cuda")
+    check_device("cuda")
     import cupy
 
     return cupy
@@ -69,8 +69,6 @@ def current_device() -> int:
 
 
 def set_device(device) -> None:
-    from deepgrad.device import as_device
-
     d = as_device(device)
     if d.type == "cuda":
         _lazy_init().cuda.runtime.setDevice(d.index or 0)
@@ -90,8 +88,6 @@ def get_device_capability(device=None) -> tuple[int, int]:
 
 
 def _index(device) -> int:
-    from deepgrad.device import as_device
-
     return as_device(device).index or 0 if not isinstance(device, int) else device
 
 
@@ -129,3 +125,9 @@ def memory_allocated(device=None) -> int:
     import cupy
 
     return int(cupy.get_default_memory_pool().used_bytes())
+
+
+# Last, once the functions it calls exist: the core reaches the GPU only through this backend.
+from deepgrad.cuda import backend as _backend  # noqa: E402
+
+register_backend("cuda", _backend)

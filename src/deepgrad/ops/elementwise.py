@@ -11,6 +11,7 @@ import numpy as np
 from deepgrad import kernels
 from deepgrad.autograd.op import Op
 from deepgrad.backend import array_module
+from deepgrad.device import backend_of
 
 
 class Add(Op):
@@ -219,10 +220,8 @@ class ReLU(Op):
 
     def backward(ctx, g):  # the gradient passes where the output is not <= 0
         (out,) = ctx.saved
-        if type(g) is not np.ndarray:  # on a GPU: one fused kernel (deepgrad.cuda.fused)
-            from deepgrad.cuda.fused import relu_backward
-
-            return relu_backward(g, out)
+        if type(g) is not np.ndarray:  # on a GPU: its backend's one fused kernel
+            return backend_of(g).relu_backward(g, out)
         dx = kernels.relu_backward(g, out)
         return _zero_where(out <= 0, g) if dx is None else dx
 

@@ -41,9 +41,10 @@ from typing import Any
 
 import numpy as np
 
+from deepgrad.creation import from_numpy
 from deepgrad.device import move
 from deepgrad.random import Generator, default_generator
-from deepgrad.tensor import Tensor, _wrap
+from deepgrad.tensor import Tensor
 from deepgrad.utils.atomic import TEMP_SUFFIX, atomic_write
 
 FORMAT = "deepgrad.checkpoint/1"
@@ -116,7 +117,7 @@ def _unpack(obj, tensors: dict[str, np.ndarray], as_tensors: bool):
     if isinstance(obj, dict):
         if "__tensor__" in obj:
             arr = tensors[obj["__tensor__"]]
-            return _wrap(arr) if as_tensors else arr
+            return from_numpy(arr) if as_tensors else arr
         if "__tuple__" in obj:
             return tuple(_unpack(v, tensors, as_tensors) for v in obj["__tuple__"])
         if "__items__" in obj:
@@ -254,7 +255,7 @@ def load_state_dict(path, as_tensors: bool = True) -> tuple[Any, dict[str, Any]]
     """
     tensors, meta = _read(path)
     if meta.get("format") != FORMAT or "state" not in meta:
-        state = {k: (_wrap(v) if as_tensors else v) for k, v in tensors.items()}
+        state = {k: (from_numpy(v) if as_tensors else v) for k, v in tensors.items()}
         return state, {k: v for k, v in meta.items() if k != "format"}
     with _damaged_header(path):
         state = _unpack(json.loads(meta["state"]), tensors, as_tensors)
@@ -420,7 +421,7 @@ def load_checkpoint(
         raise CheckpointError(f"{path}: the training history is damaged ({e})") from None
     weights = state.get("model") or {}
     try:
-        model.load_state_dict({k: _wrap(v) for k, v in weights.items()})
+        model.load_state_dict({k: from_numpy(v) for k, v in weights.items()})
     except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise CheckpointError(
             f"cannot load the model of {str(path)!r} into {type(model).__name__}: {e}"
@@ -455,7 +456,7 @@ def load_checkpoint(
 def _unpack_tensors(obj):
     """Arrays in a nested state as deepgrad Tensors (what ``load_state_dict`` expects)."""
     if isinstance(obj, np.ndarray):
-        return _wrap(obj)
+        return from_numpy(obj)
     if isinstance(obj, list):
         return [_unpack_tensors(v) for v in obj]
     if isinstance(obj, tuple):

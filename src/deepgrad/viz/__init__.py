@@ -2,14 +2,15 @@
 
 * :func:`draw_graph`, :func:`retain_grads`, :func:`track_modules` (``deepgrad.viz.graph``):
   the computational graph with values forward and gradients back;
-* :func:`summary` (``deepgrad.viz.summary``): layers, output shapes, parameter counts;
+* :func:`summary` (``deepgrad.utils.summary``, also ``deepgrad.summary``): layers, output
+  shapes, parameter counts;
 * the plots of ``deepgrad.viz.plots`` (learning curves, decision boundaries, confusion
   matrices, softmax weights, misclassified images), loaded on first use so that importing
   ``deepgrad.viz`` does not import matplotlib.
 """
 
+from deepgrad.utils.summary import LayerRow, ModelSummary, summary
 from deepgrad.viz.graph import GraphDrawing, Node, draw_graph, retain_grads, track_modules
-from deepgrad.viz.summary import LayerRow, ModelSummary, summary
 
 _PLOTS = (
     "new_figure",

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from deepgrad import dtypes
-from deepgrad.creation import _place
+from deepgrad.device import place
 from deepgrad.nn import init
 from deepgrad.nn.module import Module
 from deepgrad.nn.parameter import Parameter
@@ -22,7 +22,7 @@ def empty(shape, dtype, device) -> Tensor:
     if device is not None:
         _check_device(device)
     np_dtype = dtypes.to_numpy_dtype(dtype) if dtype is not None else dtypes.get_default_dtype().np
-    return _wrap(_place(np.empty(shape, dtype=np_dtype), device))
+    return _wrap(place(np.empty(shape, dtype=np_dtype), device))
 
 
 def add_weight_and_bias(layer: Module, weight_shape: tuple, bias_size: int | None, dtype, device):

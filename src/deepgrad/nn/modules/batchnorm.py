@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepgrad.creation import _place
+from deepgrad.device import place
 from deepgrad.nn import functional as F
 from deepgrad.nn.module import LayerInputError, Module
 from deepgrad.nn.modules._weights import empty
@@ -57,7 +57,7 @@ class _BatchNorm(Module):
         if track_running_stats:
             self.register_buffer("running_mean", empty((num_features,), dtype, device))
             self.register_buffer("running_var", empty((num_features,), dtype, device))
-            count = _place(np.array(0, dtype=np.int64), device)  # on the layer's device
+            count = place(np.array(0, dtype=np.int64), device)  # on the layer's device
             self.register_buffer("num_batches_tracked", _wrap(count))
         else:
             self.register_buffer("running_mean", None)

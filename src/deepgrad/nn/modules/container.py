@@ -7,7 +7,7 @@ import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 
-from deepgrad.creation import legacy_type_of
+from deepgrad.dtypes import legacy_type_name
 from deepgrad.nn.module import Module
 from deepgrad.nn.parameter import Parameter
 
@@ -294,4 +294,4 @@ class ParameterDict(_ParameterEntries, _DictContainer):
 
     @staticmethod
     def _type_name(p: Parameter) -> str:
-        return legacy_type_of(p._data.dtype).__name__  # FloatTensor: PyTorch's repr here
+        return legacy_type_name(p._data.dtype)  # FloatTensor: PyTorch's repr here
