@@ -13,7 +13,7 @@ class _PoolNd(FunctionalModule):
     in the model."""
 
     def _keep(self, options: dict) -> None:
-        if options.get("stride", 0) is None:
+        if "stride" in options and options["stride"] is None:
             options["stride"] = options["kernel_size"]  # PyTorch's default, also when printed
         super()._keep(options)
 
