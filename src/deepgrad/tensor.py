@@ -198,6 +198,11 @@ class Tensor:
         arr = _as_array(data, dtype or dtypes.get_default_dtype())
         if arr is data or (isinstance(data, Tensor) and arr is data._data):
             arr = arr.copy()
+        self._init_leaf(arr, requires_grad)
+
+    def _init_leaf(self, arr, requires_grad: bool) -> None:
+        """Hold ``arr`` as a leaf of the graph with no gradient yet: how Tensor() and
+        Parameter() both end."""
         _check_grad_dtype(arr, requires_grad)
         self._data = arr
         self.grad = None

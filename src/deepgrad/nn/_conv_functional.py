@@ -3,8 +3,9 @@
 adaptive_avg_pool1d/2d and adaptive_max_pool2d.
 
 Each function checks its arguments and input, then calls one primitive op from
-``deepgrad.ops.conv``. The 1-D forms add a height-1 axis and call the 2-D ops. Unbatched inputs,
-(C, H, W) for the 2-D forms and (C, L) for the 1-D forms, work as in PyTorch.
+``deepgrad.ops.conv``. The 1-D forms take the 2-D forms' arguments (``_one_dimensional``), add a
+height-1 axis and call the 2-D ops. Unbatched inputs, (C, H, W) for the 2-D forms and (C, L) for
+the 1-D forms, work as in PyTorch.
 
 Beyond PyTorch: an input that cannot work (wrong rank, wrong channel count, an image smaller
 than the kernel, a dtype that differs from the weight's) raises an error naming the function
@@ -13,6 +14,7 @@ than the kernel, a dtype that differs from the weight's) raises an error naming 
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -113,6 +115,33 @@ def conv_padding(padding, kernel: tuple, dilation: tuple, stride: tuple, name: s
     if any(p < 0 for p in pads):
         raise ValueError(f"{name}: negative padding {pads} is not supported")
     return tuple(v for p in pads for v in (p, p))
+
+
+def _one_dimensional(form_2d, implementation, name: str, doc: str, fixed: dict | None = None):
+    """The 1-D form of a 2-D convolution or pooling function: the same arguments, less those in
+    ``fixed`` (which PyTorch's 1-D form lacks; they get those values), run by the shared
+    ``implementation`` with dims=1, on sequences (N, C, L) as images of height 1."""
+    fixed = fixed or {}
+    signature = inspect.signature(form_2d)
+    signature = signature.replace(
+        parameters=[p for p in signature.parameters.values() if p.name not in fixed]
+    )
+    arguments = signature.replace(
+        parameters=[p for p in signature.parameters.values() if p.name != "_layer"]
+    )
+
+    def form_1d(*args, _layer=None, **kwargs):
+        try:
+            bound = arguments.bind(*args, **kwargs)
+        except TypeError as err:  # name the function, as Python does for a def
+            raise TypeError(f"{name}(): {err}") from None
+        bound.apply_defaults()
+        return implementation(**bound.arguments, **fixed, dims=1, layer=_layer, name=name)
+
+    form_1d.__name__ = form_1d.__qualname__ = name
+    form_1d.__doc__ = doc
+    form_1d.__signature__ = signature
+    return form_1d
 
 
 def _error(layer, name: str, problem: str, fix: str) -> Exception:
@@ -268,21 +297,14 @@ def conv2d(
     return _conv_nd(input, weight, bias, stride, padding, dilation, groups, 2, _layer, "conv2d")
 
 
-def conv1d(
-    input: Tensor,
-    weight: Tensor,
-    bias: Tensor | None = None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups: int = 1,
-    *,
-    _layer=None,
-) -> Tensor:
+conv1d = _one_dimensional(
+    conv2d,
+    _conv_nd,
+    "conv1d",
     """1-D convolution of a batch of sequences: ``input`` (N, C, L) or (C, L), ``weight``
     (O, C/groups, k), y[n, o, i] = b[o] + sum_{c, p} w[o, c, p] x[n, c, i*s + p*d]. Computed as
-    ``conv2d`` over images of height 1."""
-    return _conv_nd(input, weight, bias, stride, padding, dilation, groups, 1, _layer, "conv1d")
+    ``conv2d`` over images of height 1.""",
+)
 
 
 # ----------------------------------------------------------------------------- pooling
@@ -382,22 +404,12 @@ def max_pool2d(
     )  # fmt: skip
 
 
-def max_pool1d(
-    input: Tensor,
-    kernel_size,
-    stride=None,
-    padding=0,
-    dilation=1,
-    ceil_mode: bool = False,
-    return_indices: bool = False,
-    *,
-    _layer=None,
-):
-    """Max over each window of a sequence (N, C, L) or (C, L); see ``max_pool2d``."""
-    return _max_pool(
-        input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1, _layer,
-        "max_pool1d",
-    )  # fmt: skip
+max_pool1d = _one_dimensional(
+    max_pool2d,
+    _max_pool,
+    "max_pool1d",
+    "Max over each window of a sequence (N, C, L) or (C, L); see ``max_pool2d``.",
+)
 
 
 def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
@@ -441,21 +453,13 @@ def avg_pool2d(
     )  # fmt: skip
 
 
-def avg_pool1d(
-    input: Tensor,
-    kernel_size,
-    stride=None,
-    padding=0,
-    ceil_mode: bool = False,
-    count_include_pad: bool = True,
-    *,
-    _layer=None,
-) -> Tensor:
-    """Mean over each window of a sequence (N, C, L) or (C, L); see ``avg_pool2d``."""
-    return _avg_pool(
-        input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1, _layer,
-        "avg_pool1d",
-    )  # fmt: skip
+avg_pool1d = _one_dimensional(
+    avg_pool2d,
+    _avg_pool,
+    "avg_pool1d",
+    "Mean over each window of a sequence (N, C, L) or (C, L); see ``avg_pool2d``.",
+    fixed={"divisor_override": None},
+)
 
 
 def _adaptive_size(output_size, spatial: tuple, dims: int, name: str) -> tuple:
@@ -497,9 +501,12 @@ def adaptive_avg_pool2d(input: Tensor, output_size, *, _layer=None) -> Tensor:
     return _adaptive_avg(input, output_size, 2, _layer, "adaptive_avg_pool2d")
 
 
-def adaptive_avg_pool1d(input: Tensor, output_size, *, _layer=None) -> Tensor:
-    """Average pooling of a sequence to a fixed length; see ``adaptive_avg_pool2d``."""
-    return _adaptive_avg(input, output_size, 1, _layer, "adaptive_avg_pool1d")
+adaptive_avg_pool1d = _one_dimensional(
+    adaptive_avg_pool2d,
+    _adaptive_avg,
+    "adaptive_avg_pool1d",
+    "Average pooling of a sequence to a fixed length; see ``adaptive_avg_pool2d``.",
+)
 
 
 def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False, *, _layer=None):

@@ -164,6 +164,15 @@ def huber_loss(
 
 
 # ---------------------------------------------------------------------------- binary
+def _require_unit_interval(what: str, meaning: str, values, fix: str) -> None:
+    lo, hi = values.min(), values.max()
+    if not (lo >= 0 and hi <= 1):
+        raise RuntimeError(
+            f"BCELoss: all elements of {what} should be between 0 and 1{meaning}, but they "
+            f"range over [{float(lo):.4g}, {float(hi):.4g}]. {fix}"
+        )
+
+
 def binary_cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -184,22 +193,20 @@ def binary_cross_entropy(
     if x.shape != y.shape:
         _checks.require_same_shape("BCELoss", x.shape, y.shape)
     if x.size:
-        lo, hi = x.min(), x.max()
-        if not (lo >= 0 and hi <= 1):
-            raise RuntimeError(
-                f"BCELoss: all elements of input should be between 0 and 1 (probabilities), but "
-                f"they range over [{float(lo):.4g}, {float(hi):.4g}]. The model is probably "
-                f"missing a final sigmoid: add nn.Sigmoid() as its last layer - or, better, keep "
-                f"the raw scores (logits) and use nn.BCEWithLogitsLoss, which applies the "
-                f"sigmoid itself in a numerically stable way."
-            )
-        lo, hi = y.min(), y.max()
-        if not (lo >= 0 and hi <= 1):
-            raise RuntimeError(
-                f"BCELoss: all elements of target should be between 0 and 1, but they range "
-                f"over [{float(lo):.4g}, {float(hi):.4g}]. Binary labels are 0 and 1; if yours "
-                f"are -1 and +1, convert them with (y + 1) / 2."
-            )
+        _require_unit_interval(
+            "input",
+            " (probabilities)",
+            x,
+            "The model is probably missing a final sigmoid: add nn.Sigmoid() as its last layer "
+            "- or, better, keep the raw scores (logits) and use nn.BCEWithLogitsLoss, which "
+            "applies the sigmoid itself in a numerically stable way.",
+        )
+        _require_unit_interval(
+            "target",
+            "",
+            y,
+            "Binary labels are 0 and 1; if yours are -1 and +1, convert them with (y + 1) / 2.",
+        )
     target = _target_like(target, input)
     w = _weight_array(weight, x.dtype, "binary_cross_entropy")
     return _L.BinaryCrossEntropy.apply(input, target, weight=w, reduction=reduction)
@@ -238,6 +245,25 @@ _DOUBLE_SOFTMAX_FIX = (
     "training. Remove the final nn.Softmax from the model (apply softmax only when you need "
     "probabilities for prediction), or use nn.NLLLoss on log_softmax outputs."
 )
+_LOG_SOFTMAX_FIX = (
+    "NLLLoss expects log-probabilities: apply log_softmax, not softmax (or feed the raw "
+    "scores to CrossEntropyLoss, which does both in one stable step)."
+)
+
+
+def _class_scores(
+    name: str, input: Tensor, target, weight, probabilities_fix: str, allow_probs: bool
+):
+    """The checks that cross_entropy and nll_loss share, on scores (N, C[, d1, ...]) or (C,):
+    the target's form, the warning for rows that look like probabilities, the class weights.
+    Returns the target as a tensor, the number of classes, the weights as an array, and
+    whether the target holds class probabilities rather than indices."""
+    target = _tensor(target)
+    x = input._data
+    probs = _checks.check_class_targets(name, x, target._data, allow_probs=allow_probs)
+    c = x.shape[1] if x.ndim >= 2 else x.shape[0]
+    _checks.warn_if_probabilities(name, x, probabilities_fix)
+    return target, c, _weight_array(weight, x.dtype, name, c), probs
 
 
 def cross_entropy(
@@ -266,12 +292,10 @@ def cross_entropy(
     reduction = _reduction("cross_entropy", size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    target = _tensor(target)
+    target, c, w, probs = _class_scores(
+        "CrossEntropyLoss", input, target, weight, _DOUBLE_SOFTMAX_FIX, allow_probs=True
+    )
     x, t = input._data, target._data
-    probs = _checks.check_class_targets("CrossEntropyLoss", x, t, allow_probs=True)
-    c = x.shape[1] if x.ndim >= 2 else x.shape[0]
-    _checks.warn_if_probabilities("CrossEntropyLoss", x, _DOUBLE_SOFTMAX_FIX)
-    w = _weight_array(weight, x.dtype, "CrossEntropyLoss", c)
     if probs:
         return _L.CrossEntropy.apply(
             input, _target_like(target, input), weight=w, label_smoothing=label_smoothing,
@@ -305,18 +329,10 @@ def nll_loss(
     log_softmax), and the target diagnostics of ``cross_entropy``.
     """
     reduction = _reduction("nll_loss", size_average, reduce, reduction)
-    target = _tensor(target)
-    x, t = input._data, target._data
-    _checks.check_class_targets("NLLLoss", x, t, allow_probs=False)
-    c = x.shape[1] if x.ndim >= 2 else x.shape[0]
-    _checks.warn_if_probabilities(
-        "NLLLoss",
-        x,
-        "NLLLoss expects log-probabilities: apply log_softmax, not softmax (or feed the raw "
-        "scores to CrossEntropyLoss, which does both in one stable step).",
+    target, c, w, _ = _class_scores(
+        "NLLLoss", input, target, weight, _LOG_SOFTMAX_FIX, allow_probs=False
     )
-    w = _weight_array(weight, x.dtype, "NLLLoss", c)
-    ignored = _checks.check_class_range("NLLLoss", t, c, ignore_index)
+    ignored = _checks.check_class_range("NLLLoss", target._data, c, ignore_index)
     return _L.NLLLoss.apply(input, target, weight=w, reduction=reduction, ignored=ignored)
 
 

@@ -123,53 +123,59 @@ def eye_(tensor: Tensor) -> Tensor:
     return _fill(tensor, np.eye(*tensor.shape))
 
 
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
-    """Glorot: U(-a, a) with a = gain sqrt(6 / (fan_in + fan_out))."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    a = gain * math.sqrt(6.0 / float(fan_in + fan_out))
-    return uniform_(tensor, -a, a, generator)
-
-
-def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
-    """Glorot: N(0, std^2) with std = gain sqrt(2 / (fan_in + fan_out))."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+def _zero_mean_fill_(tensor: Tensor, std: float, distribution: str, generator) -> Tensor:
+    """Fill with zero-mean values of standard deviation ``std``: U(-b, b) with b = sqrt(3) std
+    (a uniform on (-b, b) has standard deviation b / sqrt(3)), or N(0, std^2)."""
+    if distribution == "uniform":
+        bound = math.sqrt(3.0) * std
+        return uniform_(tensor, -bound, bound, generator)
     return normal_(tensor, 0.0, std, generator)
 
 
-def kaiming_uniform_(
-    tensor: Tensor,
-    a: float = 0,
-    mode: str = "fan_in",
-    nonlinearity: str = "leaky_relu",
-    generator=None,
-) -> Tensor:
+def _xavier(distribution: str, doc: str):
+    """Glorot's initialisation in one flavour: std = gain sqrt(2 / (fan_in + fan_out))."""
+
+    def init_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
+        fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+        std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+        return _zero_mean_fill_(tensor, std, distribution, generator)
+
+    init_.__name__ = init_.__qualname__ = f"xavier_{distribution}_"
+    init_.__doc__ = doc
+    return init_
+
+
+def _kaiming(distribution: str, doc: str):
+    """He's initialisation in one flavour: std = gain / sqrt(fan), gain =
+    calculate_gain(nonlinearity, a), fan the fan_in or fan_out as ``mode`` says."""
+
+    def init_(
+        tensor: Tensor,
+        a: float = 0,
+        mode: str = "fan_in",
+        nonlinearity: str = "leaky_relu",
+        generator=None,
+    ) -> Tensor:
+        if 0 in tensor.shape:
+            return tensor
+        std = calculate_gain(nonlinearity, a) / math.sqrt(_calculate_correct_fan(tensor, mode))
+        return _zero_mean_fill_(tensor, std, distribution, generator)
+
+    init_.__name__ = init_.__qualname__ = f"kaiming_{distribution}_"
+    init_.__doc__ = doc
+    return init_
+
+
+xavier_uniform_ = _xavier("uniform", "Glorot: U(-a, a) with a = gain sqrt(6 / (fan_in + fan_out)).")
+xavier_normal_ = _xavier(
+    "normal", "Glorot: N(0, std^2) with std = gain sqrt(2 / (fan_in + fan_out))."
+)
+kaiming_uniform_ = _kaiming(
+    "uniform",
     """He: U(-bound, bound) with bound = gain sqrt(3 / fan), gain = calculate_gain(
-    nonlinearity, a). ``nn.Linear`` uses a = sqrt(5), which gives bound = 1 / sqrt(fan_in)."""
-    if 0 in tensor.shape:
-        return tensor
-    bound = math.sqrt(3.0) * _kaiming_std(
-        tensor, a, mode, nonlinearity
-    )  # U(-b, b) has std b/sqrt(3)
-    return uniform_(tensor, -bound, bound, generator)
-
-
-def kaiming_normal_(
-    tensor: Tensor,
-    a: float = 0,
-    mode: str = "fan_in",
-    nonlinearity: str = "leaky_relu",
-    generator=None,
-) -> Tensor:
-    """He: N(0, std^2) with std = gain / sqrt(fan)."""
-    if 0 in tensor.shape:
-        return tensor
-    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
-
-
-def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float:
-    """He et al.'s standard deviation, gain / sqrt(fan), shared by both kaiming_ functions."""
-    return calculate_gain(nonlinearity, a) / math.sqrt(_calculate_correct_fan(tensor, mode))
+    nonlinearity, a). ``nn.Linear`` uses a = sqrt(5), which gives bound = 1 / sqrt(fan_in).""",
+)
+kaiming_normal_ = _kaiming("normal", "He: N(0, std^2) with std = gain / sqrt(fan).")
 
 
 def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:

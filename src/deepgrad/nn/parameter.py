@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from deepgrad import dtypes
-from deepgrad.tensor import Tensor, _as_array, _check_grad_dtype
+from deepgrad.tensor import Tensor, _as_array
 
 
 class Parameter(Tensor):
@@ -23,12 +23,7 @@ class Parameter(Tensor):
             arr = data._data
         else:
             arr = _as_array(data)
-        _check_grad_dtype(arr, requires_grad)
-        self._data = arr
-        self.grad = None
-        self._ctx = None
-        self._retain = False
-        self.requires_grad = requires_grad
+        self._init_leaf(arr, requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

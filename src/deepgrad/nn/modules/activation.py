@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from deepgrad.nn import functional as F
 from deepgrad.nn.module import Module
 from deepgrad.ops import elementwise as _E
@@ -28,18 +30,35 @@ class Step(Module):
         return F.step(input)
 
 
-class ReLU(Module):
-    """max(0, x). ``inplace`` is accepted for compatibility and ignored."""
+class _InplaceActivation(Module):
+    """An activation with PyTorch's ``inplace`` flag (accepted for compatibility and ignored:
+    deepgrad always returns a new tensor) and numeric options (``_keep_options``) that it
+    passes to ``_function`` in their order and prints as PyTorch does."""
+
+    _function: Callable
+    _options: tuple[str, ...] = ()
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
+    def _keep_options(self, **options: float) -> None:
+        for name, value in options.items():
+            setattr(self, name, value)
+        self._options = tuple(options)
+
     def forward(self, input: Tensor) -> Tensor:
-        return _relu(input)
+        return self._function(input, *(getattr(self, name) for name in self._options))
 
     def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
+        shown = [f"{name}={getattr(self, name)}" for name in self._options]
+        return ", ".join(shown + (["inplace=True"] if self.inplace else []))
+
+
+class ReLU(_InplaceActivation):
+    """max(0, x). ``inplace`` is accepted for compatibility and ignored."""
+
+    _function = staticmethod(_relu)
 
 
 class Sigmoid(Module):
@@ -56,35 +75,25 @@ class Tanh(Module):
         return _tanh(input) if input._data.dtype.kind == "f" else F.tanh(input)
 
 
-class LeakyReLU(Module):
+class LeakyReLU(_InplaceActivation):
     """x for x > 0, negative_slope * x otherwise (the course's max(0.1 x, x) is
     ``LeakyReLU(0.1)``)."""
 
+    _function = staticmethod(F.leaky_relu)
+
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
-        super().__init__()
-        self.negative_slope = negative_slope
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.leaky_relu(input, self.negative_slope)
-
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+        super().__init__(inplace)
+        self._keep_options(negative_slope=negative_slope)
 
 
-class ELU(Module):
+class ELU(_InplaceActivation):
     """x for x > 0, alpha (e^x - 1) otherwise."""
 
+    _function = staticmethod(F.elu)
+
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
-        super().__init__()
-        self.alpha = alpha
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.elu(input, self.alpha)
-
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+        super().__init__(inplace)
+        self._keep_options(alpha=alpha)
 
 
 class Softplus(Module):
@@ -124,35 +133,20 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-class SiLU(Module):
+class SiLU(_InplaceActivation):
     """x sigmoid(x) (swish)."""
 
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.silu(input)
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
+    _function = staticmethod(F.silu)
 
 
-class Hardtanh(Module):
+class Hardtanh(_InplaceActivation):
     """x clipped to [min_val, max_val]."""
 
+    _function = staticmethod(F.hardtanh)
+
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
-        super().__init__()
-        self.min_val = min_val
-        self.max_val = max_val
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.hardtanh(input, self.min_val, self.max_val)
-
-    def extra_repr(self) -> str:
-        inplace = ", inplace=True" if self.inplace else ""
-        return f"min_val={self.min_val}, max_val={self.max_val}{inplace}"
+        super().__init__(inplace)
+        self._keep_options(min_val=min_val, max_val=max_val)
 
 
 class ReLU6(Hardtanh):
@@ -161,7 +155,7 @@ class ReLU6(Hardtanh):
     def __init__(self, inplace: bool = False) -> None:
         super().__init__(0.0, 6.0, inplace)
 
-    def extra_repr(self) -> str:
+    def extra_repr(self) -> str:  # the bounds are fixed, so PyTorch does not print them
         return "inplace=True" if self.inplace else ""
 
 

@@ -94,13 +94,20 @@ class _BatchNorm(Module):
                 f"({x.shape[1]}).",
             )
 
-    def forward(self, input: Tensor) -> Tensor:
-        self._check_input(input)
+    def _averaging_factor(self) -> float:
+        """The weight of this batch in the running statistics, counting the batch when
+        training: ``momentum``, or 1 / (batches so far) for momentum=None (a cumulative
+        average)."""
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked._data += 1
             if self.momentum is None:
                 factor = 1.0 / float(self.num_batches_tracked._data)
+        return factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input(input)
+        factor = self._averaging_factor()
         batch_stats = self.training or self.running_mean is None
         use_buffers = not self.training or self.track_running_stats
         return F.batch_norm(

@@ -1,45 +1,40 @@
 """Loss functions as modules (``nn.CrossEntropyLoss()``, ...), with PyTorch's arguments.
 
-Each module stores its options under the functional form's argument names and calls that
-function (``_function``) with them (``_options``); class weights are registered buffers, as in
-PyTorch, so they follow ``.double()`` and are saved in ``state_dict``.
+Each module takes the options of its functional form (``_function``; see
+``FunctionalModule``), keeps them under the function's argument names and calls the function
+with them. ``reduction`` is checked when the module is built, and translated from the legacy
+``size_average``/``reduce`` flags; weights are registered buffers, as in PyTorch, so they follow
+``.double()`` and are saved in ``state_dict``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from deepgrad.nn import functional as F
 from deepgrad.nn._losses import _reduction
-from deepgrad.nn.module import Module
+from deepgrad.nn.modules._functional_module import FunctionalModule
 from deepgrad.tensor import Tensor
 
+_WEIGHTS = ("weight", "pos_weight")  # tensors of the loss: buffers
 
-class _Loss(Module):
-    """PyTorch's base of the losses: ``reduction`` (translated from the legacy
-    ``size_average``/``reduce`` flags), and a forward that calls the functional form."""
 
-    _function: Callable  # the functional form, F.<name>
-    _options: tuple[str, ...] = ()  # attributes passed to it by keyword, besides reduction
+class _Loss(FunctionalModule):
+    """PyTorch's base of the losses."""
+
+    _inputs = 2  # input, target
     _extra_reductions: tuple[str, ...] = ()
 
-    def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
-        super().__init__()
-        self.reduction = _reduction(
-            type(self).__name__, size_average, reduce, reduction, self._extra_reductions
+    def _keep(self, options: dict) -> None:
+        size_average, reduce = options.pop("size_average", None), options.pop("reduce", None)
+        options["reduction"] = _reduction(
+            type(self).__name__, size_average, reduce, options["reduction"], self._extra_reductions
         )
+        for name in _WEIGHTS:
+            if name in options:
+                self.register_buffer(name, options[name])
+        super()._keep(options)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        options = {name: getattr(self, name) for name in self._options}
-        return self._function(input, target, reduction=self.reduction, **options)
-
-
-class _WeightedLoss(_Loss):
-    def __init__(
-        self, weight: Tensor | None = None, size_average=None, reduce=None, reduction="mean"
-    ) -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
+        return self._call(input, target)
 
 
 class MSELoss(_Loss):
@@ -47,15 +42,17 @@ class MSELoss(_Loss):
     loss divided by 2, which only rescales the gradient)."""
 
     _function = staticmethod(F.mse_loss)
+    _left_out = ("weight",)  # F.mse_loss takes one, nn.MSELoss does not (as in PyTorch)
 
 
 class L1Loss(_Loss):
     """Mean absolute error: mean(|x - y|)."""
 
     _function = staticmethod(F.l1_loss)
+    _left_out = ("weight",)
 
 
-class BCELoss(_WeightedLoss):
+class BCELoss(_Loss):
     """Binary cross-entropy on probabilities p (after a sigmoid):
 
         loss = -mean(w [y log p + (1 - y) log(1 - p)]),  each log clamped at -100 (as PyTorch)
@@ -65,7 +62,6 @@ class BCELoss(_WeightedLoss):
     """
 
     _function = staticmethod(F.binary_cross_entropy)
-    _options = ("weight",)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -77,22 +73,9 @@ class BCEWithLogitsLoss(_Loss):
     """
 
     _function = staticmethod(F.binary_cross_entropy_with_logits)
-    _options = ("weight", "pos_weight")
-
-    def __init__(
-        self,
-        weight: Tensor | None = None,
-        size_average=None,
-        reduce=None,
-        reduction: str = "mean",
-        pos_weight: Tensor | None = None,
-    ) -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
-        self.register_buffer("pos_weight", pos_weight)
 
 
-class CrossEntropyLoss(_WeightedLoss):
+class CrossEntropyLoss(_Loss):
     """Softmax + negative log-likelihood on logits, as one stable op (no ``nn.Softmax``
     before it):
 
@@ -108,64 +91,27 @@ class CrossEntropyLoss(_WeightedLoss):
     """
 
     _function = staticmethod(F.cross_entropy)
-    _options = ("weight", "ignore_index", "label_smoothing")
-
-    def __init__(
-        self,
-        weight: Tensor | None = None,
-        size_average=None,
-        ignore_index: int = -100,
-        reduce=None,
-        reduction: str = "mean",
-        label_smoothing: float = 0.0,
-    ) -> None:
-        super().__init__(weight, size_average, reduce, reduction)
-        self.ignore_index = ignore_index
-        self.label_smoothing = label_smoothing
 
 
-class NLLLoss(_WeightedLoss):
+class NLLLoss(_Loss):
     """Negative log-likelihood on log-probabilities: loss_i = -w_{y_i} x_{i, y_i} (use after
     ``nn.LogSoftmax(dim=1)``)."""
 
     _function = staticmethod(F.nll_loss)
-    _options = ("weight", "ignore_index")
-
-    def __init__(
-        self,
-        weight: Tensor | None = None,
-        size_average=None,
-        ignore_index: int = -100,
-        reduce=None,
-        reduction: str = "mean",
-    ) -> None:
-        super().__init__(weight, size_average, reduce, reduction)
-        self.ignore_index = ignore_index
 
 
-class MultiMarginLoss(_WeightedLoss):
+class MultiMarginLoss(_Loss):
     """Multiclass hinge loss (multiclass SVM) on class scores x (N, C), targets y (N,):
 
     loss_i = (1/C) sum_{j != y_i} w_{y_i} max(0, margin - x_{i, y_i} + x_ij)^p
     """
 
     _function = staticmethod(F.multi_margin_loss)
-    _options = ("p", "margin", "weight")
 
-    def __init__(
-        self,
-        p: int = 1,
-        margin: float = 1.0,
-        weight: Tensor | None = None,
-        size_average=None,
-        reduce=None,
-        reduction: str = "mean",
-    ) -> None:
-        super().__init__(weight, size_average, reduce, reduction)
-        if p not in (1, 2):
+    def _keep(self, options: dict) -> None:
+        if options["p"] not in (1, 2):
             raise ValueError("only p == 1 and p == 2 supported")
-        self.p = p
-        self.margin = margin
+        super()._keep(options)
 
 
 class HingeEmbeddingLoss(_Loss):
@@ -184,13 +130,6 @@ class HingeEmbeddingLoss(_Loss):
     """
 
     _function = staticmethod(F.hinge_embedding_loss)
-    _options = ("margin",)
-
-    def __init__(
-        self, margin: float = 1.0, size_average=None, reduce=None, reduction: str = "mean"
-    ) -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.margin = margin
 
 
 class KLDivLoss(_Loss):
@@ -203,53 +142,28 @@ class KLDivLoss(_Loss):
     """
 
     _function = staticmethod(F.kl_div)
-    _options = ("log_target",)
     _extra_reductions = ("batchmean",)
-
-    def __init__(
-        self,
-        size_average=None,
-        reduce=None,
-        reduction: str = "mean",
-        log_target: bool = False,
-    ) -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.log_target = log_target
 
 
 class SmoothL1Loss(_Loss):
     """Smooth L1 loss, quadratic for |x - y| < beta and linear beyond (see F.smooth_l1_loss)."""
 
     _function = staticmethod(F.smooth_l1_loss)
-    _options = ("beta",)
-
-    def __init__(self, size_average=None, reduce=None, reduction="mean", beta: float = 1.0):
-        super().__init__(size_average, reduce, reduction)
-        self.beta = beta
 
 
 class HuberLoss(_Loss):
     """Huber loss, quadratic for |x - y| <= delta and linear beyond (see F.huber_loss)."""
 
     _function = staticmethod(F.huber_loss)
-    _options = ("delta",)
-
-    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
-        super().__init__(reduction=reduction)
-        self.delta = delta
+    _left_out = ("weight",)
 
 
 class CosineEmbeddingLoss(_Loss):
     """Pull pairs together (target 1) or push them apart (target -1): 1 - cos(x1, x2) for
     target 1, max(0, cos(x1, x2) - margin) for -1 (see ``F.cosine_embedding_loss``)."""
 
-    def __init__(
-        self, margin: float = 0.0, size_average=None, reduce=None, reduction: str = "mean"
-    ) -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.margin = margin
+    _function = staticmethod(F.cosine_embedding_loss)
+    _inputs = 3  # input1, input2, target
 
     def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
-        return F.cosine_embedding_loss(
-            input1, input2, target, self.margin, reduction=self.reduction
-        )
+        return self._call(input1, input2, target)

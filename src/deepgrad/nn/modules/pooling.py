@@ -2,47 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from deepgrad.nn import _conv_functional as F
-from deepgrad.nn.module import Module
+from deepgrad.nn.modules._functional_module import FunctionalModule
 from deepgrad.tensor import Tensor
 
 
-class _PoolNd(Module):
-    """The pooling layers' forward: the functional form (``_function``) called with the layer's
-    options in its argument order (``_options``), and with the layer, so that an input error
-    names the layer's path in the model."""
+class _PoolNd(FunctionalModule):
+    """The pooling layers: the options of their functional form (see ``FunctionalModule``),
+    passed back to it together with the layer, so that an input error names the layer's path
+    in the model."""
 
-    _function: Callable
-    _options: tuple[str, ...]
+    def _keep(self, options: dict) -> None:
+        if "stride" in options and options["stride"] is None:
+            options["stride"] = options["kernel_size"]  # PyTorch's default, also when printed
+        super()._keep(options)
 
     def forward(self, input: Tensor):
-        return self._function(input, *(getattr(self, name) for name in self._options), _layer=self)
-
-    def _set_window(self, kernel_size, stride, padding) -> None:
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size  # PyTorch's default
-        self.padding = padding
+        return self._call(input, _layer=self)
 
 
 class _MaxPoolNd(_PoolNd):
-    _options = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
-
-    def __init__(
-        self,
-        kernel_size,
-        stride=None,
-        padding=0,
-        dilation=1,
-        return_indices: bool = False,
-        ceil_mode: bool = False,
-    ) -> None:
-        super().__init__()
-        self._set_window(kernel_size, stride, padding)
-        self.dilation = dilation
-        self.return_indices = return_indices
-        self.ceil_mode = ceil_mode
+    # PyTorch's layers take return_indices before ceil_mode, their functions after it
+    _order = ("kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode")
 
     def extra_repr(self) -> str:
         return (
@@ -81,57 +62,21 @@ class AvgPool2d(_AvgPoolNd):
     """
 
     _function = staticmethod(F.avg_pool2d)
-    _options = (
-        "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"
-    )  # fmt: skip
-
-    def __init__(
-        self,
-        kernel_size,
-        stride=None,
-        padding=0,
-        ceil_mode: bool = False,
-        count_include_pad: bool = True,
-        divisor_override=None,
-    ) -> None:
-        super().__init__()
-        self._set_window(kernel_size, stride, padding)
-        self.ceil_mode = ceil_mode
-        self.count_include_pad = count_include_pad
-        self.divisor_override = divisor_override
 
 
 class AvgPool1d(_AvgPoolNd):
     """Mean over each window of a sequence (N, C, L) or (C, L); see ``AvgPool2d``."""
 
     _function = staticmethod(F.avg_pool1d)
-    _options = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")
 
-    def __init__(
-        self,
-        kernel_size,
-        stride=None,
-        padding=0,
-        ceil_mode: bool = False,
-        count_include_pad: bool = True,
-    ) -> None:
-        super().__init__()
+    def _keep(self, options: dict) -> None:
+        super()._keep(options)
         # as PyTorch, the sizes are stored (and printed) as 1-tuples
-        name = "AvgPool1d"
-        self.kernel_size = F._tuple(kernel_size, 1, "kernel_size", name)
-        self.stride = F._tuple(stride if stride is not None else kernel_size, 1, "stride", name)
-        self.padding = F._tuple(padding, 1, "padding", name)
-        self.ceil_mode = ceil_mode
-        self.count_include_pad = count_include_pad
+        for name in ("kernel_size", "stride", "padding"):
+            setattr(self, name, F._tuple(getattr(self, name), 1, name, "AvgPool1d"))
 
 
 class _AdaptivePoolNd(_PoolNd):
-    _options = ("output_size",)
-
-    def __init__(self, output_size) -> None:
-        super().__init__()
-        self.output_size = output_size
-
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
 
@@ -155,8 +100,3 @@ class AdaptiveMaxPool2d(_AdaptivePoolNd):
     supported: then the windows tile the input, as ``MaxPool2d(H // OH, W // OW)``)."""
 
     _function = staticmethod(F.adaptive_max_pool2d)
-    _options = ("output_size", "return_indices")
-
-    def __init__(self, output_size, return_indices: bool = False) -> None:
-        super().__init__(output_size)
-        self.return_indices = return_indices

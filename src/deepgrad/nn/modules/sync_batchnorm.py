@@ -113,11 +113,7 @@ class SyncBatchNorm(_BatchNorm):
         if comm is None:
             return super().forward(input)
         self._check_input(input)
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.track_running_stats:
-            self.num_batches_tracked._data += 1
-            if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked._data)
+        factor = self._averaging_factor()
         affine = () if self.weight is None else (self.weight, self.bias)
         stats = {} if self.track_running_stats else None
         out = SyncBatchNormOp.apply(input, *affine, eps=self.eps, comm=comm, stats=stats)
