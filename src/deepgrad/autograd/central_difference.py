@@ -13,6 +13,9 @@ both estimate derivatives and judge them by the same formulas:
 is one number per tensor, scaled by the largest gradient of that tensor rather than element by
 element, so an element whose true derivative is zero (where any rounding noise would be an
 "infinite" relative error) does not drown the report; ``tiny`` only keeps 0 / 0 at 0.
+
+Both checks also share their default step and tolerances (``EPS``, ``ATOL``, ``RTOL``) and what
+their reports have in common (``CheckReport``: the verdict and the first line).
 """
 
 from __future__ import annotations
