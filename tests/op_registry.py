@@ -1013,8 +1013,8 @@ OPS = [
         unary("above_minus_one"),
         ops=(X.Log1p,),
     ),
-    OpSpec("sinh", "sinh", deepgrad.sinh, torch.sinh, np.sinh, unary(), ops=(S.Sinh,)),
-    OpSpec("cosh", "cosh", deepgrad.cosh, torch.cosh, np.cosh, unary(), ops=(S.Cosh,)),
+    OpSpec("sinh", "sinh", deepgrad.sinh, torch.sinh, np.sinh, unary(), ops=(E.Sinh,)),
+    OpSpec("cosh", "cosh", deepgrad.cosh, torch.cosh, np.cosh, unary(), ops=(E.Cosh,)),
     OpSpec(
         "sign",
         "sign",

@@ -37,6 +37,14 @@ def _param(x, like=None) -> Tensor:
     return _wrap(arr)
 
 
+def _broadcast(a, b) -> tuple[Tensor, Tensor]:
+    """A distribution's two parameters as tensors of one float dtype, expanded to one shape."""
+    a = _param(a, b)
+    b = _param(b, a)
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    return a.expand(shape), b.expand(shape)
+
+
 def _shape(sample_shape) -> tuple:
     return tuple(sample_shape) if not isinstance(sample_shape, int) else (sample_shape,)
 
@@ -64,6 +72,11 @@ class Distribution:
         with no_grad():
             return self.rsample(sample_shape).detach()
 
+    def _noise(self, draw, sample_shape, like: Tensor) -> Tensor:
+        """``draw(generator, shape)`` (a ``numpy.random.Generator`` method) for a sample of
+        ``sample_shape``, in the dtype of the parameter ``like``: the randomness of rsample."""
+        return _wrap(draw(rng(), self._extended_shape(sample_shape)).astype(like._data.dtype))
+
     def rsample(self, sample_shape=()) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} has no reparameterised rsample")
 
@@ -84,18 +97,14 @@ class Normal(Distribution):
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None) -> None:
-        self.loc = _param(loc, scale)
-        self.scale = _param(scale, self.loc)
-        shape = np.broadcast_shapes(self.loc.shape, self.scale.shape)
-        self.loc, self.scale = self.loc.expand(shape), self.scale.expand(shape)
-        super().__init__(shape)
+        self.loc, self.scale = _broadcast(loc, scale)
+        super().__init__(self.loc.shape)
 
     def _params(self) -> dict:
         return {"loc": self.loc, "scale": self.scale}
 
     def rsample(self, sample_shape=()) -> Tensor:
-        shape = self._extended_shape(sample_shape)
-        eps = _wrap(rng().standard_normal(shape).astype(self.loc._data.dtype))
+        eps = self._noise(np.random.Generator.standard_normal, sample_shape, self.loc)
         return self.loc + eps * self.scale  # differentiable in loc and scale
 
     def log_prob(self, value) -> Tensor:
@@ -137,18 +146,14 @@ class Uniform(Distribution):
     has_rsample = True
 
     def __init__(self, low, high, validate_args=None) -> None:
-        self.low = _param(low, high)
-        self.high = _param(high, self.low)
-        shape = np.broadcast_shapes(self.low.shape, self.high.shape)
-        self.low, self.high = self.low.expand(shape), self.high.expand(shape)
-        super().__init__(shape)
+        self.low, self.high = _broadcast(low, high)
+        super().__init__(self.low.shape)
 
     def _params(self) -> dict:
         return {"low": self.low, "high": self.high}
 
     def rsample(self, sample_shape=()) -> Tensor:
-        shape = self._extended_shape(sample_shape)
-        u = _wrap(rng().random(shape).astype(self.low._data.dtype))
+        u = self._noise(np.random.Generator.random, sample_shape, self.low)
         return self.low + u * (self.high - self.low)
 
     def log_prob(self, value) -> Tensor:
@@ -171,6 +176,11 @@ class Uniform(Distribution):
     @property
     def variance(self) -> Tensor:
         return (self.high - self.low) ** 2 / 12
+
+
+def _softplus(x: Tensor) -> Tensor:
+    """log(1 + e^x), stably: max(x, 0) + log(1 + e^-|x|)."""
+    return x.clamp(min=0) + (1 + (-x.abs()).exp()).log()
 
 
 class Bernoulli(Distribution):
@@ -198,17 +208,12 @@ class Bernoulli(Distribution):
             return _bernoulli(self.probs.detach().expand(shape))
 
     def log_prob(self, value) -> Tensor:
-        # -binary_cross_entropy_with_logits(logits, value), written out stably:
-        # v * l - softplus(l) with softplus(l) = max(l, 0) + log(1 + exp(-|l|))
+        # -binary_cross_entropy_with_logits(logits, value): v l - softplus(l)
         value = _param(value, self.logits)
-        lg = self.logits
-        softplus = lg.clamp(min=0) + (1 + (-lg.abs()).exp()).log()
-        return value * lg - softplus
+        return value * self.logits - _softplus(self.logits)
 
     def entropy(self) -> Tensor:
-        lg = self.logits
-        softplus = lg.clamp(min=0) + (1 + (-lg.abs()).exp()).log()
-        return softplus - self.probs * lg
+        return _softplus(self.logits) - self.probs * self.logits
 
     @property
     def mean(self) -> Tensor:

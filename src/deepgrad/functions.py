@@ -88,17 +88,19 @@ def _common(tensors):
     return [x.to(dt) for x in tensors]
 
 
+def _joined(tensors, dim, axis):
+    """What ``cat`` and ``stack`` join: the tensors in their common dtype, and the dimension
+    (``axis=``, NumPy's name, wins over ``dim``)."""
+    return _common(tensors), (dim if axis is None else axis)
+
+
 def cat(tensors, dim: int = 0, *, axis=None, out=None) -> Tensor:
     """Join tensors along an existing dimension.
 
     >>> deepgrad.cat([deepgrad.tensor([[1, 2]]), deepgrad.tensor([[3, 4]])], dim=1)
     tensor([[1, 2, 3, 4]])
     """
-    if axis is not None:
-        dim = axis
-    if out is not None:
-        return write_out("cat", cat(tensors, dim), out)
-    tensors = _common(tensors)
+    tensors, dim = _joined(tensors, dim, axis)
     nd = tensors[0].ndim
     (axis,) = _axes(dim, nd)
     for i, x in enumerate(tensors):
@@ -107,7 +109,8 @@ def cat(tensors, dim: int = 0, *, axis=None, out=None) -> Tensor:
                 f"cat: tensor {i} has shape {tuple(x.shape)} but tensor 0 has shape "
                 f"{tuple(tensors[0].shape)}; all sizes except dimension {axis} must match"
             )
-    return _S.Cat.apply(*tensors, axis=axis)
+    result = _S.Cat.apply(*tensors, axis=axis)
+    return result if out is None else write_out("cat", result, out)
 
 
 concatenate = concat = cat
@@ -124,11 +127,7 @@ def stack(tensors, dim: int = 0, *, axis=None, out=None) -> Tensor:
     tensor([[1, 3],
             [2, 4]])
     """
-    if axis is not None:
-        dim = axis
-    if out is not None:
-        return write_out("stack", stack(tensors, dim), out)
-    tensors = _common(tensors)
+    tensors, dim = _joined(tensors, dim, axis)
     shape = tensors[0].shape
     for i, x in enumerate(tensors):
         if x.shape != shape:
@@ -137,7 +136,8 @@ def stack(tensors, dim: int = 0, *, axis=None, out=None) -> Tensor:
                 f"and {tuple(x.shape)} at entry {i}"
             )
     (axis,) = _axes(dim, len(shape) + 1)
-    return _S.Stack.apply(*tensors, axis=axis)
+    result = _S.Stack.apply(*tensors, axis=axis)
+    return result if out is None else write_out("stack", result, out)
 
 
 def is_tensor(obj) -> bool:

@@ -1908,7 +1908,7 @@ class Tensor:
         >>> deepgrad.tensor([0.0]).sinh()
         tensor([0.])
         """
-        return _X.Sinh.apply(self._floating())
+        return _E.Sinh.apply(self._floating())
 
     def cosh(self) -> Tensor:
         """(e^x + e^(-x)) / 2, elementwise; d/dx = sinh(x).
@@ -1916,7 +1916,7 @@ class Tensor:
         >>> deepgrad.tensor([0.0]).cosh()
         tensor([1.])
         """
-        return _X.Cosh.apply(self._floating())
+        return _E.Cosh.apply(self._floating())
 
     # Feature checks that code runs before using a feature deepgrad leaves out: always False.
     @property

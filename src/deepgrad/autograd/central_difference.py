@@ -13,6 +13,9 @@ both estimate derivatives and judge them by the same formulas:
 is one number per tensor, scaled by the largest gradient of that tensor rather than element by
 element, so an element whose true derivative is zero (where any rounding noise would be an
 "infinite" relative error) does not drown the report; ``tiny`` only keeps 0 / 0 at 0.
+
+Both checks also share their default step and tolerances (``EPS``, ``ATOL``, ``RTOL``) and what
+their reports have in common (``CheckReport``: the verdict and the first line).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from collections.abc import Callable
 import numpy as np
 
 TINY = 1e-12
+#: The default step and tolerances of both checks (those of ``torch.autograd.gradcheck``).
+EPS, ATOL, RTOL = 1e-6, 1e-5, 1e-3
 
 
 def central_difference(
@@ -58,3 +63,32 @@ def compare(analytic: np.ndarray, numeric: np.ndarray, atol: float, rtol: float)
     err = np.abs(analytic - numeric)
     passed = bool(np.all(err <= atol + rtol * np.abs(numeric)))
     return float(err.max(initial=0.0)), relative_error(analytic, numeric), passed
+
+
+class CheckReport:
+    """What the reports of ``gradcheck`` and ``check_model`` share: one result per checked
+    tensor (each with ``passed``), the step and tolerances, and truthiness when all passed."""
+
+    eps: float
+    atol: float
+    rtol: float
+
+    def results(self) -> list:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results())
+
+    @property
+    def failed(self) -> list:
+        """The results whose gradients disagree with central differences."""
+        return [r for r in self.results() if not r.passed]
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def title(self, name: str, *more: str) -> str:
+        """The report's first line: which check, in float64, with which step and tolerances."""
+        settings = [f"eps={self.eps:g}", f"atol={self.atol:g}", f"rtol={self.rtol:g}", *more]
+        return f"{name} (float64, {', '.join(settings)})"

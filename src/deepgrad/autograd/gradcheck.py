@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from deepgrad.autograd.central_difference import central_difference, compare
+from deepgrad.autograd import central_difference as differences
 from deepgrad.autograd.grad_mode import enable_grad, no_grad
 
 
@@ -32,23 +32,19 @@ class InputReport:
 
 
 @dataclass
-class GradcheckReport:
+class GradcheckReport(differences.CheckReport):
     """Per-input errors; truthy when every input passed."""
 
     inputs: list = field(default_factory=list)
-    eps: float = 1e-6
-    atol: float = 1e-5
-    rtol: float = 1e-3
+    eps: float = differences.EPS
+    atol: float = differences.ATOL
+    rtol: float = differences.RTOL
 
-    @property
-    def passed(self) -> bool:
-        return all(r.passed for r in self.inputs)
-
-    def __bool__(self) -> bool:
-        return self.passed
+    def results(self) -> list:
+        return self.inputs
 
     def __str__(self) -> str:
-        lines = [f"gradcheck (float64, eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g})"]
+        lines = [self.title("gradcheck")]
         lines.append(f"{'input':>5}  {'shape':<16}{'max abs err':>12}{'max rel err':>13}  result")
         for r in self.inputs:
             lines.append(
@@ -61,9 +57,9 @@ class GradcheckReport:
 def gradcheck(
     fn,
     inputs,
-    eps: float = 1e-6,
-    atol: float = 1e-5,
-    rtol: float = 1e-3,
+    eps: float = differences.EPS,
+    atol: float = differences.ATOL,
+    rtol: float = differences.RTOL,
     raise_exception: bool = False,
 ) -> GradcheckReport:
     """Check ``fn``'s gradients with respect to every floating input that requires grad.
@@ -103,10 +99,10 @@ def gradcheck(
     for i, x in enumerate(xs):
         if not (isinstance(x, Tensor) and x.requires_grad):
             continue
-        numeric = central_difference(value, x._data, eps).reshape(x.shape)
+        numeric = differences.central_difference(value, x._data, eps).reshape(x.shape)
         analytic = x.grad._data if x.grad is not None else np.zeros_like(x._data)
         report.inputs.append(
-            InputReport(i, tuple(x.shape), *compare(analytic, numeric, atol, rtol))
+            InputReport(i, tuple(x.shape), *differences.compare(analytic, numeric, atol, rtol))
         )
     if raise_exception and not report.passed:
         raise AssertionError(str(report))

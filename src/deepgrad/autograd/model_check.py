@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from deepgrad.autograd.central_difference import central_difference, compare
+from deepgrad.autograd import central_difference as differences
 from deepgrad.autograd.grad_mode import enable_grad, no_grad
+from deepgrad.utils.lookup import row_named
 
 
 @dataclass
@@ -38,38 +39,25 @@ class ParamCheck:
 
 
 @dataclass
-class ModelCheckReport:
+class ModelCheckReport(differences.CheckReport):
     """Per-parameter errors of :func:`check_model`; truthy when every parameter passed."""
 
     params: list = field(default_factory=list)
     loss: float = float("nan")
-    eps: float = 1e-6
-    atol: float = 1e-5
-    rtol: float = 1e-3
+    eps: float = differences.EPS
+    atol: float = differences.ATOL
+    rtol: float = differences.RTOL
 
-    @property
-    def passed(self) -> bool:
-        return all(p.passed for p in self.params)
-
-    @property
-    def failed(self) -> list:
-        """The parameters whose gradients disagree with central differences."""
-        return [p for p in self.params if not p.passed]
-
-    def __bool__(self) -> bool:
-        return self.passed
+    def results(self) -> list:
+        return self.params
 
     def __getitem__(self, name: str) -> ParamCheck:
-        for p in self.params:
-            if p.name == name:
-                return p
-        raise KeyError(f"check_model: no parameter {name!r}; have {[p.name for p in self.params]}")
+        return row_named(self.params, name, attr="name", where="check_model", noun="parameter")
 
     def __str__(self) -> str:
         width = max([9, *(len(p.name) for p in self.params)])
         lines = [
-            f"check_model (float64, eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g}, "
-            f"loss={self.loss:.6g})",
+            self.title("check_model", f"loss={self.loss:.6g}"),
             f"{'parameter':<{width}}  {'shape':<14}{'checked':>13}"
             f"{'max abs err':>13}{'max rel err':>13}  result",
         ]
@@ -110,9 +98,9 @@ def check_model(
     loss_fn,
     inputs,
     targets,
-    eps: float = 1e-6,
-    atol: float = 1e-5,
-    rtol: float = 1e-3,
+    eps: float = differences.EPS,
+    atol: float = differences.ATOL,
+    rtol: float = differences.RTOL,
     max_elements_per_param: int | None = 64,
     seed: int = 0,
     raise_exception: bool = False,
@@ -182,10 +170,10 @@ def check_model(
             )
             idx = _sample(analytic, max_elements_per_param, rng)
             with no_grad():
-                numeric = central_difference(
+                numeric = differences.central_difference(
                     lambda: float(loss_value()._data), p._data, eps, indices=idx
                 )
-            max_abs, max_rel, passed = compare(analytic[idx], numeric, atol, rtol)
+            max_abs, max_rel, passed = differences.compare(analytic[idx], numeric, atol, rtol)
             report.params.append(
                 ParamCheck(
                     name,

@@ -12,6 +12,7 @@ from deepgrad import kernels
 from deepgrad.autograd.op import Op
 from deepgrad.backend import array_module
 from deepgrad.device import backend_of
+from deepgrad.ops.special import erf
 
 
 class Add(Op):
@@ -131,46 +132,46 @@ class Sqrt(Op):
         return g / (2 * out)
 
 
-class Abs(Op):
+def _pointwise(f, df):
+    """``forward`` and ``backward`` of an elementwise op y = f(x) whose derivative is a function
+    of x: forward saves x, backward returns g f'(x). ``f`` and ``df`` take ``(xp, x)``, ``xp``
+    being the array module that owns x (NumPy, or CuPy on a GPU)."""
+
     def forward(ctx, a):
         ctx.saved = (a,)
-        return array_module(a).abs(a)
-
-    def backward(ctx, g):  # d|x| = sign(x), 0 at 0
-        (a,) = ctx.saved
-        return g * array_module(a).sign(a)
-
-
-class Sin(Op):
-    def forward(ctx, a):
-        ctx.saved = (a,)
-        return array_module(a).sin(a)
+        return f(array_module(a), a)
 
     def backward(ctx, g):
         (a,) = ctx.saved
-        return g * array_module(a).cos(a)
+        return g * df(array_module(a), a)
+
+    return forward, backward
 
 
-class Cos(Op):
-    def forward(ctx, a):
-        ctx.saved = (a,)
-        return array_module(a).cos(a)
-
-    def backward(ctx, g):
-        (a,) = ctx.saved
-        return -g * array_module(a).sin(a)
+class Abs(Op):  # d|x| = sign(x), 0 at 0
+    forward, backward = _pointwise(lambda xp, x: xp.abs(x), lambda xp, x: xp.sign(x))
 
 
-class Erf(Op):
-    def forward(ctx, a):
-        from deepgrad.ops.special import erf
+class Sin(Op):  # d sin x = cos x
+    forward, backward = _pointwise(lambda xp, x: xp.sin(x), lambda xp, x: xp.cos(x))
 
-        ctx.saved = (a,)
-        return erf(a)
 
-    def backward(ctx, g):  # d erf(x) = 2/sqrt(pi) exp(-x^2)
-        (a,) = ctx.saved
-        return g * (1.1283791670955126 * array_module(a).exp(-a * a))
+class Cos(Op):  # d cos x = -sin x
+    forward, backward = _pointwise(lambda xp, x: xp.cos(x), lambda xp, x: -xp.sin(x))
+
+
+class Sinh(Op):  # d sinh x = cosh x
+    forward, backward = _pointwise(lambda xp, x: xp.sinh(x), lambda xp, x: xp.cosh(x))
+
+
+class Cosh(Op):  # d cosh x = sinh x
+    forward, backward = _pointwise(lambda xp, x: xp.cosh(x), lambda xp, x: xp.sinh(x))
+
+
+class Erf(Op):  # d erf(x) = 2/sqrt(pi) exp(-x^2)
+    forward, backward = _pointwise(
+        lambda xp, x: erf(x), lambda xp, x: 1.1283791670955126 * xp.exp(-x * x)
+    )
 
 
 class Tanh(Op):

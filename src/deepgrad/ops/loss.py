@@ -18,10 +18,16 @@ from deepgrad.backend import array_module
 from deepgrad.ops.elementwise import sigmoid_array
 
 
-def _reduce(ctx, loss, reduction: str):
-    """Reduce elementwise losses; remember how to spread the upstream gradient back."""
+def _reduce(ctx, loss, reduction: str, batch: int = 1):
+    """Reduce elementwise losses; remember how to spread the upstream gradient back.
+
+    'batchmean' (``kl_div``'s) divides the sum by ``batch``, the size of the first dimension.
+    """
     ctx.reduction = reduction
     ctx.count = loss.size
+    ctx.batch = batch
+    if reduction == "batchmean":
+        return loss.sum() / batch
     if reduction == "mean":
         return loss.mean()
     if reduction == "sum":
@@ -30,7 +36,10 @@ def _reduce(ctx, loss, reduction: str):
 
 
 def _upstream(ctx, g):
-    """The upstream gradient per element: g / n for 'mean', g for 'sum', g itself for 'none'."""
+    """The upstream gradient per element: g / n for 'mean', g / N for 'batchmean', g for 'sum',
+    g itself for 'none'."""
+    if ctx.reduction == "batchmean":
+        return g / ctx.batch
     if ctx.reduction == "mean":
         return g / ctx.count if ctx.count else g
     return g
@@ -158,6 +167,21 @@ def _per_sample_shape(shape):
     return () if len(shape) == 1 else shape[:1] + shape[2:]
 
 
+def _class_targets(target, weight, ignored, dtype):
+    """Class indices as one row each, and w_t, the weight of each row's class.
+
+    Ignored rows point at class 0 and weigh 0. w_t is None when every row weighs 1 (no class
+    weights, nothing ignored: the fast, common case).
+    """
+    t = target.reshape(-1)
+    if ignored is None:
+        return t, (weight[t] if weight is not None else None)
+    t = array_module(t).where(ignored, 0, t)
+    if weight is None:
+        return t, (~ignored).astype(dtype)
+    return t, weight[t] * ~ignored
+
+
 class CrossEntropy(Op):
     """Cross-entropy from logits in one stable op (softmax and log never formed separately).
 
@@ -203,9 +227,7 @@ class CrossEntropy(Op):
             ctx.denom = n
             return _reduce_rows(ctx, loss, reduction, z.shape)
 
-        t = target.reshape(-1)
-        if ignored is not None:  # rows to drop: point them at class 0, weight them 0
-            t = xp.where(ignored, 0, t)
+        t, wt = _class_targets(target, weight, ignored, z.dtype)
         ar = xp.arange(n)
         picked = shifted[ar, t]
         smooth = None
@@ -218,14 +240,6 @@ class CrossEntropy(Op):
         s = e.sum(axis=1)
         lse = xp.log(s)
         loss = lse - picked  # -log p_target
-        # w_t per row, 0 on ignored rows; None means "all ones" (the fast, common case)
-        wt = None
-        if weight is not None:
-            wt = weight[t]
-            if ignored is not None:
-                wt = wt * ~ignored
-        elif ignored is not None:
-            wt = (~ignored).astype(z.dtype)
         if wt is not None:
             loss *= wt
         if eps:
@@ -308,16 +322,7 @@ class NLLLoss(Op):
         ctx.shape = x.shape
         rows = _to_rows(x)
         n = rows.shape[0]
-        t = target.reshape(-1)
-        if ignored is not None:
-            t = xp.where(ignored, 0, t)
-        wt = None
-        if weight is not None:
-            wt = weight[t]
-            if ignored is not None:
-                wt = wt * ~ignored
-        elif ignored is not None:
-            wt = (~ignored).astype(x.dtype)
+        t, wt = _class_targets(target, weight, ignored, x.dtype)
         loss = -rows[xp.arange(n), t]
         if wt is not None:
             loss = loss * wt
@@ -413,26 +418,12 @@ class KLDivergence(Op):
             loss = t_log_t - t * x
             ctx.saved = (x, t, None)
         ctx.log_target = log_target
-        ctx.reduction = reduction
-        ctx.count = loss.size
-        ctx.batch = x.shape[0] if x.ndim else 1
-        if reduction == "batchmean":
-            return loss.sum() / ctx.batch
-        if reduction == "mean":
-            return loss.mean()
-        if reduction == "sum":
-            return loss.sum()
-        return loss
+        return _reduce(ctx, loss, reduction, batch=x.shape[0] if x.ndim else 1)
 
     def backward(ctx, g):
         xp = array_module(g)
         x, t, et = ctx.saved
-        if ctx.reduction == "batchmean":
-            up = g / ctx.batch
-        elif ctx.reduction == "mean":
-            up = g / ctx.count
-        else:
-            up = g
+        up = _upstream(ctx, g)
         need_x, need_t = ctx.needs_input_grad
         gx = gt = None
         if need_x:

@@ -1,4 +1,4 @@
-"""Running and product reductions: cumsum, cumprod, prod, and the hyperbolic sinh/cosh.
+"""Running and product reductions: cumsum, cumprod and prod.
 
 ``axis`` is normalised by the Tensor layer to a non-negative int (``None`` for ``prod`` over
 all elements). Products are differentiated without dividing by the input, so zeros are exact.
@@ -73,23 +73,3 @@ class Prod(Op):
         if not ctx.keepdim:
             g = array_module(g).expand_dims(g, ctx.axis)
         return g * _exclusive_products(a, ctx.axis)
-
-
-class Sinh(Op):
-    def forward(ctx, a):
-        ctx.saved = (a,)
-        return array_module(a).sinh(a)
-
-    def backward(ctx, g):  # d sinh x = cosh x
-        (a,) = ctx.saved
-        return g * array_module(a).cosh(a)
-
-
-class Cosh(Op):
-    def forward(ctx, a):
-        ctx.saved = (a,)
-        return array_module(a).cosh(a)
-
-    def backward(ctx, g):  # d cosh x = sinh x
-        (a,) = ctx.saved
-        return g * array_module(a).sinh(a)

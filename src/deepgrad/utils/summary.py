@@ -16,6 +16,7 @@ from deepgrad import dtypes
 from deepgrad.autograd.grad_mode import no_grad
 from deepgrad.creation import from_numpy
 from deepgrad.tensor import Tensor
+from deepgrad.utils.lookup import row_named
 
 
 @dataclass
@@ -69,10 +70,7 @@ class ModelSummary:
         self.output_bytes: int | None = None
 
     def __getitem__(self, path: str) -> LayerRow:
-        for r in self.rows:
-            if r.path == path:
-                return r
-        raise KeyError(f"summary: no layer {path!r}; layers: {[r.path for r in self.rows]}")
+        return row_named(self.rows, path, attr="path", where="summary", noun="layer")
 
     def __str__(self) -> str:
         show_shapes = self.input_shapes is not None
