@@ -432,6 +432,9 @@ class KLDivergence(Op):
             if ctx.log_target:
                 gt = et * (t - x + 1) * up
             else:
-                with np.errstate(divide="ignore"):
-                    gt = (xp.log(t) + 1 - x) * up
+                # d/dt (t log t) = log t + 1, with the 1 written t / t as PyTorch's xlogy(t, t)
+                # backward has it: 1 for every finite t != 0, NaN at t = 0 and t = inf,
+                # as in PyTorch (not the one-sided limits -inf and inf).
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    gt = (xp.log(t) + t / t - x) * up
         return gx, gt
