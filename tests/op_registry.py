@@ -1335,9 +1335,6 @@ OPS = [
         lambda x, y, reduction: _reduced((x - y) ** 2, reduction),
         same_shape(),
         ops=(L.MSELoss,),
-        marks={
-            "mixed": mark_bug("the loss keeps the input's dtype; torch promotes input and target")
-        },
     ),
     OpSpec(
         "l1_loss",
@@ -1351,7 +1348,6 @@ OPS = [
             "special": mark_bug(
                 "l1_loss: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
             ),
-            "mixed": mark_bug("the loss keeps the input's dtype; torch promotes input and target"),
         },
     ),
     OpSpec(
@@ -1372,11 +1368,6 @@ OPS = [
         lambda z, y, reduction: _reduced((1 - y) * z + np.logaddexp(0, -z), reduction),
         same_shape(),
         ops=(L.BinaryCrossEntropyWithLogits,),
-        marks={
-            "mixed-f32_f64": mark_bug(
-                "the loss keeps the input's dtype; torch promotes input and target"
-            )
-        },
     ),
     OpSpec(
         "cross_entropy",
@@ -1395,11 +1386,6 @@ OPS = [
         lambda z, q, reduction: _reduced(-(q * np.log(_ref_softmax(z, 1))).sum(1), reduction),
         class_probabilities_sample,
         ops=(L.CrossEntropy,),
-        marks={
-            "mixed-f32_f64": mark_bug(
-                "the loss keeps the input's dtype; torch promotes input and target"
-            )
-        },
     ),
     OpSpec(
         "nll_loss",
@@ -1428,11 +1414,6 @@ OPS = [
         None,
         kl_sample,
         ops=(L.KLDivergence,),
-        marks={
-            "mixed-f32_f64": mark_bug(
-                "the loss keeps the input's dtype; torch promotes input and target"
-            ),
-        },
     ),
     OpSpec(
         "contiguous",
