@@ -734,7 +734,6 @@ OPS = [
         lambda a: np.clip(a, -0.5, 0.7),
         unary("distinct"),
         ops=(E.Clamp,),
-        marks={"mixed-i64_f32": mark_bug("clamp(int64, float bounds) is float64; torch: float32")},
     ),
     OpSpec(
         "where",
