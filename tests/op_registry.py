@@ -713,9 +713,6 @@ OPS = [
         lambda a: 2.0**a,
         unary(),
         ops=(E.Pow,),
-        marks={
-            "mixed-i64_f32": mark_bug("2 ** (negative int64) raises NumPy's error; torch gives 0")
-        },
     ),
     OpSpec(
         "reciprocal",
