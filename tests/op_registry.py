@@ -1274,7 +1274,6 @@ OPS = [
         None,
         avg_pool_sample,
         ops=(P.AvgPool2d,),
-        marks={"mixed-i64_f32": mark_bug("avg_pool2d of int64 fails in NumPy (in-place divide)")},
     ),
     OpSpec(
         "adaptive_avg_pool2d",
