@@ -713,9 +713,6 @@ OPS = [
         lambda a: 2.0**a,
         unary(),
         ops=(E.Pow,),
-        marks={
-            "mixed-i64_f32": mark_bug("2 ** (negative int64) raises NumPy's error; torch gives 0")
-        },
     ),
     OpSpec(
         "reciprocal",
@@ -734,7 +731,6 @@ OPS = [
         lambda a: np.clip(a, -0.5, 0.7),
         unary("distinct"),
         ops=(E.Clamp,),
-        marks={"mixed-i64_f32": mark_bug("clamp(int64, float bounds) is float64; torch: float32")},
     ),
     OpSpec(
         "where",
@@ -1278,7 +1274,6 @@ OPS = [
         None,
         avg_pool_sample,
         ops=(P.AvgPool2d,),
-        marks={"mixed-i64_f32": mark_bug("avg_pool2d of int64 fails in NumPy (in-place divide)")},
     ),
     OpSpec(
         "adaptive_avg_pool2d",
@@ -1335,9 +1330,6 @@ OPS = [
         lambda x, y, reduction: _reduced((x - y) ** 2, reduction),
         same_shape(),
         ops=(L.MSELoss,),
-        marks={
-            "mixed": mark_bug("the loss keeps the input's dtype; torch promotes input and target")
-        },
     ),
     OpSpec(
         "l1_loss",
@@ -1351,7 +1343,6 @@ OPS = [
             "special": mark_bug(
                 "l1_loss: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
             ),
-            "mixed": mark_bug("the loss keeps the input's dtype; torch promotes input and target"),
         },
     ),
     OpSpec(
@@ -1372,11 +1363,6 @@ OPS = [
         lambda z, y, reduction: _reduced((1 - y) * z + np.logaddexp(0, -z), reduction),
         same_shape(),
         ops=(L.BinaryCrossEntropyWithLogits,),
-        marks={
-            "mixed-f32_f64": mark_bug(
-                "the loss keeps the input's dtype; torch promotes input and target"
-            )
-        },
     ),
     OpSpec(
         "cross_entropy",
@@ -1395,11 +1381,6 @@ OPS = [
         lambda z, q, reduction: _reduced(-(q * np.log(_ref_softmax(z, 1))).sum(1), reduction),
         class_probabilities_sample,
         ops=(L.CrossEntropy,),
-        marks={
-            "mixed-f32_f64": mark_bug(
-                "the loss keeps the input's dtype; torch promotes input and target"
-            )
-        },
     ),
     OpSpec(
         "nll_loss",
@@ -1428,11 +1409,6 @@ OPS = [
         None,
         kl_sample,
         ops=(L.KLDivergence,),
-        marks={
-            "mixed-f32_f64": mark_bug(
-                "the loss keeps the input's dtype; torch promotes input and target"
-            ),
-        },
     ),
     OpSpec(
         "contiguous",

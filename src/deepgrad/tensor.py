@@ -1331,7 +1331,12 @@ class Tensor:
             if max is not None:
                 out = out.minimum(self._other(max))
             return out
-        return _E.Clamp.apply(self, min=min, max=max)
+        # the result's dtype is the promotion of the tensor with its bounds (int64 clamped to
+        # float bounds is float32); the bounds go in as Python numbers, which NumPy does not
+        # let widen it (a NumPy float64 bound would make a float32 tensor float64)
+        dtype = result_type_of((self, *(self._other(b) for b in (min, max) if b is not None)))
+        lo, hi = (b.item() if isinstance(b, np.generic) else b for b in (min, max))
+        return _E.Clamp.apply(self.to(dtype), min=lo, max=hi)
 
     clip = clamp
 

@@ -88,12 +88,56 @@ def test_mse_broadcast_warns_with_the_fix_and_still_matches_torch():
     assert_close(lo, lt)
 
 
-def test_mse_float64_target_keeps_float32():
-    x = deepgrad.randn(4, 1, requires_grad=True)
-    loss = F.mse_loss(x, deepgrad.tensor(np.zeros((4, 1))))
-    assert loss.dtype == deepgrad.float32
-    loss.backward()
-    assert x.grad.dtype == deepgrad.float32
+def _scores(rng):
+    return rng.standard_normal((4, 3))
+
+
+def _distributions(rng):
+    e = np.exp(rng.standard_normal((4, 3)))
+    return e / e.sum(1, keepdims=True)
+
+
+def _labels(rng):
+    return rng.random((4, 3))
+
+
+MIXED_LOSSES = {  # case: (function, its target drawn from a generator, keyword arrays)
+    "mse_loss": ("mse_loss", _scores, {}),
+    "l1_loss": ("l1_loss", _scores, {}),
+    "smooth_l1_loss": ("smooth_l1_loss", _scores, {}),
+    "kl_div": ("kl_div", _distributions, {}),
+    "cross_entropy_probs": ("cross_entropy", _distributions, {}),
+    "bce_with_logits": ("binary_cross_entropy_with_logits", _labels, {}),
+    "bce_with_logits_pos_weight": (
+        "binary_cross_entropy_with_logits",
+        _labels,
+        {"pos_weight": np.array([0.5, 1.0, 2.0])},
+    ),
+}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float64), (np.float64, np.float32)])
+@pytest.mark.parametrize("case", sorted(MIXED_LOSSES))
+def test_mixed_float_dtypes_match_torch(case, dtypes, reduction):
+    """Input and target of different float widths: the loss's dtype (the promoted one, but a
+    float target's for BCE with logits), its value, and each gradient in its own tensor's dtype,
+    as in PyTorch; both ways round (the op registry draws a float32 input, float64 target)."""
+    fn, draw_target, extra = MIXED_LOSSES[case]
+    x = _scores(_rng(0)).astype(dtypes[0])
+    y = draw_target(_rng(1)).astype(dtypes[1])
+    ours = [deepgrad.tensor(a, requires_grad=True) for a in (x, y)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, y)]
+    ours_extra = {k: deepgrad.tensor(v) for k, v in extra.items()}
+    theirs_extra = {k: torch.tensor(v) for k, v in extra.items()}
+    lo = getattr(F, fn)(*ours, reduction=reduction, **ours_extra)
+    lt = getattr(torch.nn.functional, fn)(*theirs, reduction=reduction, **theirs_extra)
+    assert_close(lo, lt.detach())
+    g = _rng(9).standard_normal(tuple(lt.shape)).astype(lt.detach().numpy().dtype)
+    lo.backward(deepgrad.tensor(g))
+    lt.backward(torch.tensor(g))
+    for o, t in zip(ours, theirs):
+        assert_close(o.grad, t.grad)
 
 
 # ---------------------------------------------------------------------------- binary

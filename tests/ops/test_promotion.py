@@ -106,3 +106,16 @@ def test_result_type_and_promote_types_match_torch(a_dt, b_dt):
     assert _name(deepgrad.promote_types(getattr(deepgrad, a_dt), getattr(deepgrad, b_dt))) == _name(
         torch.promote_types(getattr(torch, a_dt), getattr(torch, b_dt))
     )
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize(
+    "bounds", [(-0.5, 0.7), (0, 1), (np.float64(0.5), None), (None, np.int64(1))]
+)
+def test_clamp_promotes_with_its_bounds_like_torch(dt, bounds):
+    """clamp(int64, -0.5, 0.7) is float32, a NumPy float64 bound keeps a float32 tensor float32
+    (it is a number, weak, like a Python float), int bounds keep an integer tensor's dtype."""
+    a = np.array([[-1, 0, 1], [1, 0, -1]]).astype(dt)  # below, inside and above the bounds
+    rd, rt = deepgrad.clamp(deepgrad.tensor(a), *bounds), torch.clamp(torch.tensor(a), *bounds)
+    assert _name(rd.dtype) == _name(rt.dtype)
+    np.testing.assert_array_equal(rd.numpy(), rt.numpy())

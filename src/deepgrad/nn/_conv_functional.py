@@ -412,12 +412,26 @@ max_pool1d = _one_dimensional(
 )
 
 
+def _check_average_dtype(x: Tensor, name: str, int64: bool) -> None:
+    """PyTorch averages floating-point tensors and, in avg_pool (``int64=True``), int64 ones
+    (each average truncated toward zero); it refuses other dtypes, and so does deepgrad."""
+    dt = x._data.dtype
+    if dt.kind == "f" or (int64 and dt == np.int64):
+        return
+    takes = "floating-point or int64 tensors" if int64 else "floating-point tensors"
+    raise NotImplementedError(
+        f"{name} is not implemented for {x.dtype}: it takes {takes}, as in PyTorch. Convert the "
+        "input first, e.g. x.float()."
+    )
+
+
 def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
               dims, layer, name):  # fmt: skip
     kernel, stride, pads, _ = _pool_args(kernel_size, stride, padding, 1, dims, name)
     if divisor_override is not None and divisor_override == 0:
         raise ValueError(f"{name}: divisor_override must not be zero")
     x, unbatched = _pool_input(input, dims, layer, name)
+    _check_average_dtype(x, name, int64=True)
     _check_pool_size(x, kernel, stride, pads, (1, 1), ceil_mode, layer, name)
     y = _avg_pool_op(
         x,
@@ -477,6 +491,7 @@ def _adaptive_size(output_size, spatial: tuple, dims: int, name: str) -> tuple:
 
 def _adaptive_avg(input, output_size, dims, layer, name):
     x, unbatched = _pool_input(input, dims, layer, name)
+    _check_average_dtype(x, name, int64=False)
     spatial = tuple(x.shape[2:]) if dims == 2 else (x.shape[3],)
     size = _adaptive_size(output_size, spatial, dims, name)
     if dims == 1:

@@ -12,7 +12,7 @@ import numpy as np
 from deepgrad.backend import array_module
 from deepgrad.nn import _checks
 from deepgrad.ops import loss as _L
-from deepgrad.tensor import Tensor, _as_array, _wrap, where
+from deepgrad.tensor import Tensor, _as_array, _wrap, result_type_of, where
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -33,13 +33,14 @@ def _tensor(x) -> Tensor:
     return x if isinstance(x, Tensor) else _wrap(_as_array(x))
 
 
-def _target_like(target, input: Tensor) -> Tensor:
-    """The target as a tensor of the input's dtype: a float64 target must not promote the
-    graph of a float32 model."""
+def _promoted(input: Tensor, target) -> tuple[Tensor, Tensor]:
+    """Input and target cast to their common dtype by PyTorch's promotion (``result_type_of``):
+    a float32 input with a float64 target gives a float64 loss, an int64 input with a float32
+    target a float32 one, as in PyTorch. Each gradient comes back in its own tensor's dtype
+    through the cast."""
     target = _tensor(target)
-    if target._data.dtype != input._data.dtype:
-        target = target.to(input._data.dtype)
-    return target
+    dtype = result_type_of((input, target))
+    return input.to(dtype), target.to(dtype)
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -97,7 +98,7 @@ def l1_loss(
 
 def _pointwise(name: str, op, input: Tensor, target, reduction: str, weight) -> Tensor:
     """What mse_loss and l1_loss share: the broadcast warning, then one op, weighted if asked."""
-    target = _target_like(target, input)
+    input, target = _promoted(input, target)
     if input.shape != target.shape:
         _checks.warn_if_broadcast(name, input.shape, target.shape)
     if weight is None:
@@ -125,7 +126,8 @@ def _robust(name: str, input: Tensor, target, reduction: str, quadratic_below: f
     ``quadratic_below`` is the threshold t on |d| = |x - y|; ``scale`` s divides the quadratic
     part. Both pieces meet with equal value and slope at |d| = t, so the loss is smooth.
     """
-    diff = input - _target_like(target, input)
+    input, target = _promoted(input, target)
+    diff = input - target
     absd = diff.abs()
     t = quadratic_below
     if t == 0:
@@ -207,8 +209,8 @@ def binary_cross_entropy(
             y,
             "Binary labels are 0 and 1; if yours are -1 and +1, convert them with (y + 1) / 2.",
         )
-    target = _target_like(target, input)
-    w = _weight_array(weight, x.dtype, "binary_cross_entropy")
+    input, target = _promoted(input, target)
+    w = _weight_array(weight, input._data.dtype, "binary_cross_entropy")
     return _L.BinaryCrossEntropy.apply(input, target, weight=w, reduction=reduction)
 
 
@@ -224,18 +226,24 @@ def binary_cross_entropy_with_logits(
     """BCE applied to sigmoid(z), computed from the logits z without ever forming log(0):
 
     loss = (1 - y) z + (1 + (p - 1) y) log(1 + e^-z)      (p = pos_weight, default 1)
+
+    It is computed in the promoted dtype of z and y, and has a float target's dtype, as in
+    PyTorch (which writes the loss into ``1 - y`` in place): float64 logits with float32
+    labels give a float32 loss, float32 logits with float64 labels a float64 one.
     """
     reduction = _reduction("binary_cross_entropy_with_logits", size_average, reduce, reduction)
     target = _tensor(target)
-    x = input._data
-    if x.shape != target.shape:
-        _checks.require_same_shape("BCEWithLogitsLoss", x.shape, target.shape)
-    target = _target_like(target, input)
-    w = _weight_array(weight, x.dtype, "binary_cross_entropy_with_logits")
-    pw = _weight_array(pos_weight, x.dtype, "binary_cross_entropy_with_logits")
-    return _L.BinaryCrossEntropyWithLogits.apply(
+    if input.shape != target.shape:
+        _checks.require_same_shape("BCEWithLogitsLoss", input.shape, target.shape)
+    target_dtype = target._data.dtype
+    input, target = _promoted(input, target)
+    dtype = input._data.dtype
+    w = _weight_array(weight, dtype, "binary_cross_entropy_with_logits")
+    pw = _weight_array(pos_weight, dtype, "binary_cross_entropy_with_logits")
+    loss = _L.BinaryCrossEntropyWithLogits.apply(
         input, target, weight=w, pos_weight=pw, reduction=reduction
     )
+    return loss.to(target_dtype) if target_dtype.kind == "f" else loss
 
 
 # ---------------------------------------------------------------------------- multiclass
@@ -296,10 +304,12 @@ def cross_entropy(
         "CrossEntropyLoss", input, target, weight, _DOUBLE_SOFTMAX_FIX, allow_probs=True
     )
     x, t = input._data, target._data
-    if probs:
+    if probs:  # computed in the promoted dtype of input and target, as in PyTorch
+        input, target = _promoted(input, target)
+        w = _weight_array(weight, input._data.dtype, "CrossEntropyLoss", c)
         return _L.CrossEntropy.apply(
-            input, _target_like(target, input), weight=w, label_smoothing=label_smoothing,
-            reduction=reduction, probs=True,
+            input, target, weight=w, label_smoothing=label_smoothing, reduction=reduction,
+            probs=True,
         )  # fmt: skip
     if type(x) is not np.ndarray and not 0 <= ignore_index < c:  # on a GPU: two fused kernels
         from deepgrad.cuda import loss as cuda_loss
@@ -432,7 +442,6 @@ def kl_div(
             "number of classes, so it is not the KL divergence. Use reduction='batchmean' for "
             "the true KL per sample."
         )
-    target = _tensor(target)
     x = input._data
     if x.size and x.max() > 0:
         _checks.warn(
@@ -440,9 +449,8 @@ def kl_div(
             "(which are <= 0). Pass log_softmax(scores, dim=1), not softmax; the target holds "
             "probabilities (or log-probabilities with log_target=True)."
         )
-    return _L.KLDivergence.apply(
-        input, _target_like(target, input), reduction=reduction, log_target=log_target
-    )
+    input, target = _promoted(input, target)
+    return _L.KLDivergence.apply(input, target, reduction=reduction, log_target=log_target)
 
 
 __all__ = [

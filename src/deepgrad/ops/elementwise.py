@@ -79,11 +79,23 @@ class PowScalar(Op):
         return g * (p * a ** (p - 1))
 
 
+def integer_power(a, b):
+    """PyTorch's a ** b on integers, where NumPy refuses negative exponents: for b < 0 it is
+    1 where a == 1, -1 or 1 where a == -1 (b odd or even), and 0 elsewhere (1 / a truncated)."""
+    xp = array_module(a)
+    negative = b < 0
+    if not negative.any():
+        return a**b
+    out = a ** xp.where(negative, 0, b)
+    inverse = xp.where(a == 1, 1, xp.where(a == -1, 1 - 2 * (b % 2), 0))
+    return xp.where(negative, inverse, out).astype(out.dtype, copy=False)
+
+
 class Pow(Op):
-    """a ** b with both operands tensors."""
+    """a ** b with both operands tensors (integers: ``integer_power``)."""
 
     def forward(ctx, a, b):
-        out = a**b
+        out = integer_power(a, b) if a.dtype.kind in "iu" else a**b
         ctx.saved = (a, b, out)
         return out
 

@@ -234,8 +234,13 @@ class AvgPool2d(Op):
             out = geo.window(a, *offsets[0]).copy(order="K")
             for p, q in offsets[1:]:
                 out += geo.window(a, p, q)
-        out /= div
-        return out
+        if out.dtype.kind == "f":
+            out /= div
+            return out
+        # int64, as PyTorch computes it: the integer sum divided, truncated toward zero (floor
+        # division, then one up where a negative quotient was inexact)
+        quotient = out // div
+        return quotient + ((quotient < 0) & (quotient * div != out))
 
     def backward(ctx, grad):
         geo = ctx.geo
