@@ -607,11 +607,6 @@ OPS = [
         np.maximum,
         binary("distinct", "shifted"),
         ops=(E.Maximum,),
-        marks={
-            "special": mark_bug(
-                "maximum: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
-            )
-        },
     ),
     OpSpec(
         "minimum",
@@ -621,11 +616,6 @@ OPS = [
         np.minimum,
         binary("distinct", "shifted"),
         ops=(E.Minimum,),
-        marks={
-            "special": mark_bug(
-                "minimum: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
-            )
-        },
     ),
     OpSpec("neg", "neg", lambda a: -a, lambda a: -a, np.negative, unary(), ops=(E.Neg,)),
     OpSpec("exp", "exp", deepgrad.exp, torch.exp, np.exp, unary(), ops=(E.Exp,)),

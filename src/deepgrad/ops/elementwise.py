@@ -259,6 +259,18 @@ class Clamp(Op):
         return g * mask
 
 
+def _gates(ctx, g, a, b, a_loses, b_loses):
+    """maximum/minimum's input gradients: g, halved where the inputs tie, 0 where an input
+    loses. PyTorch's formula, where(a == b, g / 2, g).masked_fill_(loses, 0): where a NaN meets
+    anything, nothing compares true, so neither input loses and both get the whole g."""
+    xp = array_module(g)
+    share = xp.where(a == b, g / 2, g)
+    need_a, need_b = ctx.needs_input_grad
+    return (xp.where(a_loses, 0, share) if need_a else None), (
+        xp.where(b_loses, 0, share) if need_b else None
+    )
+
+
 class Maximum(Op):
     def forward(ctx, a, b):
         ctx.saved = (a, b)
@@ -266,10 +278,7 @@ class Maximum(Op):
 
     def backward(ctx, g):  # the max gate routes the gradient to the larger input; ties split
         a, b = ctx.saved
-        xp = array_module(a)
-        need_a, need_b = ctx.needs_input_grad
-        half = g * xp.where(a == b, 0.5, 1.0).astype(g.dtype, copy=False)
-        return (half * (a >= b) if need_a else None), (half * (b >= a) if need_b else None)
+        return _gates(ctx, g, a, b, a < b, b < a)
 
 
 class Minimum(Op):
@@ -279,10 +288,7 @@ class Minimum(Op):
 
     def backward(ctx, g):
         a, b = ctx.saved
-        xp = array_module(a)
-        need_a, need_b = ctx.needs_input_grad
-        half = g * xp.where(a == b, 0.5, 1.0).astype(g.dtype, copy=False)
-        return (half * (a <= b) if need_a else None), (half * (b <= a) if need_b else None)
+        return _gates(ctx, g, a, b, a > b, b > a)
 
 
 class Where(Op):
