@@ -641,11 +641,6 @@ OPS = [
         np.abs,
         unary("away_from_zero"),
         ops=(E.Abs,),
-        marks={
-            "special": mark_bug(
-                "abs: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
-            )
-        },
     ),
     OpSpec("sin", "sin", deepgrad.sin, torch.sin, np.sin, unary(), ops=(E.Sin,)),
     OpSpec("cos", "cos", deepgrad.cos, torch.cos, np.cos, unary(), ops=(E.Cos,)),
@@ -1013,7 +1008,6 @@ OPS = [
         np.sign,
         unary("off_jumps"),
         ops=(X.PiecewiseConstant,),
-        marks={"special": mark_bug("sign: forward at NaN/-0.0 differs from torch")},
     ),
     OpSpec(
         "floor",

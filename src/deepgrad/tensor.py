@@ -1169,7 +1169,7 @@ class Tensor:
         >>> deepgrad.tensor([-2., 0., 3.]).sign()
         tensor([-1.,  0.,  1.])
         """
-        return _piecewise(self, np.sign)
+        return _piecewise(self, _E.sign_array)
 
     def floor(self) -> Tensor:
         """The largest integer <= x, elementwise; gradient 0.

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from deepgrad.ops.elementwise import sign_array
 from onnx import helper
 
 
@@ -457,7 +458,7 @@ def _log1p(b, c):  # log(1 + x)
     return b.node("Log", [b.node("Add", [c.inputs[0], _scalar(b, c, 1)])])
 
 
-_PIECEWISE_ONNX = {np.sign: "Sign", np.floor: "Floor", np.ceil: "Ceil", np.round: "Round"}
+_PIECEWISE_ONNX = {sign_array: "Sign", np.floor: "Floor", np.ceil: "Ceil", np.round: "Round"}
 
 
 def _piecewise(b, c):  # sign, floor, ceil, round (np.round and ONNX Round: half to even)

@@ -148,8 +148,16 @@ def _pointwise(f, df):
     return forward, backward
 
 
-class Abs(Op):  # d|x| = sign(x), 0 at 0
-    forward, backward = _pointwise(lambda xp, x: xp.abs(x), lambda xp, x: xp.sign(x))
+def sign_array(x):
+    """-1, 0 or 1 by the sign of x, as PyTorch's sign: 0 at NaN (NumPy's sign is NaN there, but
+    PyTorch computes (0 < x) - (x < 0), and so does ONNX's Sign), and +0 at -0.0."""
+    xp = array_module(x)
+    sign = xp.sign(x)
+    return xp.where(xp.isnan(x), 0, sign) if x.dtype.kind == "f" else sign
+
+
+class Abs(Op):  # d|x| = sign(x): 0 at 0 and, as PyTorch's sgn, at NaN
+    forward, backward = _pointwise(lambda xp, x: xp.abs(x), lambda xp, x: sign_array(x))
 
 
 class Sin(Op):  # d sin x = cos x
