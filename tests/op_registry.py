@@ -684,11 +684,6 @@ OPS = [
         np.sqrt,
         unary("positive"),
         ops=(E.PowScalar,),
-        marks={
-            "special": mark_bug(
-                "pow_half: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
-            )
-        },
     ),
     OpSpec(
         "rpow",

@@ -61,22 +61,34 @@ class Neg(Op):
         return -g
 
 
+def _power(a, p):
+    """a ** p as PyTorch's pow kernel computes it: p = 0.5 is sqrt(a) and p = -0.5 is
+    1 / sqrt(a), shortcuts whose values differ from C's pow at -0.0 (sqrt(-0.0) = -0.0, so
+    -0.0 ** -0.5 is -inf; pow gives +0 and +inf) and at -inf (NaN; pow gives +inf and +0)."""
+    xp = array_module(a)
+    if p == 0.5:
+        return xp.sqrt(a)
+    if p == -0.5:
+        return 1 / xp.sqrt(a)
+    return a**p
+
+
 class PowScalar(Op):
     """x ** p for a constant exponent p."""
 
     def forward(ctx, a, exponent):
         ctx.saved = (a,)
         ctx.exponent = exponent
-        return a**exponent
+        return _power(a, exponent)
 
-    def backward(ctx, g):  # d x^p = p x^(p-1); PyTorch gives 0 for p == 0, even at x == 0
+    def backward(ctx, g):  # d x^p = p x^(p-1); PyTorch gives 0 for p == 0, even at NaN and inf
         (a,) = ctx.saved
         p = ctx.exponent
         if p == 0:
-            return g * 0
+            return array_module(g).zeros_like(g)
         if p == 2:
             return g * (2 * a)
-        return g * (p * a ** (p - 1))
+        return g * (p * _power(a, p - 1))
 
 
 class Pow(Op):
