@@ -778,11 +778,6 @@ OPS = [
         np.max,
         unary("distinct"),
         ops=(R.MaxAll,),
-        marks={
-            "special": mark_bug(
-                "max_all: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
-            )
-        },
     ),
     OpSpec(
         "min_all",
@@ -792,11 +787,6 @@ OPS = [
         np.min,
         unary("distinct"),
         ops=(R.MaxAll,),
-        marks={
-            "special": mark_bug(
-                "min_all: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
-            )
-        },
     ),
     OpSpec(
         "max_dim",

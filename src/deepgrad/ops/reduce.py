@@ -68,9 +68,12 @@ class MaxAll(Op):
         return out
 
     def backward(ctx, g):
+        # PyTorch's evenly_distribute_backward: a NaN result came from the NaNs, which share
+        # the gradient (a == NaN would pick nothing and divide by 0); zeros elsewhere are +0
         a, out = ctx.saved
-        mask = a == out
-        return mask * (g / mask.sum()).astype(a.dtype, copy=False)
+        xp = array_module(a)
+        mask = xp.isnan(a) if xp.isnan(out) else a == out
+        return xp.where(mask, (g / mask.sum()).astype(a.dtype, copy=False), 0)
 
 
 class AMax(Op):
