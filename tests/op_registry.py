@@ -849,15 +849,7 @@ OPS = [
         lambda a: a.norm(),
         np.linalg.norm,
         unary("away_from_zero"),
-        ops=(
-            R.Sum,
-            E.Sqrt,
-        ),
-        marks={
-            "special": mark_bug(
-                "norm: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
-            )
-        },
+        ops=(R.Norm,),
     ),
     # ---------------------------------------------------------------- linear algebra
     OpSpec(

@@ -1593,7 +1593,7 @@ class Tensor:
         if p is None:
             p = 2
         if p in (2, "fro"):
-            return (self * self).sum(dim, keepdim).sqrt()
+            return _R.Norm.apply(self, axes=_axes(dim, self.ndim), keepdim=keepdim)
         if p == 1:
             return self.abs().sum(dim, keepdim)
         if p == float("inf"):

@@ -46,7 +46,7 @@ def _reduce(method):
     def run(x, axes=None, *, keepdims=1, axes_attr=None, noop_with_empty_axes=0):
         dims = axes_attr if axes is None else _const_ints(axes)
         dims = tuple(range(x.ndim)) if dims is None or len(dims) == 0 else tuple(dims)
-        return getattr(x, method)(dims, keepdim=bool(keepdims))
+        return getattr(x, method)(dim=dims, keepdim=bool(keepdims))
 
     return run
 
@@ -229,6 +229,7 @@ FUNCTIONS = {
     "ReduceMax": _reduce("amax"),
     "ReduceMin": _reduce("amin"),
     "ReduceLogSumExp": _reduce("logsumexp"),
+    "ReduceL2": _reduce("norm"),
     "Identity": lambda a: a,
     "Dropout": lambda a, *rest, **attrs: a,
     "Conv": _conv,
@@ -240,7 +241,7 @@ FUNCTIONS = {
 }
 """ONNX op -> the deepgrad computation ``OnnxOp`` runs (inputs, then the node's attributes)."""
 
-_REDUCE_AXES_ATTR = {"ReduceMean", "ReduceMax", "ReduceMin", "ReduceLogSumExp"}
+_REDUCE_AXES_ATTR = {"ReduceMean", "ReduceMax", "ReduceMin", "ReduceLogSumExp", "ReduceL2"}
 
 
 class OnnxOp(nn.Module):

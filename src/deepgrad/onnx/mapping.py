@@ -392,6 +392,7 @@ EXPORTERS = {
     "Linear": _linear,
     "MatMul": _same("MatMul"),
     "Sum": _reduce("ReduceSum"),
+    "Norm": _reduce("ReduceL2"),
     "Mean": _reduce("ReduceMean"),
     "Var": _var,
     "MaxAll": _max_all,

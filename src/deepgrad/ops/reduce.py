@@ -1,4 +1,4 @@
-"""Reductions: sum, mean, var, max/min, logsumexp, and the softmax family.
+"""Reductions: sum, norm, mean, var, max/min, logsumexp, and the softmax family.
 
 ``dim`` is normalised by the Tensor layer to a tuple of non-negative axes (or ``None`` for
 all). Backward expands the upstream gradient back over the reduced axes.
@@ -27,6 +27,26 @@ class Sum(Op):
 
     def backward(ctx, g):  # every input contributed once: copy the gradient to each
         return _expand(g, ctx.shape, ctx.axes, ctx.keepdim)
+
+
+class Norm(Op):
+    """The Euclidean norm sqrt(sum x^2) over ``axes`` (None: all)."""
+
+    def forward(ctx, a, axes=None, keepdim=False):
+        out = array_module(a).sqrt((a * a).sum(axis=axes, keepdims=keepdim))
+        ctx.saved = (a, out)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return out
+
+    def backward(ctx, g):
+        # d||x|| = x / ||x||, and 0 where the norm is 0: PyTorch's norm_backward,
+        # g * (x / norm).masked_fill_(norm == 0, 0); the chain sqrt(sum(x * x)) would give
+        # sqrt'(0) * 0 = inf * 0 = NaN there
+        a, out = ctx.saved
+        g = _expand(g, a.shape, ctx.axes, ctx.keepdim)
+        norm = _expand(out, a.shape, ctx.axes, ctx.keepdim)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g * array_module(a).where(norm == 0, 0, a / norm)
 
 
 class Mean(Op):
