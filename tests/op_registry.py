@@ -301,6 +301,23 @@ def _ref_var(a, dim, keepdim):
     return a.var(axis=dim, keepdims=keepdim, ddof=1)
 
 
+def with_p(sample, ps):
+    """A reduction's sample with a norm order ``p`` drawn from ``ps``."""
+
+    def draw_p(draw):
+        arrays, kwargs = sample(draw)
+        return arrays, {**kwargs, "p": draw(st.sampled_from(ps))}
+
+    draw_p.empty = (sample.empty[0], {**sample.empty[1], "p": ps[0]})
+    return draw_p
+
+
+def _ref_norm(a, p, dim, keepdim):
+    if math.isinf(p):
+        return np.abs(a).max(axis=dim, keepdims=keepdim)
+    return (np.abs(a) ** p).sum(axis=dim, keepdims=keepdim) ** (1 / p)
+
+
 def _sig(a):
     return 1 / (1 + np.exp(-a))
 
@@ -849,6 +866,24 @@ OPS = [
         lambda a: a.norm(),
         np.linalg.norm,
         unary("away_from_zero"),
+        ops=(R.Norm,),
+    ),
+    OpSpec(  # |x| has a kink at 0, and so has (sum |x|^p)^(1/p) for p < 2
+        "norm_p",
+        "norm",
+        lambda a, **kw: a.norm(**kw),
+        lambda a, **kw: a.norm(**kw),
+        _ref_norm,
+        with_p(reduction("away_from_zero"), (2, 1, 3, 0.5, 1.5)),
+        ops=(R.Norm,),
+    ),
+    OpSpec(  # max |x|: distinct values, as ties make its gradient ambiguous
+        "norm_inf",
+        "norm",
+        lambda a, **kw: a.norm(**kw),
+        lambda a, **kw: a.norm(**kw),
+        _ref_norm,
+        with_p(reduction("distinct"), (math.inf,)),
         ops=(R.Norm,),
     ),
     # ---------------------------------------------------------------- linear algebra

@@ -6,10 +6,13 @@ all). Backward expands the upstream gradient back over the reduced axes.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from deepgrad.autograd.op import Op
 from deepgrad.backend import array_module
+from deepgrad.ops.elementwise import sign_array
 
 
 def _expand(g, in_shape, axes, keepdim):
@@ -29,24 +32,59 @@ class Sum(Op):
         return _expand(g, ctx.shape, ctx.axes, ctx.keepdim)
 
 
-class Norm(Op):
-    """The Euclidean norm sqrt(sum x^2) over ``axes`` (None: all)."""
+def _norm(xp, a, p, axes, keepdim):
+    """The p-norm of a over ``axes``, as torch.linalg.vector_norm defines it for each p."""
+    if p == 2:
+        return xp.sqrt((a * a).sum(axis=axes, keepdims=keepdim))
+    if p == 0:  # the number of non-zero entries
+        count = (a != 0).sum(axis=axes, keepdims=keepdim)
+        return count.astype(a.dtype if a.dtype.kind == "f" else np.float64)
+    if math.isinf(p):  # the largest |x|, or for -inf the smallest
+        extreme = xp.abs(a).max if p > 0 else xp.abs(a).min
+        return extreme(axis=axes, keepdims=keepdim)
+    if p == 1:
+        return xp.abs(a).sum(axis=axes, keepdims=keepdim)
+    return (xp.abs(a) ** p).sum(axis=axes, keepdims=keepdim) ** (1.0 / p)
 
-    def forward(ctx, a, axes=None, keepdim=False):
-        out = array_module(a).sqrt((a * a).sum(axis=axes, keepdims=keepdim))
+
+class Norm(Op):
+    """The p-norm (sum |x|^p)^(1/p) over ``axes`` (None: all): max |x| for p = inf, min |x|
+    for -inf, the number of non-zeros for 0. Its gradient is PyTorch's norm_backward, case by
+    case, because PyTorch masks what the chain rule leaves undefined: where the norm is 0
+    (sqrt'(0) * 0 = inf * 0 would be NaN), and at p = +-inf a NaN result's gradient goes to
+    the NaNs (|x| == NaN picks no entry)."""
+
+    def forward(ctx, a, p=2, axes=None, keepdim=False):
+        out = _norm(array_module(a), a, p, axes, keepdim)
         ctx.saved = (a, out)
-        ctx.axes, ctx.keepdim = axes, keepdim
+        ctx.p, ctx.axes, ctx.keepdim = p, axes, keepdim
         return out
 
     def backward(ctx, g):
-        # d||x|| = x / ||x||, and 0 where the norm is 0: PyTorch's norm_backward,
-        # g * (x / norm).masked_fill_(norm == 0, 0); the chain sqrt(sum(x * x)) would give
-        # sqrt'(0) * 0 = inf * 0 = NaN there
         a, out = ctx.saved
+        xp, p = array_module(a), ctx.p
+        if p == 0:  # piecewise constant; PyTorch returns no gradient
+            return None
         g = _expand(g, a.shape, ctx.axes, ctx.keepdim)
         norm = _expand(out, a.shape, ctx.axes, ctx.keepdim)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return g * array_module(a).where(norm == 0, 0, a / norm)
+        sign = sign_array(a)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if p == 1:
+                return sign * g
+            if p == 2:
+                return g * xp.where(norm == 0, 0, a / norm)
+            absolute = xp.abs(a)
+            if math.isinf(p):  # the extreme entries, and NaNs, share the gradient
+                mask = (absolute == norm) | xp.isnan(absolute)
+                count = mask.sum(axis=ctx.axes, keepdims=True).astype(g.dtype)
+                return sign * ((g / count) * mask)
+            if p < 1:
+                scaled = sign * xp.where(a == 0, 0, absolute ** (p - 1))
+                return scaled * g * norm ** (1 - p)
+            scale = xp.where(norm == 0, 0, g / norm ** (p - 1))
+            if p < 2:
+                return sign * absolute ** (p - 1) * scale
+            return a * absolute ** (p - 2) * scale
 
 
 class Mean(Op):
