@@ -301,6 +301,23 @@ def _ref_var(a, dim, keepdim):
     return a.var(axis=dim, keepdims=keepdim, ddof=1)
 
 
+def with_p(sample, ps):
+    """A reduction's sample with a norm order ``p`` drawn from ``ps``."""
+
+    def draw_p(draw):
+        arrays, kwargs = sample(draw)
+        return arrays, {**kwargs, "p": draw(st.sampled_from(ps))}
+
+    draw_p.empty = (sample.empty[0], {**sample.empty[1], "p": ps[0]})
+    return draw_p
+
+
+def _ref_norm(a, p, dim, keepdim):
+    if math.isinf(p):
+        return np.abs(a).max(axis=dim, keepdims=keepdim)
+    return (np.abs(a) ** p).sum(axis=dim, keepdims=keepdim) ** (1 / p)
+
+
 def _sig(a):
     return 1 / (1 + np.exp(-a))
 
@@ -607,11 +624,6 @@ OPS = [
         np.maximum,
         binary("distinct", "shifted"),
         ops=(E.Maximum,),
-        marks={
-            "special": mark_bug(
-                "maximum: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
-            )
-        },
     ),
     OpSpec(
         "minimum",
@@ -621,11 +633,6 @@ OPS = [
         np.minimum,
         binary("distinct", "shifted"),
         ops=(E.Minimum,),
-        marks={
-            "special": mark_bug(
-                "minimum: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
-            )
-        },
     ),
     OpSpec("neg", "neg", lambda a: -a, lambda a: -a, np.negative, unary(), ops=(E.Neg,)),
     OpSpec("exp", "exp", deepgrad.exp, torch.exp, np.exp, unary(), ops=(E.Exp,)),
@@ -651,11 +658,6 @@ OPS = [
         np.abs,
         unary("away_from_zero"),
         ops=(E.Abs,),
-        marks={
-            "special": mark_bug(
-                "abs: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
-            )
-        },
     ),
     OpSpec("sin", "sin", deepgrad.sin, torch.sin, np.sin, unary(), ops=(E.Sin,)),
     OpSpec("cos", "cos", deepgrad.cos, torch.cos, np.cos, unary(), ops=(E.Cos,)),
@@ -699,11 +701,6 @@ OPS = [
         np.sqrt,
         unary("positive"),
         ops=(E.PowScalar,),
-        marks={
-            "special": mark_bug(
-                "pow_half: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
-            )
-        },
     ),
     OpSpec(
         "rpow",
@@ -794,11 +791,6 @@ OPS = [
         np.max,
         unary("distinct"),
         ops=(R.MaxAll,),
-        marks={
-            "special": mark_bug(
-                "max_all: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
-            )
-        },
     ),
     OpSpec(
         "min_all",
@@ -808,11 +800,6 @@ OPS = [
         np.min,
         unary("distinct"),
         ops=(R.MaxAll,),
-        marks={
-            "special": mark_bug(
-                "min_all: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
-            )
-        },
     ),
     OpSpec(
         "max_dim",
@@ -875,15 +862,25 @@ OPS = [
         lambda a: a.norm(),
         np.linalg.norm,
         unary("away_from_zero"),
-        ops=(
-            R.Sum,
-            E.Sqrt,
-        ),
-        marks={
-            "special": mark_bug(
-                "norm: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
-            )
-        },
+        ops=(R.Norm,),
+    ),
+    OpSpec(  # |x| has a kink at 0, and so has (sum |x|^p)^(1/p) for p < 2
+        "norm_p",
+        "norm",
+        lambda a, **kw: a.norm(**kw),
+        lambda a, **kw: a.norm(**kw),
+        _ref_norm,
+        with_p(reduction("away_from_zero"), (2, 1, 3, 0.5, 1.5)),
+        ops=(R.Norm,),
+    ),
+    OpSpec(  # max |x|: distinct values, as ties make its gradient ambiguous
+        "norm_inf",
+        "norm",
+        lambda a, **kw: a.norm(**kw),
+        lambda a, **kw: a.norm(**kw),
+        _ref_norm,
+        with_p(reduction("distinct"), (math.inf,)),
+        ops=(R.Norm,),
     ),
     # ---------------------------------------------------------------- linear algebra
     OpSpec(
@@ -1019,7 +1016,6 @@ OPS = [
         np.sign,
         unary("off_jumps"),
         ops=(X.PiecewiseConstant,),
-        marks={"special": mark_bug("sign: forward at NaN/-0.0 differs from torch")},
     ),
     OpSpec(
         "floor",

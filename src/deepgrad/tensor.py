@@ -1169,7 +1169,7 @@ class Tensor:
         >>> deepgrad.tensor([-2., 0., 3.]).sign()
         tensor([-1.,  0.,  1.])
         """
-        return _piecewise(self, np.sign)
+        return _piecewise(self, _E.sign_array)
 
     def floor(self) -> Tensor:
         """The largest integer <= x, elementwise; gradient 0.
@@ -1588,22 +1588,16 @@ class Tensor:
         return _R.LogSoftmax.apply(x, axis=_axes(dim, self.ndim)[0])
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None, *, axis=None, keepdims=None):
-        """The p-norm (sum |x|^p)^(1/p); ``"fro"`` and 2 are the Euclidean norm, ``inf`` the max.
+        """The p-norm (sum |x|^p)^(1/p); ``"fro"`` and 2 are the Euclidean norm, ``inf`` the max
+        of |x|, ``-inf`` its min, 0 the number of non-zeros.
 
         >>> deepgrad.tensor([3., 4.]).norm(), deepgrad.tensor([3., -4.]).norm(p=1)
         (tensor(5.), tensor(7.))
         """
         if axis is not None or keepdims is not None:
             dim, keepdim = _np_names(dim, keepdim, axis, keepdims)
-        if p is None:
-            p = 2
-        if p in (2, "fro"):
-            return (self * self).sum(dim, keepdim).sqrt()
-        if p == 1:
-            return self.abs().sum(dim, keepdim)
-        if p == float("inf"):
-            return self.abs().amax(dim if dim is not None else (), keepdim)
-        return (self.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
+        p = 2 if p in (None, "fro") else p
+        return _R.Norm.apply(self, p=p, axes=_axes(dim, self.ndim), keepdim=keepdim)
 
     # ---------------------------------------------------------------- shape
     def reshape(self, *shape) -> Tensor:

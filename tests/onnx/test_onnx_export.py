@@ -216,6 +216,8 @@ class Ops(nn.Module):
         c = deepgrad.maximum(a, b) - deepgrad.minimum(a, -b)
         d = deepgrad.where(y > 0, c, -c)
         s = d.sum(dim=1, keepdim=True) + d.mean() + d.var(dim=2, keepdim=True)
+        s = s + d.norm(dim=2, keepdim=True) + d.norm(p=1, dim=1, keepdim=True)
+        s = s + d.norm(p=3, dim=2, keepdim=True) + d.norm(p=float("inf"), dim=1, keepdim=True)
         m = s.amax(dim=1, keepdim=True) + s.max(dim=2).values.unsqueeze(-1)
         m = m + s.logsumexp(dim=2, keepdim=True)  # (N, 2, 3)
         p = m[:, :1, :].expand(-1, 4, 3).permute(0, 2, 1)  # (N, 3, 4)

@@ -38,6 +38,7 @@ _TORCH_NAMES = {
     "Cast": "ToCopyBackward0",
     "Var": "VarBackward0",
     "AMax": "AmaxBackward0",
+    "Norm": "LinalgVectorNormBackward0",
     "LogSumExp": "LogsumexpBackward0",
     "CumSum": "CumsumBackward0",
     "CumProd": "CumprodBackward0",

@@ -42,11 +42,11 @@ def _const_ints(t) -> list[int]:
     return [int(v) for v in np.asarray(t._data if isinstance(t, Tensor) else t).reshape(-1)]
 
 
-def _reduce(method):
+def _reduce(method, **options):
     def run(x, axes=None, *, keepdims=1, axes_attr=None, noop_with_empty_axes=0):
         dims = axes_attr if axes is None else _const_ints(axes)
         dims = tuple(range(x.ndim)) if dims is None or len(dims) == 0 else tuple(dims)
-        return getattr(x, method)(dims, keepdim=bool(keepdims))
+        return getattr(x, method)(dim=dims, keepdim=bool(keepdims), **options)
 
     return run
 
@@ -229,6 +229,8 @@ FUNCTIONS = {
     "ReduceMax": _reduce("amax"),
     "ReduceMin": _reduce("amin"),
     "ReduceLogSumExp": _reduce("logsumexp"),
+    "ReduceL2": _reduce("norm"),
+    "ReduceL1": _reduce("norm", p=1),
     "Identity": lambda a: a,
     "Dropout": lambda a, *rest, **attrs: a,
     "Conv": _conv,
@@ -240,7 +242,14 @@ FUNCTIONS = {
 }
 """ONNX op -> the deepgrad computation ``OnnxOp`` runs (inputs, then the node's attributes)."""
 
-_REDUCE_AXES_ATTR = {"ReduceMean", "ReduceMax", "ReduceMin", "ReduceLogSumExp"}
+_REDUCE_AXES_ATTR = {
+    "ReduceMean",
+    "ReduceMax",
+    "ReduceMin",
+    "ReduceLogSumExp",
+    "ReduceL2",
+    "ReduceL1",
+}
 
 
 class OnnxOp(nn.Module):

@@ -9,10 +9,12 @@ mode); exporting a model that needs them raises ``UnsupportedOpError``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from deepgrad.ops.elementwise import sign_array
 from onnx import helper
 
 
@@ -151,6 +153,20 @@ def _var(b, c):  # sum((x - mean)^2) / (n - correction)
     ss = b.reduce("ReduceSum", b.node("Mul", [d, d]), axes, c.params.get("keepdim", False))
     n = int(np.prod([shape[a] for a in (axes if axes is not None else range(len(shape)))]))
     return b.node("Div", [ss, _scalar(b, c, max(n - c.params.get("correction", 1), 0))])
+
+
+def _norm(b, c):  # ReduceL2 / ReduceL1, or the max / min or (sum |x|^p)^(1/p) of Abs
+    x, p = c.inputs[0], c.params.get("p", 2)
+    axes, keepdim = _axes_of(c), c.params.get("keepdim", False)
+    if p in (1, 2):
+        return b.reduce(f"ReduceL{int(p)}", x, axes, keepdim)
+    if p == 0:
+        raise NoMapping("Norm with p=0 (the number of non-zeros)")
+    absolute = b.node("Abs", [x])
+    if math.isinf(p):
+        return b.reduce("ReduceMax" if p > 0 else "ReduceMin", absolute, axes, keepdim)
+    powered = b.node("Pow", [absolute, _scalar(b, c, p)])
+    return b.node("Pow", [b.reduce("ReduceSum", powered, axes, keepdim), _scalar(b, c, 1 / p)])
 
 
 def _max_all(b, c):
@@ -391,6 +407,7 @@ EXPORTERS = {
     "Linear": _linear,
     "MatMul": _same("MatMul"),
     "Sum": _reduce("ReduceSum"),
+    "Norm": _norm,
     "Mean": _reduce("ReduceMean"),
     "Var": _var,
     "MaxAll": _max_all,
@@ -428,6 +445,7 @@ ONNX_OPS = {
     "SiLU": "Sigmoid, Mul",
     "Linear": "Gemm (inputs of rank > 2: MatMul, Transpose, Add)",
     "Var": "ReduceMean, Sub, Mul, ReduceSum, Div",
+    "Norm": "ReduceL2 / ReduceL1 (other p: Abs, ReduceMax / ReduceMin or Pow, ReduceSum, Pow)",
     "MaxAll": "ReduceMax / ReduceMin",
     "AMax": "ReduceMax / ReduceMin",
     "MaxDim": "ReduceMax / ReduceMin (values only)",
@@ -457,7 +475,7 @@ def _log1p(b, c):  # log(1 + x)
     return b.node("Log", [b.node("Add", [c.inputs[0], _scalar(b, c, 1)])])
 
 
-_PIECEWISE_ONNX = {np.sign: "Sign", np.floor: "Floor", np.ceil: "Ceil", np.round: "Round"}
+_PIECEWISE_ONNX = {sign_array: "Sign", np.floor: "Floor", np.ceil: "Ceil", np.round: "Round"}
 
 
 def _piecewise(b, c):  # sign, floor, ceil, round (np.round and ONNX Round: half to even)

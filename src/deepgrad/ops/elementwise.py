@@ -61,22 +61,34 @@ class Neg(Op):
         return -g
 
 
+def _power(a, p):
+    """a ** p as PyTorch's pow kernel computes it: p = 0.5 is sqrt(a) and p = -0.5 is
+    1 / sqrt(a), shortcuts whose values differ from C's pow at -0.0 (sqrt(-0.0) = -0.0, so
+    -0.0 ** -0.5 is -inf; pow gives +0 and +inf) and at -inf (NaN; pow gives +inf and +0)."""
+    xp = array_module(a)
+    if p == 0.5:
+        return xp.sqrt(a)
+    if p == -0.5:
+        return 1 / xp.sqrt(a)
+    return a**p
+
+
 class PowScalar(Op):
     """x ** p for a constant exponent p."""
 
     def forward(ctx, a, exponent):
         ctx.saved = (a,)
         ctx.exponent = exponent
-        return a**exponent
+        return _power(a, exponent)
 
-    def backward(ctx, g):  # d x^p = p x^(p-1); PyTorch gives 0 for p == 0, even at x == 0
+    def backward(ctx, g):  # d x^p = p x^(p-1); PyTorch gives 0 for p == 0, even at NaN and inf
         (a,) = ctx.saved
         p = ctx.exponent
         if p == 0:
-            return g * 0
+            return array_module(g).zeros_like(g)
         if p == 2:
             return g * (2 * a)
-        return g * (p * a ** (p - 1))
+        return g * (p * _power(a, p - 1))
 
 
 def integer_power(a, b):
@@ -160,8 +172,16 @@ def _pointwise(f, df):
     return forward, backward
 
 
-class Abs(Op):  # d|x| = sign(x), 0 at 0
-    forward, backward = _pointwise(lambda xp, x: xp.abs(x), lambda xp, x: xp.sign(x))
+def sign_array(x):
+    """-1, 0 or 1 by the sign of x, as PyTorch's sign: 0 at NaN (NumPy's sign is NaN there, but
+    PyTorch computes (0 < x) - (x < 0), and so does ONNX's Sign), and +0 at -0.0."""
+    xp = array_module(x)
+    sign = xp.sign(x)
+    return xp.where(xp.isnan(x), 0, sign) if x.dtype.kind == "f" else sign
+
+
+class Abs(Op):  # d|x| = sign(x): 0 at 0 and, as PyTorch's sgn, at NaN
+    forward, backward = _pointwise(lambda xp, x: xp.abs(x), lambda xp, x: sign_array(x))
 
 
 class Sin(Op):  # d sin x = cos x
@@ -271,6 +291,18 @@ class Clamp(Op):
         return g * mask
 
 
+def _gates(ctx, g, a, b, a_loses, b_loses):
+    """maximum/minimum's input gradients: g, halved where the inputs tie, 0 where an input
+    loses. PyTorch's formula, where(a == b, g / 2, g).masked_fill_(loses, 0): where a NaN meets
+    anything, nothing compares true, so neither input loses and both get the whole g."""
+    xp = array_module(g)
+    share = xp.where(a == b, g / 2, g)
+    need_a, need_b = ctx.needs_input_grad
+    return (xp.where(a_loses, 0, share) if need_a else None), (
+        xp.where(b_loses, 0, share) if need_b else None
+    )
+
+
 class Maximum(Op):
     def forward(ctx, a, b):
         ctx.saved = (a, b)
@@ -278,10 +310,7 @@ class Maximum(Op):
 
     def backward(ctx, g):  # the max gate routes the gradient to the larger input; ties split
         a, b = ctx.saved
-        xp = array_module(a)
-        need_a, need_b = ctx.needs_input_grad
-        half = g * xp.where(a == b, 0.5, 1.0).astype(g.dtype, copy=False)
-        return (half * (a >= b) if need_a else None), (half * (b >= a) if need_b else None)
+        return _gates(ctx, g, a, b, a < b, b < a)
 
 
 class Minimum(Op):
@@ -291,10 +320,7 @@ class Minimum(Op):
 
     def backward(ctx, g):
         a, b = ctx.saved
-        xp = array_module(a)
-        need_a, need_b = ctx.needs_input_grad
-        half = g * xp.where(a == b, 0.5, 1.0).astype(g.dtype, copy=False)
-        return (half * (a <= b) if need_a else None), (half * (b <= a) if need_b else None)
+        return _gates(ctx, g, a, b, a > b, b > a)
 
 
 class Where(Op):

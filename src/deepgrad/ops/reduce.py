@@ -1,4 +1,4 @@
-"""Reductions: sum, mean, var, max/min, logsumexp, and the softmax family.
+"""Reductions: sum, norm, mean, var, max/min, logsumexp, and the softmax family.
 
 ``dim`` is normalised by the Tensor layer to a tuple of non-negative axes (or ``None`` for
 all). Backward expands the upstream gradient back over the reduced axes.
@@ -6,10 +6,13 @@ all). Backward expands the upstream gradient back over the reduced axes.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from deepgrad.autograd.op import Op
 from deepgrad.backend import array_module
+from deepgrad.ops.elementwise import sign_array
 
 
 def _expand(g, in_shape, axes, keepdim):
@@ -27,6 +30,61 @@ class Sum(Op):
 
     def backward(ctx, g):  # every input contributed once: copy the gradient to each
         return _expand(g, ctx.shape, ctx.axes, ctx.keepdim)
+
+
+def _norm(xp, a, p, axes, keepdim):
+    """The p-norm of a over ``axes``, as torch.linalg.vector_norm defines it for each p."""
+    if p == 2:
+        return xp.sqrt((a * a).sum(axis=axes, keepdims=keepdim))
+    if p == 0:  # the number of non-zero entries
+        count = (a != 0).sum(axis=axes, keepdims=keepdim)
+        return count.astype(a.dtype if a.dtype.kind == "f" else np.float64)
+    if math.isinf(p):  # the largest |x|, or for -inf the smallest
+        extreme = xp.abs(a).max if p > 0 else xp.abs(a).min
+        return extreme(axis=axes, keepdims=keepdim)
+    if p == 1:
+        return xp.abs(a).sum(axis=axes, keepdims=keepdim)
+    return (xp.abs(a) ** p).sum(axis=axes, keepdims=keepdim) ** (1.0 / p)
+
+
+class Norm(Op):
+    """The p-norm (sum |x|^p)^(1/p) over ``axes`` (None: all): max |x| for p = inf, min |x|
+    for -inf, the number of non-zeros for 0. Its gradient is PyTorch's norm_backward, case by
+    case, because PyTorch masks what the chain rule leaves undefined: where the norm is 0
+    (sqrt'(0) * 0 = inf * 0 would be NaN), and at p = +-inf a NaN result's gradient goes to
+    the NaNs (|x| == NaN picks no entry)."""
+
+    def forward(ctx, a, p=2, axes=None, keepdim=False):
+        out = _norm(array_module(a), a, p, axes, keepdim)
+        ctx.saved = (a, out)
+        ctx.p, ctx.axes, ctx.keepdim = p, axes, keepdim
+        return out
+
+    def backward(ctx, g):
+        a, out = ctx.saved
+        xp, p = array_module(a), ctx.p
+        if p == 0:  # piecewise constant; PyTorch returns no gradient
+            return None
+        g = _expand(g, a.shape, ctx.axes, ctx.keepdim)
+        norm = _expand(out, a.shape, ctx.axes, ctx.keepdim)
+        sign = sign_array(a)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if p == 1:
+                return sign * g
+            if p == 2:
+                return g * xp.where(norm == 0, 0, a / norm)
+            absolute = xp.abs(a)
+            if math.isinf(p):  # the extreme entries, and NaNs, share the gradient
+                mask = (absolute == norm) | xp.isnan(absolute)
+                count = mask.sum(axis=ctx.axes, keepdims=True).astype(g.dtype)
+                return sign * ((g / count) * mask)
+            if p < 1:
+                scaled = sign * xp.where(a == 0, 0, absolute ** (p - 1))
+                return scaled * g * norm ** (1 - p)
+            scale = xp.where(norm == 0, 0, g / norm ** (p - 1))
+            if p < 2:
+                return sign * absolute ** (p - 1) * scale
+            return a * absolute ** (p - 2) * scale
 
 
 class Mean(Op):
@@ -68,9 +126,12 @@ class MaxAll(Op):
         return out
 
     def backward(ctx, g):
+        # PyTorch's evenly_distribute_backward: a NaN result came from the NaNs, which share
+        # the gradient (a == NaN would pick nothing and divide by 0); zeros elsewhere are +0
         a, out = ctx.saved
-        mask = a == out
-        return mask * (g / mask.sum()).astype(a.dtype, copy=False)
+        xp = array_module(a)
+        mask = xp.isnan(a) if xp.isnan(out) else a == out
+        return xp.where(mask, (g / mask.sum()).astype(a.dtype, copy=False), 0)
 
 
 class AMax(Op):
