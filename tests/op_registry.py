@@ -1343,9 +1343,6 @@ OPS = [
         l1_sample,
         ops=(L.L1Loss,),
         marks={
-            "special": mark_bug(
-                "l1_loss: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
-            ),
             "mixed": mark_bug("the loss keeps the input's dtype; torch promotes input and target"),
         },
     ),
@@ -1413,7 +1410,6 @@ OPS = [
         None,
         margin_sample,
         ops=(L.MultiMarginLoss,),
-        marks={"special": mark_bug("multi_margin_loss: forward at NaN/inf differs from torch")},
     ),
     OpSpec(
         "kl_div",
