@@ -1098,11 +1098,6 @@ OPS = [
         lambda a, dim: np.cumprod(a, axis=dim),
         along_dim(),
         ops=(S.CumProd,),
-        marks={
-            "special": mark_bug(
-                "cumprod: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
-            ),
-        },
     ),
     OpSpec(
         "prod",
@@ -1112,11 +1107,6 @@ OPS = [
         _ref_prod,
         prod_sample,
         ops=(S.Prod,),
-        marks={
-            "special": mark_bug(
-                "prod: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
-            ),
-        },
     ),
     # ---------------------------------------------------------------- linear algebra
     OpSpec(
