@@ -1117,11 +1117,6 @@ OPS = [
         np.linalg.det,
         square_matrix_sample,
         ops=(X.Det,),
-        marks={
-            "special": mark_bug(
-                "det: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
-            )
-        },
     ),
     OpSpec(
         "svd",
