@@ -45,16 +45,19 @@ class LeakyReLU(Op):
 class ELU(Op):
     def forward(ctx, a, alpha=1.0):
         xp = array_module(a)
-        pos = a > 0
-        neg = alpha * xp.expm1(xp.minimum(a, 0))  # min: no overflow warning for large x
-        out = xp.where(pos, a, neg)
-        ctx.saved = (pos, neg)
+        # PyTorch's branch test is x <= 0 (x > 0 would send NaN to the exponential side), and
+        # x itself, not min(x, 0), goes into expm1 there: elu(-0.0) = -0.0 as in PyTorch
+        neg_side = a <= 0
+        neg = alpha * xp.expm1(xp.where(neg_side, a, 0))
+        ctx.saved = (neg_side, neg)
         ctx.alpha = alpha
-        return out
+        return xp.where(neg_side, neg, a)
 
-    def backward(ctx, g):  # 1 where x > 0, alpha e^x = elu(x) + alpha elsewhere
-        pos, neg = ctx.saved
-        return array_module(g).where(pos, g, g * (neg + ctx.alpha))
+    def backward(ctx, g):  # alpha e^x = elu(x) + alpha where x <= 0, else 1
+        # NaN input: PyTorch's scalar loop passes g (NaN <= 0 is false), as here; its SIMD loop
+        # gives NaN, so a NaN in the SIMD-sized blocks of a longer tensor differs from PyTorch
+        neg_side, neg = ctx.saved
+        return array_module(g).where(neg_side, g * (neg + ctx.alpha), g)
 
 
 class Softplus(Op):
@@ -77,13 +80,17 @@ class Softplus(Op):
 
 class Softsign(Op):
     def forward(ctx, a):
-        denom = 1 + array_module(a).abs(a)
-        ctx.saved = (denom,)
-        return a / denom
+        xp = array_module(a)
+        denom = 1 + xp.abs(a)
+        out = a / denom
+        ctx.saved = (a, denom, out)
+        return out
 
-    def backward(ctx, g):  # 1 / (1 + |x|)^2
-        (denom,) = ctx.saved
-        return g / (denom * denom)
+    def backward(ctx, g):  # 1 / (1 + |x|)^2, written as PyTorch's autograd of x / (1 + |x|)
+        # computes it: 1/d - (x/d)/d * sign(x). The two forms agree for finite x, but only this
+        # one gives NaN at x = +-inf (0 - (inf/inf)/inf), as PyTorch does
+        a, denom, out = ctx.saved
+        return g / denom - g * (out / denom) * array_module(a).sign(a)
 
 
 class GELU(Op):
@@ -129,10 +136,13 @@ class SiLU(Op):
 
 class Hardtanh(Op):
     def forward(ctx, a, min_val=-1.0, max_val=1.0):
-        inside = (a > min_val) & (a < max_val)
-        ctx.saved = (inside,)
+        # PyTorch's test, not (min < x < max): a NaN input is not at an edge, so it passes g
+        at_edge = (a <= min_val) | (a >= max_val)
+        ctx.saved = (at_edge,)
         return array_module(a).clip(a, min_val, max_val)
 
     def backward(ctx, g):  # 1 strictly inside (min, max), 0 at and beyond the edges (as PyTorch)
-        (inside,) = ctx.saved
-        return g * inside
+        # where, not a product: a negative g at the edges gives +0.0, as in PyTorch. At NaN, its
+        # scalar loop (short tensors, the tail of long ones) passes g, as here; its SIMD loop, 0
+        (at_edge,) = ctx.saved
+        return array_module(g).where(at_edge, 0, g)

@@ -15,7 +15,7 @@ import numpy as np
 
 from deepgrad.autograd.op import Op
 from deepgrad.backend import array_module
-from deepgrad.ops.elementwise import sigmoid_array
+from deepgrad.ops.elementwise import sigmoid_array, sign_array
 
 
 def _reduce(ctx, loss, reduction: str, batch: int = 1):
@@ -71,7 +71,8 @@ class L1Loss(Op):
 
     def backward(ctx, g):
         (d,) = ctx.saved
-        gx = array_module(d).sign(d) * _upstream(ctx, g)
+        # PyTorch's sign(NaN) is 0 (NumPy's is NaN): where x - y is NaN its gradient is 0
+        gx = sign_array(d) * _upstream(ctx, g)
         need_x, need_y = ctx.needs_input_grad
         return (gx if need_x else None), (-gx if need_y else None)
 
@@ -362,7 +363,9 @@ class MultiMarginLoss(Op):
         z = margin - rows[ar, t][:, None] + rows
         z[ar, t] = 0  # the target class itself is not a margin violation
         active = z > 0
-        z *= active
+        # where, not z * active: PyTorch skips the inactive terms, so a NaN or -inf z (from a
+        # NaN or inf score) adds nothing, where NaN * 0 or -inf * 0 would give NaN
+        z = xp.where(active, z, 0)
         h = z if p == 1 else z * z
         wt = weight[t][:, None] if weight is not None else None
         if wt is not None:
