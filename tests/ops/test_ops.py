@@ -184,12 +184,12 @@ def test_mixed_dtypes_match_torch(op, combo, data):
         _compare_with_torch(op, _cast(arrays, MIXED[combo]), kwargs, must_refuse=False)
 
 
-def _with_specials(draw, arrays):
-    """Each float element kept or replaced by NaN, +inf, -inf or -0.0."""
+def _with_specials(draw, arrays, specials=tuple(SPECIALS)):
+    """Each float element kept or replaced by one of ``specials`` (NaN, +inf, -inf, -0.0)."""
     out = []
     for a in arrays:
         if a.dtype.kind == "f" and a.size:
-            picks = draw(st.lists(st.sampled_from([*SPECIALS, None]), min_size=a.size,
+            picks = draw(st.lists(st.sampled_from([*specials, None]), min_size=a.size,
                                   max_size=a.size))  # fmt: skip
             a = np.array([a.flat[j] if p is None else p for j, p in enumerate(picks)]).reshape(
                 a.shape
@@ -204,7 +204,7 @@ def _with_specials(draw, arrays):
 def test_special_values_match_torch(op, _, data):
     arrays, kwargs = op.sample(data.draw)
     with np.errstate(all="ignore"):
-        _compare_with_torch(op, _with_specials(data.draw, arrays), kwargs)
+        _compare_with_torch(op, _with_specials(data.draw, arrays, op.specials), kwargs)
 
 
 @pytest.mark.parametrize(("op", "_"), _params("empty", [o for o in OPS if o.empty is not None]))
@@ -252,3 +252,18 @@ def test_every_op_subclass_is_registered():
         and not (cls.op_name() != cls.__name__ and cls.op_name() in names)
     )
     assert not missing, f"Op subclasses no entry of tests/op_registry.py exercises: {missing}"
+
+
+@pytest.mark.parametrize("name", ["elu", "hardtanh"])
+def test_activations_at_nan_follow_torchs_scalar_loop(name):
+    """At NaN, torch's elu and hardtanh backward depend on its code path (see their registry
+    entries); deepgrad gives the scalar loop's answer, which torch gives for a tensor shorter
+    than one vector: the gradient passes."""
+    x = np.array([np.nan, 0.5, -3.0])
+    g = np.array([2.0, 3.0, 5.0])
+    xd = deepgrad.tensor(x, requires_grad=True)
+    getattr(deepgrad.nn.functional, name)(xd).backward(deepgrad.tensor(g))
+    xt = torch.tensor(x, requires_grad=True)
+    getattr(torch.nn.functional, name)(xt).backward(torch.tensor(g))
+    np.testing.assert_allclose(xd.grad.numpy(), xt.grad.numpy(), rtol=1e-15)
+    assert xd.grad.numpy()[0] == xt.grad.numpy()[0] == 2.0
