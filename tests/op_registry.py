@@ -1247,14 +1247,6 @@ OPS = [
         None,
         conv_sample,
         ops=(C.Conv2d,),
-        marks={
-            # not strict: in about one run in three (under xdist) conv2d's backward at NaN/inf
-            # differs from torch, in the others it agrees, so which path computes it (compiled
-            # kernel or NumPy, threads) decides; a known bug of issue 16's "one semantics"
-            "special": __import__("pytest").mark.xfail(
-                strict=False, reason="known bug: conv2d at NaN/inf depends on the kernel path"
-            )
-        },
     ),
     OpSpec(
         "max_pool2d",
