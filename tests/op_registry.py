@@ -1256,11 +1256,6 @@ OPS = [
         None,
         max_pool_sample,
         ops=(P.MaxPool2d,),
-        marks={
-            "special": mark_bug(
-                "max_pool2d: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
-            )
-        },
     ),
     OpSpec(
         "avg_pool2d",

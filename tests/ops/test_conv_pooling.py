@@ -76,6 +76,7 @@ def test_max_pool2d_return_indices_match_torch(x_shape, kwargs):
         ("integers", np.random.default_rng(1).integers(0, 3, (2, 3, 8, 8)).astype(np.float64)),
         ("after relu", np.maximum(_rand((2, 3, 8, 8)), 0)),
         ("negative, padded", -np.ones((1, 2, 5, 5))),  # padding (-inf) must never win
+        ("-inf, padded", np.full((1, 2, 5, 5), -np.inf)),  # ... not even when it ties
     ],
 )
 @pytest.mark.parametrize(

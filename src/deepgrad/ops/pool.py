@@ -112,6 +112,19 @@ class PoolGeometry:
     def offsets(self):
         return [(p, q) for p in range(self.kh) for q in range(self.kw)]
 
+    def real_offsets(self):
+        """(kh*kw, OH, OW) booleans: True where offset k of window (i, j) reads an element of
+        the input, False where it reads the padding (or the ceil_mode overhang)."""
+
+        def real(out, k, s, d, pad, size):  # (k, out): offset p of window i inside the input
+            at = np.arange(k)[:, None] * d + np.arange(out)[None, :] * s - pad
+            return (at >= 0) & (at < size)
+
+        rows = real(self.oh, self.kh, self.sh, self.dh, self.ph, self.h)
+        cols = real(self.ow, self.kw, self.sw, self.dw, self.pw, self.w)
+        both = rows[:, None, :, None] & cols[None, :, None, :]
+        return both.reshape(self.kh * self.kw, self.oh, self.ow)
+
     def window(self, a, p, q):
         """Strided view (N, C, OH, OW): the element at kernel offset (p, q) of every window."""
         r, c = p * self.dh, q * self.dw
@@ -134,7 +147,8 @@ class MaxPool2d(Op):
     """Max over each window: y = max_{p,q} xpad[n, c, i*sh + p*dh, j*sw + q*dw].
 
     The gradient goes to the first maximum of each window in row-major order (PyTorch's CPU
-    rule on ties). The padding never wins: it is filled with -inf.
+    rule on ties). The padding never wins: it is filled with -inf, and a window whose real
+    elements are all -inf picks its first real one.
     """
 
     def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode):
@@ -170,6 +184,8 @@ class MaxPool2d(Op):
                 xp.maximum(arg, step, out=arg)
             else:
                 xp.maximum(arg, beats * k, out=arg)
+        if geo.padded:
+            _first_real_on_padding(xp, geo, arg)
         ctx.geo = geo
         ctx.saved = (arg,)
         return out
@@ -211,6 +227,22 @@ class MaxPool2d(Op):
         rows = xp.arange(geo.oh).reshape(-1, 1) * geo.sh - geo.ph + (arg // geo.kw) * geo.dh
         cols = xp.arange(geo.ow) * geo.sw - geo.pw + (arg % geo.kw) * geo.dw
         return rows * geo.w + cols
+
+
+def _first_real_on_padding(xp, geo, arg):
+    """Where a window's winner is its padding, make it the window's first real element.
+
+    That happens when every real element of the window is -inf (for integers, the lowest
+    value): they tie with the padding, and on ties the first offset wins. PyTorch never reads
+    the padding but starts each window at its first real element, so that element gets the
+    gradient (not the padding, where it would be lost) and is the index ``return_indices``
+    gives."""
+    real = xp.asarray(geo.real_offsets())
+    rows, cols = xp.arange(geo.oh)[:, None], xp.arange(geo.ow)
+    on_padding = ~real[arg, rows, cols]
+    if on_padding.any():
+        first = real.argmax(axis=0).astype(arg.dtype)  # (OH, OW)
+        xp.copyto(arg, xp.broadcast_to(first, arg.shape), where=on_padding)
 
 
 class AvgPool2d(Op):
