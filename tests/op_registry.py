@@ -1275,11 +1275,6 @@ OPS = [
         None,
         adaptive_pool_sample,
         ops=(P.AdaptiveAvgPool2d,),
-        marks={
-            "special": mark_bug(
-                "a NaN spreads to windows that do not hold it (0 * NaN in the averaging matrix)"
-            )
-        },
     ),
     # ---------------------------------------------------------------- normalisation
     OpSpec(

@@ -6,7 +6,8 @@
   zeros), exactly 0 elsewhere (even where dy is inf or NaN).
 * **Average pooling** divides each window's sum by PyTorch's divisor (``count_include_pad``,
   ``ceil_mode``, ``divisor_override``).
-* **Adaptive average pooling** uses PyTorch's adaptive windows, as two averaging matrices.
+* **Adaptive average pooling** sums each of PyTorch's adaptive windows on its own (they may
+  overlap), then divides by its rows and columns.
 
 Outputs keep their input's memory order (deepgrad's convolutions store the batch innermost),
 so the next layer reads them without a transposing copy. float32 max pooling runs a compiled
@@ -310,29 +311,55 @@ def avg_pool_divisor(geo, count_include_pad, divisor_override, dtype):
 
 class AdaptiveAvgPool2d(Op):
     """Average over PyTorch's adaptive windows: output row i averages input rows
-    floor(i*H/OH) .. ceil((i+1)*H/OH) - 1, likewise for columns. Such windows may overlap and
-    differ in size, so this is written with two averaging matrices, y = A_h x A_w^T, and
-    backward dx = A_h^T dy A_w. (When the sizes divide evenly, the functional form uses
-    AvgPool2d instead, which sums and divides exactly as PyTorch does.)"""
+    floor(i*H/OH) .. ceil((i+1)*H/OH) - 1, likewise for columns, as PyTorch computes it:
+    y = (sum of the window) / rows / columns. Backward shares dy / rows / columns among the
+    pixels of the window. Windows may overlap and differ in size, so each one is summed on
+    its own (its rows, then its columns): an averaging matrix would multiply every NaN or
+    infinity by the zeros of the windows that do not hold it (0 * NaN is NaN). (When the sizes
+    divide evenly, the functional form uses AvgPool2d instead.)"""
 
     def forward(ctx, x, output_size):
         xp = array_module(x)
-        h, w = x.shape[-2:]
-        ah = adaptive_matrix(h, output_size[0], x.dtype)
-        aw = adaptive_matrix(w, output_size[1], x.dtype)
-        ctx.saved = (ah, aw)
-        return xp.einsum("ih,nchw,jw->ncij", ah, x, aw, optimize=True)
+        rows = adaptive_windows(x.shape[-2], output_size[0])
+        cols = adaptive_windows(x.shape[-1], output_size[1])
+        ctx.windows, ctx.hw = (rows, cols), x.shape[-2:]
+        by_rows = xp.stack([x[..., a:b, :].sum(axis=-2) for a, b in rows], axis=-2)
+        out = xp.stack([by_rows[..., a:b].sum(axis=-1) for a, b in cols], axis=-1)
+        return _per_window(out, rows, cols)
 
     def backward(ctx, grad):
-        ah, aw = ctx.saved
+        rows, cols = ctx.windows
         xp = array_module(grad)
-        return xp.einsum("ih,ncij,jw->nchw", ah, grad, aw, optimize=True)
+        share = _per_window(grad, rows, cols)
+        by_rows = xp.zeros(grad.shape[:-1] + ctx.hw[1:], grad.dtype)  # (..., OH, W)
+        for j, (a, b) in enumerate(cols):
+            by_rows[..., a:b] += share[..., j : j + 1]
+        gx = xp.zeros(grad.shape[:-2] + ctx.hw, grad.dtype)
+        for i, (a, b) in enumerate(rows):
+            gx[..., a:b, :] += by_rows[..., i : i + 1, :]
+        return gx
+
+    def averaging_matrices(ctx, dtype):
+        """(A_h, A_w) with y = A_h x A_w^T: the pooling as two products, which is how the ONNX
+        export writes it (there a NaN or infinity does spread through the zeros)."""
+
+        def matrix(windows, size):
+            m = np.zeros((len(windows), size), dtype=dtype)
+            for i, (a, b) in enumerate(windows):
+                m[i, a:b] = 1.0 / (b - a)
+            return m
+
+        return tuple(matrix(w, size) for w, size in zip(ctx.windows, ctx.hw))
 
 
-def adaptive_matrix(size, out, dtype):
-    """(out, size) matrix whose row i averages the inputs of adaptive window i."""
-    m = np.zeros((out, size), dtype=dtype)
-    for i in range(out):
-        start, end = (i * size) // out, -(-((i + 1) * size) // out)
-        m[i, start:end] = 1.0 / (end - start)
-    return m
+def adaptive_windows(size, out):
+    """(start, end) of each of the ``out`` adaptive windows over ``size`` inputs."""
+    return [((i * size) // out, -(-((i + 1) * size) // out)) for i in range(out)]
+
+
+def _per_window(a, rows, cols):
+    """a (..., OH, OW) divided by each window's rows, then by its columns (PyTorch's order)."""
+    xp = array_module(a)
+    heights = xp.asarray([b - s for s, b in rows], dtype=a.dtype)
+    widths = xp.asarray([b - s for s, b in cols], dtype=a.dtype)
+    return a / heights[:, None] / widths
