@@ -1220,14 +1220,6 @@ OPS = [
         None,
         conv_sample,
         ops=(C.Conv2d,),
-        marks={
-            # not strict: in about one run in three (under xdist) conv2d's backward at NaN/inf
-            # differs from torch, in the others it agrees, so which path computes it (compiled
-            # kernel or NumPy, threads) decides; a known bug of issue 16's "one semantics"
-            "special": __import__("pytest").mark.xfail(
-                strict=False, reason="known bug: conv2d at NaN/inf depends on the kernel path"
-            )
-        },
     ),
     OpSpec(
         "max_pool2d",
@@ -1237,11 +1229,6 @@ OPS = [
         None,
         max_pool_sample,
         ops=(P.MaxPool2d,),
-        marks={
-            "special": mark_bug(
-                "max_pool2d: backward at NaN/inf/-0.0 differs from torch (not yet analysed)"
-            )
-        },
     ),
     OpSpec(
         "avg_pool2d",
@@ -1260,11 +1247,6 @@ OPS = [
         None,
         adaptive_pool_sample,
         ops=(P.AdaptiveAvgPool2d,),
-        marks={
-            "special": mark_bug(
-                "a NaN spreads to windows that do not hold it (0 * NaN in the averaging matrix)"
-            )
-        },
     ),
     # ---------------------------------------------------------------- normalisation
     OpSpec(

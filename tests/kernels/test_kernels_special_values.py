@@ -109,6 +109,43 @@ def test_conv_kernels_on_special_values_and_odd_batches(n, monkeypatch):
     np.testing.assert_array_equal(np.isnan(ours[0]), np.isnan(torch_y))
 
 
+@pytest.mark.parametrize("n", [1, 9])
+def test_conv_with_special_weights_matches_torch_float64_on_both_paths(n):
+    """NaN and infinite weights (and inputs): the forward multiplies the padding's zeros by
+    every weight (0 * inf is NaN), the input gradient only multiplies weights by real output
+    gradients (an input that no window reads gets 0), on the kernel and the NumPy path alike.
+    The oracle is PyTorch in float64 (im2col and col2im); its float32 oneDNN kernels skip the
+    padding in forward, so there its answer depends on the algorithm it picks."""
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal((n, 2, 6, 7)).astype(np.float32)
+    # no values near float32's largest: their sums overflow in float32 but not in float64
+    x[rng.random(x.shape) < 0.1] = np.nan
+    x[rng.random(x.shape) < 0.1] = np.inf
+    x[rng.random(x.shape) < 0.1] = -0.0
+    w = rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
+    w[0, 0, 0, 0], w[1, 1, 2, 1], w[2, 0, 1, 2] = np.inf, np.nan, -np.inf
+    g = rng.standard_normal((n, 3, 6, 7)).astype(np.float32)
+    xt = torch.tensor(x.astype(np.float64), requires_grad=True)
+    wt = torch.tensor(w.astype(np.float64), requires_grad=True)
+    yt = TF.conv2d(xt, wt, padding=1)
+    yt.backward(torch.from_numpy(g.astype(np.float64)))
+    expected = [t.detach().numpy() for t in (yt, xt.grad, wt.grad)]
+    for kernels in (True, False):
+        with pytest.MonkeyPatch.context() as m:
+            if not kernels:
+                m.setattr(compiler, "available", lambda: False)
+            xo = deepgrad.tensor(x, requires_grad=True)
+            wo = deepgrad.tensor(w, requires_grad=True)
+            y = F.conv2d(xo, wo, padding=1)
+            y.backward(deepgrad.tensor(g))
+        for a, e in zip((y.detach().numpy(), xo.grad.numpy(), wo.grad.numpy()), expected):
+            np.testing.assert_array_equal(np.isnan(a), np.isnan(e))
+            np.testing.assert_array_equal(np.isposinf(a), np.isposinf(e))
+            np.testing.assert_array_equal(np.isneginf(a), np.isneginf(e))
+            fin = np.isfinite(e)
+            np.testing.assert_allclose(a[fin], e[fin], rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("n", [1, 7, 8, 9, 16, 33])
 def test_max_pool_kernels_equal_reference_on_special_values(n):
     """Pooling only compares and copies: kernels and reference agree bit for bit, and the

@@ -76,6 +76,7 @@ def test_max_pool2d_return_indices_match_torch(x_shape, kwargs):
         ("integers", np.random.default_rng(1).integers(0, 3, (2, 3, 8, 8)).astype(np.float64)),
         ("after relu", np.maximum(_rand((2, 3, 8, 8)), 0)),
         ("negative, padded", -np.ones((1, 2, 5, 5))),  # padding (-inf) must never win
+        ("-inf, padded", np.full((1, 2, 5, 5), -np.inf)),  # ... not even when it ties
     ],
 )
 @pytest.mark.parametrize(
@@ -203,6 +204,22 @@ def test_adaptive_avg_pool2d_matches_torch(x_shape, size):
         lambda x: TF.adaptive_avg_pool2d(x, size),
         _rand(x_shape),
     )
+
+
+def test_adaptive_avg_pool2d_keeps_nan_and_inf_in_their_windows():
+    """Overlapping windows of different sizes, a NaN and infinities in the input and in the
+    upstream gradient: each reaches exactly the windows (and pixels) PyTorch's do."""
+    x = _rand((2, 3, 7, 9))
+    x[0, 0, 1, 2], x[0, 1, 4, 4], x[1, 2, 6, 8] = np.nan, np.inf, -np.inf
+    g = _rand((2, 3, 3, 5), seed=7)
+    g[0, 0, 0, 0], g[1, 1, 2, 3], g[1, 2, 1, 1] = np.nan, np.inf, -np.inf
+    xo, xt = deepgrad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    yo, yt = F.adaptive_avg_pool2d(xo, (3, 5)), TF.adaptive_avg_pool2d(xt, (3, 5))
+    yo.backward(deepgrad.tensor(g))
+    yt.backward(torch.tensor(g))
+    for a, e in ((yo.detach(), yt.detach()), (xo.grad, xt.grad)):
+        assert np.isnan(e.numpy()).any() and np.isfinite(e.numpy()).any()
+        assert_close(a, e)  # NaN and infinities where torch has them, the rest close
 
 
 @pytest.mark.parametrize("size", [1, 3, 4])

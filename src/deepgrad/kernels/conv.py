@@ -14,7 +14,13 @@ the compiler; this file the two kernels.)
 
 Semantics: the same sums as the reference, in another order (over channels and kernel offsets,
 with fused multiply-adds), so the results agree to float32 rounding (tests: 1e-4 relative),
-not bit for bit. NaN and infinities propagate as in any sum of products.
+not bit for bit. NaN and infinities propagate as in any sum of products, and the same
+products are formed as in the reference: the forward multiplies the padding's zeros by the
+weights too (an infinite weight beside the padding gives NaN there, 0 * inf), as PyTorch's
+float64 convolution (im2col) does; PyTorch's float32 oneDNN kernels skip the padding, so in
+float32 PyTorch's own answer there depends on the algorithm it picks, and deepgrad follows
+float64. The input gradient through ``forward`` would multiply the zeros around dY by every
+weight, so ``ops/conv.py`` only takes that route for finite weights (else col2im).
 
 Both kernels work on deepgrad's batch-innermost layout (C, H, W, N), with two changes made
 while padding: the batch is padded with zeros to a multiple of the vector width (8 or 16

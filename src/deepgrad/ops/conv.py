@@ -292,13 +292,20 @@ def _transposed_conv(geo, weight):
         dx[n, c, h, w] = sum_{o, p, q} w[o, c, p, q] dY[n, o, h + pt - p dh, w + pl - q dw]
 
     Returns (that padding, the flipped kernel (C, O/groups, kh, kw)), or None when the stride
-    is not 1 or the padding exceeds d*(k-1) (then col2im handles it)."""
+    is not 1, the padding exceeds d*(k-1), or the weight holds NaN or an infinity (then col2im
+    handles it).
+
+    Why the last: this sum also multiplies the zeros that pad dY by every weight, and 0 * inf
+    is NaN. PyTorch (col2im: dcols = W^T dY, then scattered) only ever multiplies weights by
+    real gradients, so there an infinite weight gives NaN only where it meets a zero of dY.
+    Checking the weight costs a pass over a few thousand numbers; finite weights add exact
+    zeros, which change nothing."""
     kh, kw, dh, dw = geo.kh, geo.kw, geo.dh, geo.dw
     pt, pb, pl, pr = geo.padding
     pads = (dh * (kh - 1) - pt, dh * (kh - 1) - pb, dw * (kw - 1) - pl, dw * (kw - 1) - pr)
-    if geo.sh != 1 or geo.sw != 1 or min(pads) < 0:
-        return None
     xp = array_module(weight)
+    if geo.sh != 1 or geo.sw != 1 or min(pads) < 0 or not xp.isfinite(weight).all():
+        return None
     g, o = geo.groups, geo.o
     cg = geo.c // g
     flipped = weight.reshape(g, o // g, cg, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]

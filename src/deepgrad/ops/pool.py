@@ -6,7 +6,8 @@
   zeros), exactly 0 elsewhere (even where dy is inf or NaN).
 * **Average pooling** divides each window's sum by PyTorch's divisor (``count_include_pad``,
   ``ceil_mode``, ``divisor_override``).
-* **Adaptive average pooling** uses PyTorch's adaptive windows, as two averaging matrices.
+* **Adaptive average pooling** sums each of PyTorch's adaptive windows on its own (they may
+  overlap), then divides by its rows and columns.
 
 Outputs keep their input's memory order (deepgrad's convolutions store the batch innermost),
 so the next layer reads them without a transposing copy. float32 max pooling runs a compiled
@@ -112,6 +113,19 @@ class PoolGeometry:
     def offsets(self):
         return [(p, q) for p in range(self.kh) for q in range(self.kw)]
 
+    def real_offsets(self):
+        """(kh*kw, OH, OW) booleans: True where offset k of window (i, j) reads an element of
+        the input, False where it reads the padding (or the ceil_mode overhang)."""
+
+        def real(out, k, s, d, pad, size):  # (k, out): offset p of window i inside the input
+            at = np.arange(k)[:, None] * d + np.arange(out)[None, :] * s - pad
+            return (at >= 0) & (at < size)
+
+        rows = real(self.oh, self.kh, self.sh, self.dh, self.ph, self.h)
+        cols = real(self.ow, self.kw, self.sw, self.dw, self.pw, self.w)
+        both = rows[:, None, :, None] & cols[None, :, None, :]
+        return both.reshape(self.kh * self.kw, self.oh, self.ow)
+
     def window(self, a, p, q):
         """Strided view (N, C, OH, OW): the element at kernel offset (p, q) of every window."""
         r, c = p * self.dh, q * self.dw
@@ -134,7 +148,8 @@ class MaxPool2d(Op):
     """Max over each window: y = max_{p,q} xpad[n, c, i*sh + p*dh, j*sw + q*dw].
 
     The gradient goes to the first maximum of each window in row-major order (PyTorch's CPU
-    rule on ties). The padding never wins: it is filled with -inf.
+    rule on ties). The padding never wins: it is filled with -inf, and a window whose real
+    elements are all -inf picks its first real one.
     """
 
     def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode):
@@ -170,6 +185,8 @@ class MaxPool2d(Op):
                 xp.maximum(arg, step, out=arg)
             else:
                 xp.maximum(arg, beats * k, out=arg)
+        if geo.padded:
+            _first_real_on_padding(xp, geo, arg)
         ctx.geo = geo
         ctx.saved = (arg,)
         return out
@@ -211,6 +228,22 @@ class MaxPool2d(Op):
         rows = xp.arange(geo.oh).reshape(-1, 1) * geo.sh - geo.ph + (arg // geo.kw) * geo.dh
         cols = xp.arange(geo.ow) * geo.sw - geo.pw + (arg % geo.kw) * geo.dw
         return rows * geo.w + cols
+
+
+def _first_real_on_padding(xp, geo, arg):
+    """Where a window's winner is its padding, make it the window's first real element.
+
+    That happens when every real element of the window is -inf (for integers, the lowest
+    value): they tie with the padding, and on ties the first offset wins. PyTorch never reads
+    the padding but starts each window at its first real element, so that element gets the
+    gradient (not the padding, where it would be lost) and is the index ``return_indices``
+    gives."""
+    real = xp.asarray(geo.real_offsets())
+    rows, cols = xp.arange(geo.oh)[:, None], xp.arange(geo.ow)
+    on_padding = ~real[arg, rows, cols]
+    if on_padding.any():
+        first = real.argmax(axis=0).astype(arg.dtype)  # (OH, OW)
+        xp.copyto(arg, xp.broadcast_to(first, arg.shape), where=on_padding)
 
 
 class AvgPool2d(Op):
@@ -283,29 +316,55 @@ def avg_pool_divisor(geo, count_include_pad, divisor_override, dtype):
 
 class AdaptiveAvgPool2d(Op):
     """Average over PyTorch's adaptive windows: output row i averages input rows
-    floor(i*H/OH) .. ceil((i+1)*H/OH) - 1, likewise for columns. Such windows may overlap and
-    differ in size, so this is written with two averaging matrices, y = A_h x A_w^T, and
-    backward dx = A_h^T dy A_w. (When the sizes divide evenly, the functional form uses
-    AvgPool2d instead, which sums and divides exactly as PyTorch does.)"""
+    floor(i*H/OH) .. ceil((i+1)*H/OH) - 1, likewise for columns, as PyTorch computes it:
+    y = (sum of the window) / rows / columns. Backward shares dy / rows / columns among the
+    pixels of the window. Windows may overlap and differ in size, so each one is summed on
+    its own (its rows, then its columns): an averaging matrix would multiply every NaN or
+    infinity by the zeros of the windows that do not hold it (0 * NaN is NaN). (When the sizes
+    divide evenly, the functional form uses AvgPool2d instead.)"""
 
     def forward(ctx, x, output_size):
         xp = array_module(x)
-        h, w = x.shape[-2:]
-        ah = adaptive_matrix(h, output_size[0], x.dtype)
-        aw = adaptive_matrix(w, output_size[1], x.dtype)
-        ctx.saved = (ah, aw)
-        return xp.einsum("ih,nchw,jw->ncij", ah, x, aw, optimize=True)
+        rows = adaptive_windows(x.shape[-2], output_size[0])
+        cols = adaptive_windows(x.shape[-1], output_size[1])
+        ctx.windows, ctx.hw = (rows, cols), x.shape[-2:]
+        by_rows = xp.stack([x[..., a:b, :].sum(axis=-2) for a, b in rows], axis=-2)
+        out = xp.stack([by_rows[..., a:b].sum(axis=-1) for a, b in cols], axis=-1)
+        return _per_window(out, rows, cols)
 
     def backward(ctx, grad):
-        ah, aw = ctx.saved
+        rows, cols = ctx.windows
         xp = array_module(grad)
-        return xp.einsum("ih,ncij,jw->nchw", ah, grad, aw, optimize=True)
+        share = _per_window(grad, rows, cols)
+        by_rows = xp.zeros(grad.shape[:-1] + ctx.hw[1:], grad.dtype)  # (..., OH, W)
+        for j, (a, b) in enumerate(cols):
+            by_rows[..., a:b] += share[..., j : j + 1]
+        gx = xp.zeros(grad.shape[:-2] + ctx.hw, grad.dtype)
+        for i, (a, b) in enumerate(rows):
+            gx[..., a:b, :] += by_rows[..., i : i + 1, :]
+        return gx
+
+    def averaging_matrices(ctx, dtype):
+        """(A_h, A_w) with y = A_h x A_w^T: the pooling as two products, which is how the ONNX
+        export writes it (there a NaN or infinity does spread through the zeros)."""
+
+        def matrix(windows, size):
+            m = np.zeros((len(windows), size), dtype=dtype)
+            for i, (a, b) in enumerate(windows):
+                m[i, a:b] = 1.0 / (b - a)
+            return m
+
+        return tuple(matrix(w, size) for w, size in zip(ctx.windows, ctx.hw))
 
 
-def adaptive_matrix(size, out, dtype):
-    """(out, size) matrix whose row i averages the inputs of adaptive window i."""
-    m = np.zeros((out, size), dtype=dtype)
-    for i in range(out):
-        start, end = (i * size) // out, -(-((i + 1) * size) // out)
-        m[i, start:end] = 1.0 / (end - start)
-    return m
+def adaptive_windows(size, out):
+    """(start, end) of each of the ``out`` adaptive windows over ``size`` inputs."""
+    return [((i * size) // out, -(-((i + 1) * size) // out)) for i in range(out)]
+
+
+def _per_window(a, rows, cols):
+    """a (..., OH, OW) divided by each window's rows, then by its columns (PyTorch's order)."""
+    xp = array_module(a)
+    heights = xp.asarray([b - s for s, b in rows], dtype=a.dtype)
+    widths = xp.asarray([b - s for s, b in cols], dtype=a.dtype)
+    return a / heights[:, None] / widths
