@@ -49,9 +49,15 @@ class BatchNorm(Op):
             ctx.training = True
             ctx.n = n
         else:
+            # PyTorch's eval form, y = x alpha + beta with alpha = gamma / std and
+            # beta = beta - mean alpha per channel: the same numbers up to rounding, and where
+            # a statistic or gamma is NaN or infinite, the same NaNs and infinities.
             inv_std = (1 / xp.sqrt(var + eps)).reshape(shape)
-            x_hat = (x - mean.reshape(shape)) * inv_std
+            alpha = inv_std * weight.reshape(shape) if weight is not None else inv_std
+            beta = (bias.reshape(shape) if bias is not None else 0) - mean.reshape(shape) * alpha
             ctx.training = False
+            ctx.saved = (x - mean.reshape(shape), inv_std, weight)
+            return x * alpha + beta
         out = x_hat * weight.reshape(shape) if weight is not None else x_hat.copy()
         if bias is not None:
             out += bias.reshape(shape)
@@ -59,13 +65,15 @@ class BatchNorm(Op):
         return out
 
     def backward(ctx, g):
-        x_hat, inv_std, w = ctx.saved
+        x_hat, inv_std, w = ctx.saved  # in eval mode x - mean, not yet scaled (PyTorch's order)
         axes = ctx.axes
         shape = _channel_shape(x_hat)
         need = ctx.needs_input_grad
         gx = gw = gb = None
         if len(need) > 1 and need[1]:
             gw = (g * x_hat).sum(axis=axes)
+            if not ctx.training:
+                gw *= inv_std.reshape(-1)
         if len(need) > 2 and need[2]:
             gb = g.sum(axis=axes)
         if need[0]:
