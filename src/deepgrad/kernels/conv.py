@@ -227,8 +227,8 @@ def forward_ir(width, xshape, wshape, out_hw, n8, stride, dilation):
         if first:  # the first block of channels starts from the bias
             init = [e.broadcast(bias, e.add(e.mul(ob, _OUT_BLOCK), o)) for o in range(_OUT_BLOCK)]
             accs = [init[o] for o in range(_OUT_BLOCK) for _ in range(vecs)]
-        else:
-            accs = [e.load(out, e.add(at, v * vec)) for at in o_at for v in range(vecs)]
+        else:  # a later block's sums start from zero and are added to the output at the end
+            accs = [e.zero] * (_OUT_BLOCK * vecs)
         x_at = e.add(e.mul(i, sh * xr), e.mul(j, sw * pos), image)
         w_at = e.mul(ob, c * wc)
         c_end = b.select(b.icmp_signed("<", e.add(cb, _CHANNEL_BLOCK), e.const(c)),
@@ -256,7 +256,9 @@ def forward_ir(width, xshape, wshape, out_hw, n8, stride, dilation):
         accs = e.loop(cb, c_end, channel, accs)
         for o in range(_OUT_BLOCK):
             for v in range(vecs):
-                e.store(accs[o * vecs + v], out, e.add(o_at[o], v * vec))
+                at = e.add(o_at[o], v * vec)
+                total = accs[o * vecs + v] if first else b.fadd(e.load(out, at), accs[o * vecs + v])
+                e.store(total, out, at)
 
     def row(i, _):
         # For one block of channels and one vector of images, every output channel block
@@ -317,7 +319,9 @@ def weight_grad_ir(width, xshape, wshape, out_hw, n8, stride, dilation, outs):
                     def slot_at(r, q, p=p):
                         return e.add(e.mul(p, kw * vec), (r * kh * kw + q) * vec)
 
-                    accs = [e.load(sums_f, slot_at(r, q)) for r, q in slots]
+                    # each row's sums start from zero and are added to the tile's totals
+                    # after the row: chains of OW x N/vec products, not OH times as long
+                    accs = [e.zero] * len(slots)
 
                     def step(j, accs, qs=qs, slots=slots):
                         def lanes(nb, accs):
@@ -332,7 +336,8 @@ def weight_grad_ir(width, xshape, wshape, out_hw, n8, stride, dilation, outs):
 
                     accs = e.loop(0, ow, step, accs)
                     for (r, q), a in zip(slots, accs):
-                        e.store(a, sums_f, slot_at(r, q))
+                        total = b.fadd(e.load(sums_f, slot_at(r, q)), a)
+                        e.store(total, sums_f, slot_at(r, q))
 
             e.loop(0, kh, kernel_row)
 
