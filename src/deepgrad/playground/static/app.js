@@ -296,27 +296,41 @@ function layoutNetwork() {
   net.style.height = `${top + maxRows * (NODE + NODE_GAP) + 10}px`;
 
   const nodes = $("nodes");
-  nodes.innerHTML = "";
-  // Feature column: click a node (or its label) to switch the feature on or off.
+  // Feature column: click a node (or its label) to switch the feature on or off. A feature's
+  // controls are kept while its state is unchanged: a rebuild for another reason (the first
+  // frame's number of outputs, a resize) that replaced them between a press and its release
+  // would swallow that click.
+  const kept = new Set();
+  const controls = state.featureControls || (state.featureControls = new Map());
   allFeatures.forEach((f, j) => {
     const [x, y] = pos[0][j];
     const active = c.features.includes(f);
-    const el = nodeElement(x, y, active ? "feature active" : "feature", `f:${f}`);
-    el.title = `${state.options.feature_labels[f]}: click to ${active ? "remove" : "add"}`;
-    el.onclick = () => toggleFeature(f);
-    const label = document.createElement("label");
-    label.className = "feature-label";
-    label.style.left = `${x - 64}px`;
-    label.style.top = `${y + NODE / 2 - 9}px`;
-    const box = document.createElement("input");
-    box.type = "checkbox";
-    box.checked = active;
-    box.dataset.feature = f;
-    box.onchange = () => toggleFeature(f);
-    label.append(box, document.createTextNode(state.options.feature_labels[f]));
-    nodes.append(label, el);
-    drawFeatureThumb(el.querySelector("canvas"), f);
+    let ctl = controls.get(f);
+    if (!ctl || ctl.active !== active || !nodes.contains(ctl.el)) {
+      const el = nodeElement(x, y, active ? "feature active" : "feature", `f:${f}`);
+      el.title = `${state.options.feature_labels[f]}: click to ${active ? "remove" : "add"}`;
+      el.onclick = () => toggleFeature(f);
+      const label = document.createElement("label");
+      label.className = "feature-label";
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.checked = active;
+      box.dataset.feature = f;
+      box.onchange = () => toggleFeature(f);
+      label.append(box, document.createTextNode(state.options.feature_labels[f]));
+      if (ctl) { ctl.label.remove(); ctl.el.remove(); }
+      ctl = {active, el, label};
+      controls.set(f, ctl);
+      nodes.append(label, el);
+      drawFeatureThumb(el.querySelector("canvas"), f);
+    }
+    ctl.el.style.left = `${x}px`;
+    ctl.el.style.top = `${y}px`;
+    ctl.label.style.left = `${x - 64}px`;
+    ctl.label.style.top = `${y + NODE / 2 - 9}px`;
+    kept.add(ctl.el).add(ctl.label);
   });
+  for (const child of [...nodes.children]) if (!kept.has(child)) child.remove();
   c.hidden.forEach((n, li) => {
     pos[li + 1].forEach(([x, y], j) => {
       nodes.append(nodeElement(x, y, "hidden", `h:${li + 1}:${j}`));
