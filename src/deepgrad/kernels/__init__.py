@@ -9,7 +9,8 @@ reference it replaces, special values included (``tests/kernels/``).
 
 Files: ``compiler.py`` (LLVM IR to machine code, and the vector width chosen for this CPU),
 ``threads.py`` (the worker threads), ``conv.py``, ``pool.py``, ``relu.py``,
-``optim_steps.py`` (the kernels), ``blas_threads.py`` and ``allocator.py`` (the two
+``optim_steps.py`` (the kernels), ``products.py`` (float32 matrix products on MKL where it
+is installed and the CPU is Intel's), ``blas_threads.py`` and ``allocator.py`` (the two
 process-wide settings, each documented where it is made).
 """
 
@@ -21,6 +22,7 @@ from deepgrad.kernels import compiler
 from deepgrad.kernels import conv as _conv
 from deepgrad.kernels import optim_steps as _optim
 from deepgrad.kernels import pool as _pool
+from deepgrad.kernels import products as _products
 from deepgrad.kernels import relu as _relu
 
 
@@ -30,8 +32,16 @@ def available() -> bool:
 
 
 def describe() -> dict:
-    """The kernels' target for reports: ``{"isa": "avx512" | "avx2" | "numpy", ...}``."""
-    return compiler.describe()
+    """The kernels' target for reports: ``{"isa": "avx512" | "avx2" | "numpy", ...,
+    "products": the BLAS of the large float32 products}``."""
+    return {**compiler.describe(), "products": _products.describe()}
+
+
+# ------------------------------------------------------------------------ matrix products
+def matmul(a, b):
+    """a @ b of two float32 NumPy matrices by MKL, or None: MKL not installed or not used on
+    this CPU, another dtype or layout, fewer than ``products.MIN_WORK`` multiply-adds."""
+    return _products.matmul(a, b)
 
 
 # ------------------------------------------------------------------------------------ ReLU

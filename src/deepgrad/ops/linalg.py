@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from deepgrad import kernels
 from deepgrad.autograd.op import Op
 
 
 def _swap(x):
     return x.swapaxes(-1, -2)
+
+
+def _mm(a, b):
+    """a @ b; large float32 matrix products go to MKL where ``kernels.matmul`` takes them."""
+    out = kernels.matmul(a, b)
+    return a @ b if out is None else out
 
 
 class MatMul(Op):
@@ -26,7 +33,7 @@ class MatMul(Op):
                 f"({k_b}). Did you mean to transpose one of them (x.T or x.transpose(-1, -2))?"
             )
         ctx.saved = (a, b)
-        return a @ b
+        return _mm(a, b)
 
     def backward(ctx, g):
         a, b = ctx.saved
@@ -40,11 +47,11 @@ class MatMul(Op):
             g = g[..., None]
         ga = gb = None
         if need_a:
-            ga = g @ _swap(b2)
+            ga = _mm(g, _swap(b2))
             if a.ndim == 1:
                 ga = ga.reshape(-1, a.shape[0]).sum(0) if ga.ndim > 2 else ga[0]
         if need_b:
-            gb = _swap(a2) @ g
+            gb = _mm(_swap(a2), g)
             if b.ndim == 1:
                 gb = gb[..., 0]
                 gb = gb.reshape(-1, b.shape[0]).sum(0) if gb.ndim > 1 else gb
@@ -61,7 +68,7 @@ class Linear(Op):
                 f"weight expects {weight.shape[1]} (weight shape {tuple(weight.shape)})."
             )
         ctx.saved = (x, weight)
-        out = x @ weight.T
+        out = _mm(x, weight.T)
         if bias is not None:
             out += bias
         return out
@@ -69,13 +76,13 @@ class Linear(Op):
     def backward(ctx, g):
         x, w = ctx.saved
         need = ctx.needs_input_grad
-        gx = g @ w if need[0] else None
+        gx = _mm(g, w) if need[0] else None
         gw = gb = None
         if need[1]:
             if g.ndim == 2:
-                gw = g.T @ x
+                gw = _mm(g.T, x)
             else:
-                gw = g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])
+                gw = _mm(g.reshape(-1, g.shape[-1]).T, x.reshape(-1, x.shape[-1]))
         if len(need) > 2 and need[2]:
             gb = g.sum(axis=tuple(range(g.ndim - 1)))
         return gx, gw, gb

@@ -1,0 +1,201 @@
+"""Float32 matrix products on Intel's MKL, where it is installed and the CPU is Intel's.
+
+Why: on the 2-core AVX-512 host of issue 16, NumPy's OpenBLAS (SkylakeX kernels) multiplied
+the course MLP's 128-row matrices at 196-258 GFLOP/s and MKL 2026.2 at 285-349 GFLOP/s
+(PyTorch's products on the same shapes: 333-361), and the products are most of an MLP step.
+So ``matmul`` hands 2-D float32 products of at least ``MIN_WORK`` multiply-adds to MKL's
+``cblas_sgemm``; smaller ones stay on NumPy, whose call is cheaper there: in the course MLP's
+training loop OpenBLAS ran the 128x256 by 256x10 products in 10-27 us and MKL in 22-35 us.
+From about half a million multiply-adds MKL wins, partly because OpenBLAS starts its second
+thread for them and wakes it from sleep each time (the softmax regression's 128x784 by
+784x10 product: 99 us in the loop on OpenBLAS, 60 us on MKL, 44 us run back to back).
+
+When it is used (otherwise ``matmul`` returns None and the op runs ``a @ b``):
+
+- the ``mkl`` wheel is installed (``pip install deepgrad[fast]`` on x86-64 Linux) and
+  ``libgomp`` (GCC's OpenMP runtime, which MKL's GNU threading layer needs) can be loaded;
+- the CPU is an Intel one (``GenuineIntel``): the speed-up was measured there; on AMD CPUs
+  it has not been, so they keep OpenBLAS. ``DEEPGRAD_BLAS=mkl`` uses MKL on any x86 CPU,
+  ``DEEPGRAD_BLAS=numpy`` never;
+- both operands are float32 NumPy matrices laid out row- or column-major (a transposed view
+  such as ``weight.T`` needs no copy), in the process that loaded MKL (a forked child keeps
+  NumPy: GCC's OpenMP runtime cannot run parallel regions after a fork).
+
+Threads: MKL runs on ``threads.num_threads()`` threads (so ``OMP_NUM_THREADS=1`` in the test
+suite gives one), through GCC's OpenMP runtime rather than Intel's (``MKL_THREADING_LAYER``
+is respected when set). Results equal NumPy's to float32 rounding, not bit for bit: the two
+libraries add the k products in different orders (tests/kernels/test_kernels_products.py
+checks the error against float64 is no larger than NumPy's).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from deepgrad.kernels import threads
+
+#: Products with fewer multiply-adds (m n k) stay on NumPy (see the module docstring).
+MIN_WORK = 1 << 19
+#: How long GCC's OpenMP threads spin after a product before they sleep (see _short_spin).
+SPIN_COUNT = 30_000
+
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+_GNU_THREADING = 3
+_state: dict = {}  # "sgemm", "pid", "threads" once loaded; "error" when MKL is not used
+
+
+def _intel_cpu() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return "GenuineIntel" in line
+    except OSError:
+        pass
+    return False
+
+
+def _find_mkl_rt() -> Path | None:
+    try:
+        files = metadata.files("mkl") or []
+    except metadata.PackageNotFoundError:
+        return None
+    for f in files:
+        if f.name.startswith("libmkl_rt.so"):
+            path = Path(f.locate()).resolve()
+            if path.exists():
+                return path
+    return None
+
+
+@contextlib.contextmanager
+def _short_spin():
+    """Load GCC's OpenMP runtime with a short spin (``GOMP_SPINCOUNT``, read when it loads).
+
+    After each product its idle threads spin before they sleep, 300,000 turns by default: in
+    the CNN's step they kept a core from the convolution kernels' threads that start right
+    after the last layer's products (60 training batches: 1.26-1.29 s against 1.00-1.05 s
+    with that layer on NumPy). 30,000 turns still bridge the gaps between an MLP step's
+    products (the same epoch time within noise) and gave the CNN back its 1.00 s. Only for
+    this load: the variable is removed again, so child processes and other OpenMP runtimes
+    (PyTorch ships its own) keep their defaults; left alone when the user set
+    ``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY``, or the runtime was loaded already."""
+    if "GOMP_SPINCOUNT" in os.environ or "OMP_WAIT_POLICY" in os.environ or _gomp_loaded():
+        yield
+        return
+    os.environ["GOMP_SPINCOUNT"] = str(SPIN_COUNT)
+    try:
+        yield
+    finally:
+        del os.environ["GOMP_SPINCOUNT"]
+
+
+def _gomp_loaded() -> bool:
+    try:
+        with open("/proc/self/maps") as maps:
+            return any("/libgomp.so" in line for line in maps)  # not PyTorch's libgomp-<hash>
+    except OSError:
+        return False
+
+
+def _load() -> None:
+    choice = os.environ.get("DEEPGRAD_BLAS", "").lower()
+    if choice == "numpy" or os.environ.get("DEEPGRAD_JIT") == "0":
+        _state["error"] = "turned off (DEEPGRAD_BLAS=numpy or DEEPGRAD_JIT=0)"
+        return
+    if choice != "mkl" and not _intel_cpu():
+        _state["error"] = "not an Intel CPU (DEEPGRAD_BLAS=mkl uses MKL anyway)"
+        return
+    path = _find_mkl_rt()
+    if path is None:
+        _state["error"] = "the mkl package is not installed"
+        return
+    layer = os.environ.get("MKL_THREADING_LAYER")
+    try:
+        if layer is None:
+            # Loaded here, not when MKL first multiplies (it loads its threading layer
+            # lazily): its settings are read at load time (see _short_spin), and a missing
+            # runtime is better found now than by MKL's fatal error in the first product.
+            with _short_spin():
+                ctypes.CDLL("libgomp.so.1")
+        lib = ctypes.CDLL(str(path))
+        if layer is None:
+            lib.MKL_Set_Threading_Layer.argtypes = [ctypes.c_int]
+            lib.MKL_Set_Threading_Layer(_GNU_THREADING)
+        sgemm = lib.cblas_sgemm
+    except (OSError, AttributeError) as exc:
+        _state["error"] = f"MKL could not be loaded: {exc}"
+        return
+    sgemm.argtypes = [ctypes.c_int] * 6 + [
+        ctypes.c_float,
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_float,
+        ctypes.c_void_p,
+        ctypes.c_int,
+    ]
+    sgemm.restype = None
+    lib.MKL_Set_Num_Threads.argtypes = [ctypes.c_int]
+    _state.update(lib=lib, sgemm=sgemm, pid=os.getpid(), threads=0, path=str(path))
+
+
+def active() -> bool:
+    """True when float32 products of this process run on MKL."""
+    if not _state:
+        _load()
+    return "sgemm" in _state and _state["pid"] == os.getpid()
+
+
+def describe() -> str:
+    """The BLAS the large float32 products use, for reports."""
+    if active():
+        version = metadata.version("mkl")
+        return f"MKL {version} (products of at least {MIN_WORK} multiply-adds; NumPy's below)"
+    return f"NumPy's BLAS ({_state.get('error', 'MKL not used in this process')})"
+
+
+def _operand(x):
+    """(transpose flag, leading dimension) of a float32 matrix for row-major sgemm, or None."""
+    if x.flags.c_contiguous:
+        return _NO_TRANS, max(1, x.shape[1])
+    if x.flags.f_contiguous:
+        return _TRANS, max(1, x.shape[0])
+    return None
+
+
+def matmul(a, b):
+    """a @ b for 2-D float32 NumPy arrays by MKL, or None (see the module docstring)."""
+    if not (
+        isinstance(a, np.ndarray)
+        and isinstance(b, np.ndarray)
+        and a.ndim == 2
+        and b.ndim == 2
+        and a.dtype == np.float32
+        and b.dtype == np.float32
+    ):
+        return None
+    m, k = a.shape
+    n = b.shape[1]
+    if k != b.shape[0] or m * n * k < MIN_WORK or not active():
+        return None
+    ta, tb = _operand(a), _operand(b)
+    if ta is None or tb is None:
+        return None
+    wanted = threads.num_threads()
+    if _state["threads"] != wanted:
+        _state["lib"].MKL_Set_Num_Threads(wanted)
+        _state["threads"] = wanted
+    out = np.empty((m, n), np.float32)
+    _state["sgemm"](
+        _ROW_MAJOR, ta[0], tb[0], m, n, k, 1.0, a.ctypes.data, ta[1], b.ctypes.data, tb[1],
+        0.0, out.ctypes.data, n,
+    )  # fmt: skip
+    return out
