@@ -174,3 +174,17 @@ def test_the_short_spin_is_set_for_the_runtime_only():
     assert run.stdout.split() == ["libgomp.so.1", str(products.SPIN_COUNT), "None"]
     out = _child(code, GOMP_SPINCOUNT="7")
     assert out.split() == ["libgomp.so.1", "7", "7"]
+
+
+@needs_mkl
+def test_bias_added_by_the_kernel():
+    """With a bias the output starts as the bias and sgemm adds the product (addmm's order):
+    float32 rounding from the product plus the bias, and NumPy's order for anything else."""
+    a, b = _operands(128, 784, 512, "CF", seed=9)
+    bias = np.random.default_rng(9).standard_normal(512).astype(np.float32)
+    got = products.matmul(a, b, bias)
+    want = a.astype(np.float64) @ b.astype(np.float64) + bias
+    scale = np.abs(a).astype(np.float64) @ np.abs(b).astype(np.float64) + np.abs(bias)
+    assert (np.abs(got - want) / scale).max() < 1e-6
+    assert products.matmul(a, b, bias.astype(np.float64)) is None
+    assert products.matmul(a, b, bias[:-1]) is None

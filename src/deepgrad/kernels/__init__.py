@@ -38,10 +38,10 @@ def describe() -> dict:
 
 
 # ------------------------------------------------------------------------ matrix products
-def matmul(a, b):
-    """a @ b of two float32 NumPy matrices by MKL, or None: MKL not installed or not used on
-    this CPU, another dtype or layout, fewer than ``products.MIN_WORK`` multiply-adds."""
-    return _products.matmul(a, b)
+def matmul(a, b, bias=None):
+    """a @ b (+ bias) of two float32 NumPy matrices by MKL, or None: MKL not installed or not
+    used on this CPU, another dtype or layout, fewer than ``products.MIN_WORK`` multiply-adds."""
+    return _products.matmul(a, b, bias)
 
 
 # ------------------------------------------------------------------------------------ ReLU
