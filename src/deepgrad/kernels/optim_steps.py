@@ -114,8 +114,11 @@ def step(algorithm: str, flags: tuple, arrays: list, scalars: list) -> None:
         if group[0].size
     ]
     total = sum(size for _, size in pieces)
-    n_threads = threads.num_threads() if total >= _THREADS_MIN else 1
-    threads.run_segments(kernel, pieces, _CHUNK * compiler.vec(), n_threads)
+    if total < _THREADS_MIN:  # a small model: each parameter in one call, on this thread
+        for args, size in pieces:
+            kernel(*args, 0, size)
+        return
+    threads.run_segments(kernel, pieces, _CHUNK * compiler.vec(), threads.num_threads())
 
 
 # ---------------------------------------------------------------------------- the kernels
