@@ -514,11 +514,17 @@ def write_results(path: Path, hosts: dict) -> None:
         h = hosts[k]
         st = h["settings"]
         quick = f", quick run on {st['limit']} training samples" if st.get("limit") else ""
+        each = h["results"].get("gemm_peaks_gflops", {})
+        which = (
+            " (the faster of " + " and ".join(f"{k} {v:.1f}" for k, v in each.items()) + ")"
+            if len(each) > 1
+            else ""
+        )
         lines += [
             f"## Host {i + 1}: {k}",
             "",
             f"Run {st['date']}, medians of {st['rounds']} rounds{quick}; float32 GEMM peak "
-            f"{h['results']['gemm_peak_gflops']:.1f} GFLOP/s.",
+            f"{h['results']['gemm_peak_gflops']:.1f} GFLOP/s{which}.",
             "",
         ]
         lines += [f"- {name}: {value}" for name, value in h["machine"].items()]
