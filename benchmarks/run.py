@@ -350,6 +350,7 @@ def machine_description() -> dict:
         "numpy": np.__version__,
         "numpy_blas": f"{blas.get('name', '?')} {blas.get('version', '')}".strip(),
         "deepgrad_products": target["products"],
+        "deepgrad_kernel_threads": target["threads"],
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
     }

@@ -298,8 +298,8 @@ def test_relu_kernel_leaves_small_arrays_to_numpy():
     assert not relu_jit.usable(_rand((64, 32)), backward=True)
     assert relu_jit.usable(_rand((128, 512)), backward=True)  # on the calling thread
     assert relu_jit.usable(_rand((128, 4096)), backward=True)
-    assert not relu_jit.usable(_rand((128, 4096)))  # the forward pays only from ~1M elements
-    assert relu_jit.usable(_rand((256, 4096)))
+    assert not relu_jit.usable(_rand((128, 2048)))  # the forward pays only from ~400k elements
+    assert relu_jit.usable(_rand((1000, 512)))  # the MLP's first ReLU at batch 1000
     assert not relu_jit.usable(_rand((256, 4096)).astype(np.float64))
 
 

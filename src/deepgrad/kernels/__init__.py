@@ -8,7 +8,8 @@ kernel does not handle). The op then runs its reference. Each kernel is tested a
 reference it replaces, special values included (``tests/kernels/``).
 
 Files: ``compiler.py`` (LLVM IR to machine code, and the vector width chosen for this CPU),
-``threads.py`` (the worker threads), ``conv.py``, ``pool.py``, ``relu.py``,
+``threads.py`` (how the work is cut among threads), ``openmp.py`` (the OpenMP team that
+runs the shares), ``conv.py``, ``pool.py``, ``relu.py``,
 ``optim_steps.py`` (the kernels), ``products.py`` (float32 matrix products on MKL where it
 is installed and the CPU is Intel's), ``blas_threads.py`` and ``allocator.py`` (the two
 process-wide settings, each documented where it is made).
@@ -20,6 +21,7 @@ import numpy as np
 
 from deepgrad.kernels import compiler
 from deepgrad.kernels import conv as _conv
+from deepgrad.kernels import openmp as _openmp
 from deepgrad.kernels import optim_steps as _optim
 from deepgrad.kernels import pool as _pool
 from deepgrad.kernels import products as _products
@@ -33,8 +35,13 @@ def available() -> bool:
 
 def describe() -> dict:
     """The kernels' target for reports: ``{"isa": "avx512" | "avx2" | "numpy", ...,
-    "products": the BLAS of the large float32 products}``."""
-    return {**compiler.describe(), "products": _products.describe()}
+    "products": the BLAS of the large float32 products, "threads": who runs the kernels'
+    shares}``."""
+    return {
+        **compiler.describe(),
+        "products": _products.describe(),
+        "threads": _openmp.describe(),
+    }
 
 
 # ------------------------------------------------------------------------ matrix products

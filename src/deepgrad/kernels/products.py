@@ -23,14 +23,14 @@ When it is used (otherwise ``matmul`` returns None and the op runs ``a @ b``):
 
 Threads: MKL runs on ``threads.num_threads()`` threads (so ``OMP_NUM_THREADS=1`` in the test
 suite gives one), through GCC's OpenMP runtime rather than Intel's (``MKL_THREADING_LAYER``
-is respected when set). Results equal NumPy's to float32 rounding, not bit for bit: the two
+is respected when set): the same team of threads as the compiled kernels (``openmp.py``),
+loaded with a short spin. Results equal NumPy's to float32 rounding, not bit for bit: the two
 libraries add the k products in different orders (tests/kernels/test_kernels_products.py
 checks the error against float64 is no larger than NumPy's).
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import os
 from importlib import metadata
@@ -38,12 +38,10 @@ from pathlib import Path
 
 import numpy as np
 
-from deepgrad.kernels import threads
+from deepgrad.kernels import openmp, threads
 
 #: Products with fewer multiply-adds (m n k) stay on NumPy (see the module docstring).
 MIN_WORK = 1 << 19
-#: How long GCC's OpenMP threads spin after a product before they sleep (see _short_spin).
-SPIN_COUNT = 30_000
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _GNU_THREADING = 3
@@ -74,34 +72,8 @@ def _find_mkl_rt() -> Path | None:
     return None
 
 
-@contextlib.contextmanager
-def _short_spin():
-    """Load GCC's OpenMP runtime with a short spin (``GOMP_SPINCOUNT``, read when it loads).
-
-    After each product its idle threads spin before they sleep, 300,000 turns by default: in
-    the CNN's step they kept a core from the convolution kernels' threads that start right
-    after the last layer's products (60 training batches: 1.26-1.29 s against 1.00-1.05 s
-    with that layer on NumPy). 30,000 turns still bridge the gaps between an MLP step's
-    products (the same epoch time within noise) and gave the CNN back its 1.00 s. Only for
-    this load: the variable is removed again, so child processes and other OpenMP runtimes
-    (PyTorch ships its own) keep their defaults; left alone when the user set
-    ``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY``, or the runtime was loaded already."""
-    if "GOMP_SPINCOUNT" in os.environ or "OMP_WAIT_POLICY" in os.environ or _gomp_loaded():
-        yield
-        return
-    os.environ["GOMP_SPINCOUNT"] = str(SPIN_COUNT)
-    try:
-        yield
-    finally:
-        del os.environ["GOMP_SPINCOUNT"]
-
-
-def _gomp_loaded() -> bool:
-    try:
-        with open("/proc/self/maps") as maps:
-            return any("/libgomp.so" in line for line in maps)  # not PyTorch's libgomp-<hash>
-    except OSError:
-        return False
+def _openmp_error() -> str:
+    return openmp._state.get("error", "libgomp.so.1 could not be loaded")
 
 
 def _load() -> None:
@@ -118,12 +90,11 @@ def _load() -> None:
         return
     layer = os.environ.get("MKL_THREADING_LAYER")
     try:
-        if layer is None:
-            # Loaded here, not when MKL first multiplies (it loads its threading layer
-            # lazily): its settings are read at load time (see _short_spin), and a missing
-            # runtime is better found now than by MKL's fatal error in the first product.
-            with _short_spin():
-                ctypes.CDLL("libgomp.so.1")
+        # Loaded here, not when MKL first multiplies (it loads its threading layer lazily):
+        # its settings are read at load time (see openmp.load), and a missing runtime is
+        # better found now than by MKL's fatal error in the first product.
+        if layer is None and openmp.load() is None:
+            raise OSError(_openmp_error())
         lib = ctypes.CDLL(str(path))
         if layer is None:
             lib.MKL_Set_Threading_Layer.argtypes = [ctypes.c_int]

@@ -2,9 +2,11 @@
 
 NumPy runs the backward as two passes with a boolean array in between; this kernel streams
 g and y once, split over the threads. The forward is one pass in NumPy already, and measured
-right after the product that makes x, the threads only paid from about a million elements
-(slower at 0.5 and 0.8 million, faster at 1.6 million: the course CNN's first ReLU). On that
-CNN the kernels took ReLU from about 6.5 to 4.8 ms a step.
+right after the product that makes x, the threads pay from about 400,000 elements: on the
+OpenMP team (``openmp.py``) 111 us against NumPy's 172 us at 512,000 (the MLP's first ReLU at
+batch 1000), 116 against 129 us at 393,216, 102 against 95 us at 262,144. (On the Python
+thread pool it replaced, only from about a million.) On the course CNN the kernels took ReLU
+from about 6.5 to 4.8 ms a step.
 
 Semantics are those of the NumPy reference in ``ops/elementwise.py`` (``ReLU``), which are
 PyTorch's, bit for bit, special values included:
@@ -27,7 +29,7 @@ from deepgrad.kernels import compiler, threads
 #: ``where`` branches on every element, and on a ReLU's mask, about half of them set at
 #: random, it mispredicts so often that the course MLP's 128 x 512 backward took 230 us in
 #: NumPy against about 10 us here.
-FORWARD_MIN = 1 << 20
+FORWARD_MIN = 3 << 17  # 393,216
 BACKWARD_MIN = 1 << 18
 BACKWARD_MIN_ONE_THREAD = 1 << 12
 _CHUNK = 64  # vectors per share boundary: threads split at multiples of this many vectors

@@ -1,8 +1,10 @@
 """The threads the compiled kernels run on, and how their work is cut among them.
 
 Each kernel is a C function ``kernel(pointers..., start, end)`` that does the part
-[start, end) of its work; ctypes releases the GIL while it runs, so plain Python threads run
-the parts side by side. ``run_split`` cuts one kernel's work evenly; ``run_segments`` cuts a
+[start, end) of its work. The parts run on GCC's OpenMP team (``openmp.py``: its threads
+spin briefly between parallel regions, so a part starts at once); where that runtime is
+missing, on plain Python threads (ctypes releases the GIL while a kernel runs), whose
+hand-off costs 75-90 us a call. ``run_split`` cuts one kernel's work evenly; ``run_segments`` cuts a
 list of pieces of different sizes (the tensors of an optimiser's parameter group) into
 equal shares, so that one pass over all of them keeps every thread busy.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from deepgrad.kernels import blas_threads
+from deepgrad.kernels import blas_threads, openmp
 
 _pool: ThreadPoolExecutor | None = None
 _pool_key = (0, 0)  # (process id, workers) of _pool: a forked child must make its own
@@ -33,9 +35,6 @@ def num_threads() -> int:
 
 def _workers(threads: int) -> ThreadPoolExecutor:
     global _pool, _pool_key
-    # Spinning OpenBLAS workers would take our cores (see blas_threads.py): done once, here,
-    # because this is the first moment a kernel runs on threads of its own.
-    blas_threads.quiet_workers()
     pid = os.getpid()
     if _pool_key[0] != pid or _pool_key[1] < threads - 1:  # (a fork leaves the threads behind)
         _pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="deepgrad-kernel")
@@ -50,12 +49,8 @@ def run_split(fn, args, total: int, threads: int | None = None) -> None:
         if total > 0:
             fn(*args, 0, total)
         return
-    pool = _workers(threads)
     bounds = [total * t // threads for t in range(threads + 1)]
-    futures = [pool.submit(fn, *args, bounds[t], bounds[t + 1]) for t in range(threads - 1)]
-    fn(*args, bounds[-2], bounds[-1])
-    for f in futures:
-        f.result()
+    _run_shares([[(fn, args, bounds[t], bounds[t + 1])] for t in range(threads)])
 
 
 def run_segments(fn, pieces, align: int, threads: int) -> None:
@@ -72,19 +67,31 @@ def run_segments(fn, pieces, align: int, threads: int) -> None:
         for args, size in pieces:
             a, b = max(lo, base), min(hi, base + size)
             if a < b:
-                work.append((args, a - base, b - base))
+                work.append((fn, args, a - base, b - base))
             base += size
         shares.append(work)
 
-    def run(work):
-        for args, a, b in work:
-            fn(*args, a, b)
-
     if threads == 1:
-        run(shares[0])
+        _run_list(shares[0])
+    else:
+        _run_shares(shares)
+
+
+def _run_list(work) -> None:
+    for fn, args, a, b in work:
+        fn(*args, a, b)
+
+
+def _run_shares(shares) -> None:
+    """Run each list of calls ``(fn, pointers, start, end)`` on a thread of its own: on the
+    OpenMP team where it is available (see openmp.py), else on the Python pool."""
+    # Spinning OpenBLAS workers would take our cores (see blas_threads.py): done once, here,
+    # because this is the first moment a kernel runs on threads of its own.
+    blas_threads.quiet_workers()
+    if openmp.run(shares):
         return
-    pool = _workers(threads)
-    futures = [pool.submit(run, work) for work in shares[:-1]]
-    run(shares[-1])
+    pool = _workers(len(shares))
+    futures = [pool.submit(_run_list, work) for work in shares[:-1]]
+    _run_list(shares[-1])
     for f in futures:
         f.result()

@@ -1,0 +1,148 @@
+"""The kernels' shares on GCC's OpenMP team (deepgrad/kernels/openmp.py) against the Python
+thread pool it replaces and against NumPy: the same bits either way, every share run however
+the work is cut and however many threads the runtime grants, and the fallbacks (a forked
+child, DEEPGRAD_OPENMP=0) taken."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from deepgrad.kernels import compiler, openmp, relu, threads
+
+pytestmark = pytest.mark.skipif(not compiler.available(), reason="needs llvmlite and AVX2/FMA")
+needs_team = pytest.mark.skipif(
+    not openmp.active(), reason="GCC's OpenMP runtime (libgomp.so.1) is not available here"
+)
+
+
+def _child(code: str, **env) -> str:
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip()
+
+
+def _relu_kernel():
+    return compiler.kernel("relu", (), relu.forward_ir, 2)
+
+
+@needs_team
+@pytest.mark.parametrize("workers", [2, 3, 5])
+def test_uneven_pieces_land_where_numpy_puts_them(workers, monkeypatch):
+    """Pieces of odd sizes (an optimiser group's tensors) cut into shares that start and end
+    inside pieces: every element is written once, with NumPy's value."""
+    calls = []
+    real_run = openmp.run
+    monkeypatch.setattr(openmp, "run", lambda shares: calls.append(len(shares)) or real_run(shares))
+    rng = np.random.default_rng(workers)
+    sizes = [5, 1000, 37, 20_000, 1, 4096 * 3 + 7]
+    xs = [rng.standard_normal(n).astype(np.float32) for n in sizes]
+    ys = [np.full(n, np.nan, np.float32) for n in sizes]
+    pieces = [((x.ctypes.data, y.ctypes.data), x.size) for x, y in zip(xs, ys)]
+    threads.run_segments(_relu_kernel(), pieces, 64, workers)
+    assert calls == [workers]
+    for x, y in zip(xs, ys):
+        np.testing.assert_array_equal(y, np.maximum(x, 0))
+
+
+@needs_team
+def test_more_pointers_than_the_trampoline_takes_go_to_the_pool():
+    shares = [[(_relu_kernel(), (0,) * (openmp.MAX_POINTERS + 1), 0, 0)]] * 2
+    assert openmp.run(shares) is False
+
+
+# One CNN training step on 2 threads: conv, pool and ReLU kernels forward and backward, the
+# Linear products and a fused SGD step; prints whether the team ran them and a digest of
+# every parameter afterwards.
+_CNN_STEP = """
+import hashlib, numpy as np
+import deepgrad as torch
+from deepgrad.kernels import openmp
+torch.manual_seed(0)
+net = torch.nn.Sequential(
+    torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+    torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+    torch.nn.Flatten(), torch.nn.Linear(32 * 7 * 7, 10))
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, fused=True)
+x = torch.randn(64, 1, 28, 28)
+y = torch.randint(0, 10, (64,))
+for _ in range(2):
+    opt.zero_grad()
+    torch.nn.functional.cross_entropy(net(x), y).backward()
+    opt.step()
+digest = hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in net.parameters()))
+print(openmp.active(), digest.hexdigest())
+"""
+
+
+@needs_team
+def test_a_cnn_step_on_the_team_equals_the_python_pool_bit_for_bit():
+    team = _child(_CNN_STEP, DEEPGRAD_NUM_THREADS="2").split()
+    pool = _child(_CNN_STEP, DEEPGRAD_NUM_THREADS="2", DEEPGRAD_OPENMP="0").split()
+    assert team[0] == "True" and pool[0] == "False"
+    assert team[1] == pool[1]
+
+
+_RELU = """
+import numpy as np
+from deepgrad.kernels import relu
+x = np.random.default_rng(0).standard_normal(3_000_001).astype(np.float32)
+print(np.array_equal(relu.forward(x), np.maximum(x, 0)))
+"""
+
+
+@needs_team
+def test_every_share_runs_when_the_runtime_grants_fewer_threads():
+    """OMP_THREAD_LIMIT=1 gives a team of one: that thread runs all three lists."""
+    assert _child(_RELU, DEEPGRAD_NUM_THREADS="3", OMP_THREAD_LIMIT="1") == "True"
+
+
+@needs_team
+def test_a_forked_child_uses_the_python_pool(monkeypatch):
+    """GCC's runtime cannot start a parallel region in a forked child whose parent had
+    started one: a process other than the one that loaded it takes the pool."""
+    monkeypatch.setitem(openmp._state, "pid", os.getpid() + 1)
+    assert not openmp.active()
+    x = np.random.default_rng(1).standard_normal(2_000_000).astype(np.float32)
+    y = np.empty_like(x)
+    threads.run_split(_relu_kernel(), (x.ctypes.data, y.ctypes.data), x.size, 2)
+    np.testing.assert_array_equal(y, np.maximum(x, 0))
+
+
+def test_deepgrad_openmp_0_turns_the_team_off():
+    code = "from deepgrad.kernels import openmp; print(openmp.active(), openmp.describe())"
+    assert _child(code, DEEPGRAD_OPENMP="0") == "False a Python thread pool (DEEPGRAD_OPENMP=0)"
+
+
+@pytest.mark.skipif(openmp.load() is None, reason="libgomp.so.1 is not available here")
+def test_the_short_spin_is_set_for_the_runtime_only():
+    """GOMP_SPINCOUNT is in the environment while GCC's OpenMP runtime loads (it reads it
+    then) and gone afterwards, so child processes keep their defaults; a user's value stays."""
+    code = (
+        "import ctypes, os\n"
+        "seen = []\n"
+        "real = ctypes.CDLL\n"
+        "def spy(name, *a, **k):\n"
+        "    seen.append((str(name), os.environ.get('GOMP_SPINCOUNT')))\n"
+        "    return real(name, *a, **k)\n"
+        "ctypes.CDLL = spy\n"
+        "from deepgrad.kernels import openmp\n"
+        "assert openmp.load() is not None\n"
+        "gomp = [s for s in seen if s[0] == 'libgomp.so.1']\n"
+        "print(gomp[0][0], gomp[0][1], os.environ.get('GOMP_SPINCOUNT'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["libgomp.so.1", str(openmp.SPIN_COUNT), "None"]
+    assert _child(code, GOMP_SPINCOUNT="7").split() == ["libgomp.so.1", "7", "7"]
