@@ -6,8 +6,6 @@ child, DEEPGRAD_OPENMP=0) taken."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,18 +16,6 @@ pytestmark = pytest.mark.skipif(not compiler.available(), reason="needs llvmlite
 needs_team = pytest.mark.skipif(
     not openmp.active(), reason="GCC's OpenMP runtime (libgomp.so.1) is not available here"
 )
-
-
-def _child(code: str, **env) -> str:
-    run = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr
-    return run.stdout.strip()
 
 
 def _relu_kernel():
@@ -86,9 +72,9 @@ print(openmp.active(), digest.hexdigest())
 
 
 @needs_team
-def test_a_cnn_step_on_the_team_equals_the_python_pool_bit_for_bit():
-    team = _child(_CNN_STEP, DEEPGRAD_NUM_THREADS="2").split()
-    pool = _child(_CNN_STEP, DEEPGRAD_NUM_THREADS="2", DEEPGRAD_OPENMP="0").split()
+def test_a_cnn_step_on_the_team_equals_the_python_pool_bit_for_bit(run_python):
+    team = run_python(_CNN_STEP, DEEPGRAD_NUM_THREADS="2").split()
+    pool = run_python(_CNN_STEP, DEEPGRAD_NUM_THREADS="2", DEEPGRAD_OPENMP="0").split()
     assert team[0] == "True" and pool[0] == "False"
     assert team[1] == pool[1]
 
@@ -102,9 +88,9 @@ print(np.array_equal(relu.forward(x), np.maximum(x, 0)))
 
 
 @needs_team
-def test_every_share_runs_when_the_runtime_grants_fewer_threads():
+def test_every_share_runs_when_the_runtime_grants_fewer_threads(run_python):
     """OMP_THREAD_LIMIT=1 gives a team of one: that thread runs all three lists."""
-    assert _child(_RELU, DEEPGRAD_NUM_THREADS="3", OMP_THREAD_LIMIT="1") == "True"
+    assert run_python(_RELU, DEEPGRAD_NUM_THREADS="3", OMP_THREAD_LIMIT="1") == "True"
 
 
 @needs_team
@@ -119,13 +105,13 @@ def test_a_forked_child_uses_the_python_pool(monkeypatch):
     np.testing.assert_array_equal(y, np.maximum(x, 0))
 
 
-def test_deepgrad_openmp_0_turns_the_team_off():
+def test_deepgrad_openmp_0_turns_the_team_off(run_python):
     code = "from deepgrad.kernels import openmp; print(openmp.active(), openmp.describe())"
-    assert _child(code, DEEPGRAD_OPENMP="0") == "False a Python thread pool (DEEPGRAD_OPENMP=0)"
+    assert run_python(code, DEEPGRAD_OPENMP="0") == "False a Python thread pool (DEEPGRAD_OPENMP=0)"
 
 
 @pytest.mark.skipif(openmp.load() is None, reason="libgomp.so.1 is not available here")
-def test_the_short_spin_is_set_for_the_runtime_only():
+def test_the_short_spin_is_set_for_the_runtime_only(run_python):
     """GOMP_SPINCOUNT is in the environment while GCC's OpenMP runtime loads (it reads it
     then) and gone afterwards, so child processes keep their defaults; a user's value stays."""
     code = (
@@ -142,7 +128,6 @@ def test_the_short_spin_is_set_for_the_runtime_only():
         "print(gomp[0][0], gomp[0][1], os.environ.get('GOMP_SPINCOUNT'))\n"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
-    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.split() == ["libgomp.so.1", str(openmp.SPIN_COUNT), "None"]
-    assert _child(code, GOMP_SPINCOUNT="7").split() == ["libgomp.so.1", "7", "7"]
+    seen = run_python(code, env).split()
+    assert seen == ["libgomp.so.1", str(openmp.SPIN_COUNT), "None"]
+    assert run_python(code, GOMP_SPINCOUNT="7").split() == ["libgomp.so.1", "7", "7"]

@@ -5,8 +5,6 @@ and the switches that turn it off."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -100,26 +98,14 @@ def test_a_forked_child_leaves_products_to_numpy(monkeypatch):
     assert not products.active() and products.matmul(a, b) is None
 
 
-def _child(code: str, **env) -> str:
-    run = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stderr
-    return run.stdout.strip()
-
-
-def test_deepgrad_blas_numpy_turns_it_off():
+def test_deepgrad_blas_numpy_turns_it_off(run_python):
     code = "from deepgrad.kernels import products as p; print(p.active(), p.describe())"
-    out = _child(code, DEEPGRAD_BLAS="numpy")
+    out = run_python(code, DEEPGRAD_BLAS="numpy")
     assert out.startswith("False NumPy's BLAS (turned off")
 
 
 @needs_mkl
-def test_two_threads_give_the_same_product_as_numpy():
+def test_two_threads_give_the_same_product_as_numpy(run_python):
     code = (
         "import numpy as np\n"
         "from deepgrad.kernels import products as p\n"
@@ -129,7 +115,7 @@ def test_two_threads_give_the_same_product_as_numpy():
         "got = p.matmul(a, w.T)\n"
         "print(p._state['threads'], np.abs(got - a @ w.T).max() / np.abs(a @ w.T).max())\n"
     )
-    threads, rel = _child(code, DEEPGRAD_NUM_THREADS="2", OMP_NUM_THREADS="2").split()
+    threads, rel = run_python(code, DEEPGRAD_NUM_THREADS="2", OMP_NUM_THREADS="2").split()
     assert threads == "2" and float(rel) < 1e-5
 
 

@@ -65,7 +65,7 @@ def _short_spin():
 def _gomp_loaded() -> bool:
     try:
         with open("/proc/self/maps") as maps:
-            return any("/libgomp.so" in line for line in maps)
+            return any("/libgomp.so" in line for line in maps)  # not PyTorch's libgomp-<hash>
     except OSError:
         return False
 
@@ -81,6 +81,11 @@ def load():
         except OSError as exc:
             _state["error"] = f"libgomp.so.1 could not be loaded: {exc}"
     return _state.get("gomp")
+
+
+def load_error() -> str:
+    """Why ``load`` returned None (or would)."""
+    return _state.get("error", "libgomp.so.1 could not be loaded")
 
 
 def active() -> bool:
@@ -119,7 +124,8 @@ def describe() -> str:
         return "GCC's OpenMP team (libgomp)"
     if os.environ.get("DEEPGRAD_OPENMP") == "0":
         return "a Python thread pool (DEEPGRAD_OPENMP=0)"
-    return "a Python thread pool (" + _state.get("error", "no OpenMP team in this process") + ")"
+    reason = load_error() if "error" in _state else "no OpenMP team in this process"
+    return f"a Python thread pool ({reason})"
 
 
 def _address(kernel) -> int:
@@ -133,7 +139,7 @@ def run(shares) -> bool:
     """Run ``shares`` (one list per thread of ``(kernel, pointers, start, end)``, each call
     ``kernel(*pointers, start, end)``) on the OpenMP team, one list per thread, and return
     True; False (nothing run) when the team is not available here."""
-    if not active() or any(len(p) > MAX_POINTERS for w in shares for _, p, _, _ in w):
+    if not active():
         return False
     parallel, trampoline = _state["run"]
     # The job, one int64 array: the number of threads T, T + 1 offsets into the rows, then a
@@ -142,6 +148,8 @@ def run(shares) -> bool:
     for work in shares:
         head.append(len(rows) // _ROW)
         for kernel, pointers, start, end in work:
+            if len(pointers) > MAX_POINTERS:
+                return False
             rows += (_address(kernel), len(pointers), *pointers)
             rows += (0,) * (MAX_POINTERS - len(pointers)) + (start, end)
     head.append(len(rows) // _ROW)

@@ -72,10 +72,6 @@ def _find_mkl_rt() -> Path | None:
     return None
 
 
-def _openmp_error() -> str:
-    return openmp._state.get("error", "libgomp.so.1 could not be loaded")
-
-
 def _load() -> None:
     choice = os.environ.get("DEEPGRAD_BLAS", "").lower()
     if choice == "numpy" or os.environ.get("DEEPGRAD_JIT") == "0":
@@ -94,7 +90,7 @@ def _load() -> None:
         # its settings are read at load time (see openmp.load), and a missing runtime is
         # better found now than by MKL's fatal error in the first product.
         if layer is None and openmp.load() is None:
-            raise OSError(_openmp_error())
+            raise OSError(openmp.load_error())
         lib = ctypes.CDLL(str(path))
         if layer is None:
             lib.MKL_Set_Threading_Layer.argtypes = [ctypes.c_int]
