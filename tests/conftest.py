@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -86,3 +88,24 @@ def _seed():
 # not test modules
 # (a name such as quickstart_train_test.py would otherwise be collected).
 collect_ignore_glob = ["torch_parity/clients/*"]
+
+
+def _run_python(code: str, base_env=None, **env) -> str:
+    """stdout of ``python -c code`` (stripped) in ``base_env`` (default: this process's
+    environment) with ``env`` added; fails the test on a non-zero exit, showing stderr. For
+    settings that only take effect when a library loads (threads, BLAS, OpenMP)."""
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**(os.environ if base_env is None else base_env), **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip()
+
+
+@pytest.fixture
+def run_python():
+    """``run_python(code, base_env=None, **env)``: see ``_run_python``."""
+    return _run_python
