@@ -49,6 +49,11 @@ for _name in _METHODS:
     globals()[_name] = _method(_name)
 
 
+def relu_(input: Tensor) -> Tensor:
+    """``deepgrad.relu_(input)`` is ``input.relu_()``: relu written into ``input``."""
+    return input.relu_()
+
+
 def write_out(name: str, result, out):
     """Copy ``result`` into the caller's ``out=`` tensor(s), as torch's ``out=`` does.
 
@@ -259,6 +264,7 @@ def promote_types(type1, type2):
 
 __all__ = [
     *_METHODS,
+    "relu_",
     "cat",
     "concat",
     "concatenate",

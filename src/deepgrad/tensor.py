@@ -41,6 +41,14 @@ def _wrap(array, requires_grad: bool = False) -> Tensor:
     return t
 
 
+def _graph_inplace_error(name: str) -> RuntimeError:
+    return RuntimeError(
+        f"{name}() would change a tensor that is part of a recorded graph; deepgrad does not "
+        f"record in-place ops. Write it out of place (x = x + y), or run it under "
+        f"`with deepgrad.no_grad():`."
+    )
+
+
 def _as_array(data, dtype=None) -> np.ndarray:
     """NumPy array for ``data`` with PyTorch's dtype inference (Python floats -> float32)."""
     if isinstance(data, Tensor):
@@ -878,14 +886,21 @@ class Tensor:
     # In-place operators change the array itself when no graph is being recorded through this
     # tensor (parameter updates under no_grad); otherwise they fall back to the out-of-place op,
     # which is what Python's ``x += y`` means for a tensor inside a computation.
-    def _inplace(self, name: str, op, other) -> bool:
-        """Apply ``op`` in place and return True, or return False if a graph is recorded."""
+    def _recording(self, name: str) -> bool:
+        """True when a graph is recorded through this tensor, so it may not change in place;
+        an error for a leaf that requires grad."""
         if _grad_state.enabled and self.requires_grad:
             if self._ctx is None:
                 raise RuntimeError(
                     f"a leaf tensor that requires grad is being used in an in-place operation "
                     f"({name}). Wrap parameter updates in `with deepgrad.no_grad():`."
                 )
+            return True
+        return False
+
+    def _inplace(self, name: str, op, other) -> bool:
+        """Apply ``op`` in place and return True, or return False if a graph is recorded."""
+        if self._recording(name):
             return False
         other = other._data if isinstance(other, Tensor) else other
         op(self._data, other, out=self._data, casting="unsafe")
@@ -905,11 +920,7 @@ class Tensor:
 
     def _inplace_method(self, name: str, op, other) -> Tensor:
         if not self._inplace(name, op, other):
-            raise RuntimeError(
-                f"{name}() would change a tensor that is part of a recorded graph; deepgrad "
-                f"does not record in-place ops. Write it out of place (x = x + y), or run it "
-                f"under `with deepgrad.no_grad():`."
-            )
+            raise _graph_inplace_error(name)
         return self
 
     def add_(self, other, alpha=1) -> Tensor:
@@ -1315,6 +1326,19 @@ class Tensor:
         tensor([0., 2.])
         """
         return _E.ReLU.apply(self)
+
+    def relu_(self) -> Tensor:
+        """In place: ``relu``; returns ``self``. As for the other in-place methods, only where
+        no graph is recorded through this tensor (under ``no_grad``, or a tensor that does not
+        require grad): deepgrad does not record in-place ops.
+
+        >>> deepgrad.tensor([-1., 2.]).relu_()
+        tensor([0., 2.])
+        """
+        if self._recording("relu_"):
+            raise _graph_inplace_error("relu_")
+        _E.relu_inplace(self._data)
+        return self
 
     def clamp(self, min=None, max=None) -> Tensor:
         """Every element clipped to ``[min, max]`` (``clip``); the gradient is 1 inside, 0 outside.

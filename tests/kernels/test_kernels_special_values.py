@@ -77,6 +77,38 @@ def test_relu_kernels_equal_reference_and_torch(size):
     _same(dx, gt.numpy())
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("size", [0, 1, 7, 15, 16, 17, 33, 1023, 4099, 70_001])
+def test_relu_inplace_kernel_equals_reference_and_torch(size, threads, monkeypatch):
+    """``relu_inplace`` on one and two threads (the threshold lowered so that every size runs
+    the kernel), in the array's own memory, against NumPy's ``maximum(0, x)`` and torch.relu_."""
+    monkeypatch.setattr(relu_kernels, "INPLACE_MIN_THREADS", 0 if threads == 2 else 1 << 40)
+    monkeypatch.setattr(relu_kernels.threads, "num_threads", lambda: threads)
+    x = _special(size)
+    expected = torch.relu_(torch.from_numpy(x.copy())).numpy()
+    address = x.ctypes.data
+    assert relu_kernels.forward_inplace(x)
+    assert x.ctypes.data == address
+    _same(x, np.maximum(0, _special(size)))
+    _same(x, expected)
+
+
+def test_relu_inplace_kernel_follows_any_dense_layout_and_refuses_the_rest():
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((64, 3, 40)).astype(np.float32)
+    x = base.transpose(2, 0, 1)  # dense, not C-ordered: done in its own layout
+    expected = np.maximum(0, x)
+    assert relu_kernels.forward_inplace(x)
+    _same(x, expected)
+    strided = rng.standard_normal((64, 80)).astype(np.float32)[:, ::2]
+    before = strided.copy()
+    assert not relu_kernels.forward_inplace(strided)  # not one block: left to NumPy
+    _same(strided, before)
+    frozen = rng.standard_normal(1 << 17).astype(np.float32)
+    frozen.flags.writeable = False
+    assert not relu_kernels.forward_inplace(frozen)
+
+
 @pytest.mark.parametrize("n", [0, 1, 3, 9, 17])
 def test_conv_kernels_on_special_values_and_odd_batches(n, monkeypatch):
     """NaN and infinities propagate through the sums as in the reference; batches of any

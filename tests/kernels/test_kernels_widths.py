@@ -77,6 +77,7 @@ def _modules(width):
     pool_shape = (2, g.h, g.w, 13, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.oh, g.ow)
     yield "relu", relu.forward_ir(width), True
     yield "relu_grad", relu.backward_ir(width), True
+    yield "relu_inplace", relu.inplace_ir(width), True
     fwd = conv_kernels.forward_ir(width, xshape, (5, 3, 3, 3), (8, 8), n8, (1, 1), (1, 1))
     yield "conv forward", fwd, False
     wg = conv_kernels.weight_grad_ir(width, xshape, (4, 3, 3, 3), (8, 8), n8, (1, 1), (1, 1), 2)

@@ -57,6 +57,12 @@ def relu_forward(x):
     return _relu.forward(x) if _relu.usable(x) else None
 
 
+def relu_forward_inplace(x) -> bool:
+    """x = relu(x) in x's memory by the kernel; False (x untouched) when the kernel does not
+    apply: the caller then runs the reference in place."""
+    return _relu.usable(x, least=_relu.INPLACE_MIN) and _relu.forward_inplace(x)
+
+
 def relu_backward(g, y):
     """dx of relu from g and the output y by the kernel, or None (see ``relu_forward``)."""
     return _relu.backward(g, y) if _relu.usable(g, backward=True) else None

@@ -168,7 +168,12 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
 # ---------------------------------------------------------------------------- activations
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    """max(0, x)."""
+    """max(0, x). With ``inplace`` the result is written into ``input`` (and ``input`` is
+    returned) where no graph is recorded through it; where one is, deepgrad, which does not
+    record in-place ops, returns a new tensor and leaves ``input`` as it was (PyTorch would
+    change it), so gradients are the same."""
+    if inplace and not input._recording("relu"):
+        return input.relu_()
     return _ReLU(input)
 
 

@@ -259,6 +259,13 @@ class ReLU(Op):
         return _zero_where(out <= 0, g) if dx is None else dx
 
 
+def relu_inplace(a) -> None:
+    """ReLU's forward written into ``a`` itself, for inference (no graph records it): the same
+    values as ``ReLU.forward``, without a second array. Large float32 arrays by the kernel."""
+    if not kernels.relu_forward_inplace(a):
+        array_module(a).maximum(0, a, out=a)
+
+
 def _zero_where(blocked, g):
     """``np.where(blocked, 0, g)`` bit for bit, without ``where``'s branch on every element.
 

@@ -31,8 +31,8 @@ class Step(Module):
 
 
 class _InplaceActivation(Module):
-    """An activation with PyTorch's ``inplace`` flag (accepted for compatibility and ignored:
-    deepgrad always returns a new tensor) and numeric options (``_keep_options``) that it
+    """An activation with PyTorch's ``inplace`` flag (accepted for compatibility and, but for
+    ``ReLU``, ignored: a new tensor is returned) and numeric options (``_keep_options``) that it
     passes to ``_function`` in their order and prints as PyTorch does."""
 
     _function: Callable
@@ -56,9 +56,15 @@ class _InplaceActivation(Module):
 
 
 class ReLU(_InplaceActivation):
-    """max(0, x). ``inplace`` is accepted for compatibility and ignored."""
+    """max(0, x). ``inplace=True`` writes the result into the input where no graph is
+    recorded through it (see ``F.relu``)."""
 
     _function = staticmethod(_relu)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if self.inplace and not input._recording("relu"):
+            return input.relu_()
+        return _relu(input)
 
 
 class Sigmoid(Module):
