@@ -108,15 +108,19 @@ CNN = (
 
 @pytest.fixture
 def inplace_calls(monkeypatch):
-    """The tensors ``relu_`` was called on, recorded."""
+    """The layers whose ReLU the Sequentials ran in place, recorded."""
+    from deepgrad.nn.modules import container
+
     calls = []
-    original = deepgrad.Tensor.relu_
+    original = container.layer_then_relu
 
-    def spy(self):
-        calls.append(self)
-        return original(self)
+    def spy(layer, input):
+        out, done = original(layer, input)
+        if done:
+            calls.append(layer)
+        return out, done
 
-    monkeypatch.setattr(deepgrad.Tensor, "relu_", spy)
+    monkeypatch.setattr(container, "layer_then_relu", spy)
     return calls
 
 

@@ -51,6 +51,12 @@ def matmul(a, b, bias=None):
     return _products.matmul(a, b, bias)
 
 
+def linear_relu(x, weight, bias):
+    """relu(x @ weight.T + bias) for inference, each thread's rows multiplied and rectified
+    in one go (``products.linear_relu``), or None."""
+    return _products.linear_relu(x, weight, bias)
+
+
 # ------------------------------------------------------------------------------------ ReLU
 def relu_forward(x):
     """relu(x) by the kernel, or None: large float32 NumPy arrays in one contiguous block."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from deepgrad import kernels
 from deepgrad.autograd.op import Op
+from deepgrad.ops.elementwise import relu_inplace
 
 
 def _swap(x):
@@ -58,6 +59,29 @@ class MatMul(Op):
         return ga, gb
 
 
+def affine(x, weight, bias=None):
+    """x W^T + b, a new array: Linear's forward."""
+    if x.ndim == 2:
+        out = kernels.matmul(x, weight.T, bias)  # the bias added by the product's kernel
+        if out is not None:
+            return out
+    out = _mm(x, weight.T)
+    if bias is not None:
+        out += bias
+    return out
+
+
+def linear_relu(x, weight, bias=None):
+    """relu(x W^T + b) for inference, where no graph records it: Linear's forward and then
+    ReLU's, written into the product. Large float32 batches by the kernels, which rectify
+    each thread's rows as soon as they are multiplied (``kernels.linear_relu``)."""
+    out = kernels.linear_relu(x, weight, bias)
+    if out is None:
+        out = affine(x, weight, bias)
+        relu_inplace(out)
+    return out
+
+
 class Linear(Op):
     """y = x W^T + b in one op, with one backward: dx = g W, dW = g^T x, db = sum(g)."""
 
@@ -68,14 +92,7 @@ class Linear(Op):
                 f"weight expects {weight.shape[1]} (weight shape {tuple(weight.shape)})."
             )
         ctx.saved = (x, weight)
-        if x.ndim == 2:
-            out = kernels.matmul(x, weight.T, bias)  # the bias added by the product's kernel
-            if out is not None:
-                return out
-        out = _mm(x, weight.T)
-        if bias is not None:
-            out += bias
-        return out
+        return affine(x, weight, bias)
 
     def backward(ctx, g):
         x, w = ctx.saved

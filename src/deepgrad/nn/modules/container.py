@@ -9,33 +9,8 @@ from collections.abc import Iterable, Iterator
 
 from deepgrad.dtypes import legacy_type_name
 from deepgrad.nn.module import Module
-from deepgrad.nn.modules.activation import ReLU
-from deepgrad.nn.modules.conv import Conv1d, Conv2d
-from deepgrad.nn.modules.linear import Linear
+from deepgrad.nn.modules._inference import fusable, layer_then_relu
 from deepgrad.nn.parameter import Parameter
-from deepgrad.tensor import Tensor
-
-#: Layers whose forward returns a new array that nothing else refers to (a product's result),
-#: so an activation may overwrite it when no graph is recorded.
-_NEW_ARRAY_LAYERS = (Linear, Conv1d, Conv2d)
-
-
-def _plain(module: Module) -> bool:
-    return not (module._forward_hooks or module._forward_pre_hooks)
-
-
-def _output_is_private(layer, output) -> bool:
-    """True when ``output``, just returned by ``layer`` (exactly one of the classes above, no
-    hooks), is seen only by this Sequential and no graph is recorded through it: then the
-    ReLU after it runs in place, as PyTorch's fused inference does; nothing observable
-    changes (the values are ReLU's), but an array and a pass over memory are saved (the
-    course MLP's inference, batch 1000: 190 us -> about 100 for its first ReLU)."""
-    return (
-        type(layer) in _NEW_ARRAY_LAYERS
-        and _plain(layer)
-        and type(output) is Tensor
-        and not output.requires_grad
-    )
 
 
 def _index(idx, n: int, kind: str) -> int:
@@ -132,13 +107,15 @@ class Sequential(_ListContainer):
                 self.add_module(str(i), module)
 
     def forward(self, input):
-        before = None
-        for module in self._modules.values():
-            if type(module) is ReLU and _output_is_private(before, input) and _plain(module):
-                input = input.relu_()  # inference after a product: no second array
+        modules = tuple(self._modules.values())
+        done = False  # the ReLU at this position already ran with the layer before it
+        for i, module in enumerate(modules):
+            if done:
+                done = False
+            elif i + 1 < len(modules) and fusable(module, modules[i + 1]):
+                input, done = layer_then_relu(module, input)  # see _inference.py
             else:
                 input = module(input)
-            before = module
         return input
 
     def _slice(self, idx: slice) -> Sequential:
