@@ -57,6 +57,6 @@ def _linear_relu(layer: Linear, input: Tensor):
         input.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
     ):
         return None  # a graph is recorded
-    if x.ndim == 0 or x.shape[-1] != w.shape[1] or x.dtype != w.dtype:
-        return None  # Linear's own call explains the mistake
+    if type(x) is not type(w) or x.ndim == 0 or x.shape[-1] != w.shape[1] or x.dtype != w.dtype:
+        return None  # another device, shape or dtype: Linear's own call explains the mistake
     return _wrap(linear_relu(x, w, None if bias is None else bias._data))
