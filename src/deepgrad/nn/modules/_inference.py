@@ -7,8 +7,8 @@ rectified row block by row block while each block is still in its core's cache
 (``ops.linalg.linear_relu``). Nothing a user can observe changes: the values are the two
 layers' (bit for bit), and a pair with hooks, or a subclass (which may keep its output), runs
 as two ordinary calls. On the course MLP's inference at batch 1000 this took the first ReLU
-from about 190 us (a new array, a second pass) to about 100 in place, and the product and
-ReLU together a further 100-150 us lower with the row blocks.
+from about 190 us (a new array, a second pass) to about 100 in place, and the row blocks took
+the first product and ReLU together a further 80-140 us lower (2.57-2.67 ms), the second 35-65.
 """
 
 from __future__ import annotations
