@@ -124,12 +124,13 @@ def inplace_calls(monkeypatch):
     return calls
 
 
+# In a graph only a Linear's ReLU runs in place (its backward never reads its output).
 @pytest.mark.parametrize(
-    "layers,shape,fused",
-    [(MLP, (64, 3, 4), 2), (CNN, (64, 2, 6, 4), 2)],
+    "layers,shape,fused,fused_in_graph",
+    [(MLP, (64, 3, 4), 2, 2), (CNN, (64, 2, 6, 4), 2, 1)],
     ids=["mlp", "cnn"],
 )
-def test_sequential_runs_relu_in_place_only_without_a_graph(layers, shape, fused, inplace_calls):
+def test_sequential_runs_relu_in_place(layers, shape, fused, fused_in_graph, inplace_calls):
     x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
     dmodel, tmodel = _twins(*layers)
     xd = deepgrad.tensor(x)
@@ -142,12 +143,38 @@ def test_sequential_runs_relu_in_place_only_without_a_graph(layers, shape, fused
     np.testing.assert_array_equal(xd.numpy(), x)  # the input is never written
 
     inplace_calls.clear()
-    loss = dmodel(deepgrad.tensor(x)).square().sum()  # training: a graph, no in-place ReLU
-    loss.backward()
-    assert inplace_calls == []
-    tmodel(torch.from_numpy(x)).square().sum().backward()
+    out = dmodel(deepgrad.tensor(x))  # training: a graph
+    assert [type(layer) for layer in inplace_calls] == [nn.Linear] * fused_in_graph
+    out.square().sum().backward()
+    out_t = tmodel(torch.from_numpy(x))
+    out_t.square().sum().backward()
+    assert_close(out, out_t)
     for p, pt in zip(dmodel.parameters(), tmodel.parameters()):
         assert_close(p.grad, pt.grad)
+    assert out.grad_fn.name() == out_t.grad_fn.name()
+
+
+def test_training_trajectory_with_in_place_relus_matches_torch(inplace_calls):
+    """Ten SGD steps of the MLP with its ReLUs written into the Linears' outputs: the losses
+    and weights stay torch's."""
+    dmodel, tmodel = _twins(*MLP)
+    opt = deepgrad.optim.SGD(dmodel.parameters(), lr=0.1, momentum=0.9)
+    opt_t = torch.optim.SGD(tmodel.parameters(), lr=0.1, momentum=0.9)
+    rng = np.random.default_rng(5)
+    for _ in range(10):
+        x = rng.standard_normal((32, 12)).astype(np.float32)
+        y = rng.integers(0, 3, 32)
+        losses = []
+        for model, optimiser, lib in ((dmodel, opt, deepgrad), (tmodel, opt_t, torch)):
+            optimiser.zero_grad()
+            loss = lib.nn.functional.cross_entropy(model(lib.tensor(x)), lib.tensor(y))
+            loss.backward()
+            optimiser.step()
+            losses.append(loss.item())
+        np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
+    assert len(inplace_calls) == 20
+    for p, pt in zip(dmodel.parameters(), tmodel.parameters()):
+        assert_close(p, pt.detach(), rtol=1e-5, atol=1e-6)
 
 
 def test_sequential_frozen_model_is_fused_with_grad_mode_on(inplace_calls):

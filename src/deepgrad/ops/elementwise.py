@@ -244,10 +244,14 @@ class ReLU(Op):
     and an infinite gradient at a zero output gives 0, not NaN. Large float32 arrays go
     through the one-pass kernels (``kernels.relu_forward``), which compute the same."""
 
-    def forward(ctx, a):
-        out = kernels.relu_forward(a)
-        if out is None:
-            out = array_module(a).maximum(0, a)
+    def forward(ctx, a, inplace=False):
+        if inplace:  # a is the caller's own new array, which nothing else reads (see relu_inplace)
+            relu_inplace(a)
+            out = a
+        else:
+            out = kernels.relu_forward(a)
+            if out is None:
+                out = array_module(a).maximum(0, a)
         ctx.saved = (out,)
         return out
 
@@ -260,8 +264,10 @@ class ReLU(Op):
 
 
 def relu_inplace(a) -> None:
-    """ReLU's forward written into ``a`` itself, for inference (no graph records it): the same
-    values as ``ReLU.forward``, without a second array. Large float32 arrays by the kernel."""
+    """ReLU's forward written into ``a`` itself: the same values as ``ReLU.forward``, without
+    a second array. Large float32 arrays by the kernel. For arrays nothing else reads: in
+    inference, and in a graph (``ReLU.apply(x, inplace=True)``) only on a new array whose op's
+    backward does not need it, such as a Linear's output."""
     if not kernels.relu_forward_inplace(a):
         array_module(a).maximum(0, a, out=a)
 

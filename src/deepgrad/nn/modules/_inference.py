@@ -1,14 +1,16 @@
-"""A layer and the ReLU after it, run as one step by ``Sequential`` when no graph is recorded.
+"""A layer and the ReLU after it, run as one step by ``Sequential``.
 
 In inference (``no_grad``, or a model whose parameters are frozen) the output of a Linear or
 convolution is a new array that only the Sequential holds until the ReLU after it. The ReLU
 can then be written into that array instead of a second one, and a Linear's product can be
 rectified row block by row block while each block is still in its core's cache
-(``ops.linalg.linear_relu``). Nothing a user can observe changes: the values are the two
-layers' (bit for bit), and a pair with hooks, or a subclass (which may keep its output), runs
-as two ordinary calls. On the course MLP's inference at batch 1000 this took the first ReLU
-from about 190 us (a new array, a second pass) to about 100 in place, and the row blocks took
-the first product and ReLU together a further 80-140 us lower (2.57-2.67 ms), the second 35-65.
+(``ops.linalg.linear_relu``). In training the same holds for a Linear (its backward reads its
+input and weight, never its output), so the ReLU's node is recorded on the same array. Nothing a
+user can observe changes: the values and gradients are the two layers' (bit for bit), and a
+pair with hooks, or a subclass (which may keep its output), runs as two ordinary calls. On the
+course MLP's inference at batch 1000 this took the first ReLU from about 190 us (a new array, a
+second pass) to about 100 in place, and the row blocks took the first product and ReLU together
+a further 80-140 us lower (2.57-2.67 ms), the second 35-65.
 """
 
 from __future__ import annotations
@@ -18,8 +20,12 @@ from deepgrad.nn.module import Module
 from deepgrad.nn.modules.activation import ReLU
 from deepgrad.nn.modules.conv import Conv1d, Conv2d
 from deepgrad.nn.modules.linear import Linear
+from deepgrad.ops.elementwise import ReLU as _ReLUOp
+from deepgrad.ops.linalg import Linear as _LinearOp
 from deepgrad.ops.linalg import linear_relu
 from deepgrad.tensor import Tensor, _wrap
+
+_relu = _ReLUOp.apply
 
 #: Layers whose forward returns a new array that nothing else refers to (a product's result).
 _NEW_ARRAY_LAYERS = (Linear, Conv1d, Conv2d)
@@ -38,15 +44,21 @@ def fusable(layer: Module, after) -> bool:
 
 
 def layer_then_relu(layer: Module, input) -> tuple:
-    """``(relu(layer(input)), True)`` computed in the layer's new array when no graph is
-    recorded through it; else ``(layer(input), False)`` and the ReLU runs as usual."""
+    """``(relu(layer(input)), True)`` computed in the layer's new array, or
+    ``(layer(input), False)`` and the ReLU runs as usual. Without a graph, for every layer
+    above; with one, after a Linear only, whose backward reads its input and weight, never
+    its output (a convolution's kernels may keep theirs)."""
     if type(layer) is Linear and type(input) is Tensor:
         out = _linear_relu(layer, input)
         if out is not None:
             return out, True
     out = layer(input)
-    if type(out) is Tensor and not out.requires_grad:
+    if type(out) is not Tensor:
+        return out, False
+    if not out.requires_grad:
         return out.relu_(), True
+    if type(layer) is Linear and out._ctx is not None and type(out._ctx) is _LinearOp:
+        return _relu(out, inplace=True), True  # training: the ReLU's node, in the same array
     return out, False
 
 
