@@ -257,6 +257,20 @@ def test_export_loads_into_the_rebuilt_model_with_the_same_predictions(page, ser
     np.testing.assert_array_equal(ours, session.predict(grid))
 
 
+def test_a_neuron_click_survives_a_rebuild_of_the_network_view(page, server):
+    """The same for a layer's "+": five quick clicks each redraw the view, and a redraw (a
+    reply, a resize) between one click's press and its release lost that click when the
+    buttons were made anew each time."""
+    wait_config(page, "c.hidden.length >= 1")
+    before = page.evaluate("() => state.config.hidden[0]")
+    box = page.locator(".layer-ctl button[data-layer='0'][data-delta='-1']").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.evaluate("() => { state.layoutKey = ''; layoutNetwork(); }")  # as a resize does
+    page.mouse.up()
+    wait_config(page, f"c.hidden[0] === {before - 1}")
+
+
 def test_bad_values_show_an_error_and_the_session_goes_on(page, server):
     page.fill("#lr", "20")
     page.press("#lr", "Enter")
@@ -266,9 +280,16 @@ def test_bad_values_show_an_error_and_the_session_goes_on(page, server):
     # 8 neurons is the most: the ninth is refused by the server.
     for _ in range(5):
         page.click(".layer-ctl button[data-layer='0'][data-delta='1']")
-    page.wait_for_function(
-        "document.getElementById('banner-text').textContent.includes(\"size = 9\")"
-    )
+    try:
+        page.wait_for_function(
+            "document.getElementById('banner-text').textContent.includes(\"size = 9\")"
+        )
+    except Exception:  # say what the page had: a lost click leaves 8 neurons and no banner
+        seen = page.evaluate(
+            "() => ({pending: state.pendingConfigs, hidden: state.config.hidden, "
+            "banner: document.getElementById('banner-text').textContent})"
+        )
+        pytest.fail(f"no 'size = 9' banner after five clicks on '+': {seen}")
     wait_config(page, "c.hidden.join() === '8,2'")
     page.click("#step")
     page.wait_for_function("state.frame && state.frame.epoch === 1")

@@ -330,21 +330,33 @@ function layoutNetwork() {
     ctl.label.style.top = `${y + NODE / 2 - 9}px`;
     kept.add(ctl.el).add(ctl.label);
   });
+  // A layer's +/- buttons are kept too, for the same reason: quick clicks on "+" each redraw
+  // the view, and so may a reply or a resize between one click's press and its release.
+  const layerControls = state.layerControls || (state.layerControls = []);
+  layerControls.splice(c.hidden.length).forEach((ctl) => ctl.remove());
+  c.hidden.forEach((n, li) => {
+    let ctl = layerControls[li];
+    if (!ctl || !nodes.contains(ctl)) {
+      ctl = document.createElement("div");
+      ctl.className = "layer-ctl";
+      ctl.innerHTML = `<button class="round tiny" data-layer="${li}" data-delta="1" aria-label="add neuron">+</button>` +
+        `<button class="round tiny" data-layer="${li}" data-delta="-1" aria-label="remove neuron">&minus;</button>` +
+        `<div class="layer-size"></div>`;
+      for (const b of ctl.querySelectorAll("button")) {
+        b.onclick = () => changeNeurons(li, Number(b.dataset.delta));
+      }
+      layerControls[li] = ctl;
+      nodes.append(ctl);
+    }
+    ctl.style.left = `${xs[li + 1] + NODE / 2 - 40}px`;
+    ctl.querySelector(".layer-size").textContent = `${n} neuron${n === 1 ? "" : "s"}`;
+    kept.add(ctl);
+  });
   for (const child of [...nodes.children]) if (!kept.has(child)) child.remove();
   c.hidden.forEach((n, li) => {
     pos[li + 1].forEach(([x, y], j) => {
       nodes.append(nodeElement(x, y, "hidden", `h:${li + 1}:${j}`));
     });
-    const ctl = document.createElement("div");
-    ctl.className = "layer-ctl";
-    ctl.style.left = `${xs[li + 1] + NODE / 2 - 40}px`;
-    ctl.innerHTML = `<button class="round tiny" data-layer="${li}" data-delta="1" aria-label="add neuron">+</button>` +
-      `<button class="round tiny" data-layer="${li}" data-delta="-1" aria-label="remove neuron">&minus;</button>` +
-      `<div class="layer-size">${n} neuron${n === 1 ? "" : "s"}</div>`;
-    for (const b of ctl.querySelectorAll("button")) {
-      b.onclick = () => changeNeurons(li, Number(b.dataset.delta));
-    }
-    nodes.append(ctl);
   });
   pos[pos.length - 1].forEach(([x, y], j) => {
     nodes.append(nodeElement(x, y, "output", `o:${j}`));
