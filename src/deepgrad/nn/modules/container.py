@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 
 from deepgrad.dtypes import legacy_type_name
 from deepgrad.nn.module import Module
-from deepgrad.nn.modules._inference import fusable, layer_then_relu
+from deepgrad.nn.modules._relu_pairs import fusable, layer_then_relu
 from deepgrad.nn.parameter import Parameter
 
 
@@ -113,7 +113,7 @@ class Sequential(_ListContainer):
             if done:
                 done = False
             elif i + 1 < len(modules) and fusable(module, modules[i + 1]):
-                input, done = layer_then_relu(module, input)  # see _inference.py
+                input, done = layer_then_relu(module, input)  # see _relu_pairs.py
             else:
                 input = module(input)
         return input

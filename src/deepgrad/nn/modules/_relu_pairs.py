@@ -37,7 +37,7 @@ def _plain(module: Module) -> bool:
 
 def fusable(layer: Module, after) -> bool:
     """True when ``layer`` (exactly one of the classes above) and the ``after`` module (a
-    ReLU), neither with hooks, may run as one step when no graph is recorded."""
+    ReLU), neither with hooks, may run as one step (``layer_then_relu`` decides how)."""
     return (
         type(after) is ReLU and type(layer) in _NEW_ARRAY_LAYERS and _plain(layer) and _plain(after)
     )
