@@ -263,11 +263,7 @@ def test_a_neuron_click_survives_a_rebuild_of_the_network_view(page, server):
     buttons were made anew each time."""
     wait_config(page, "c.hidden.length >= 1")
     before = page.evaluate("() => state.config.hidden[0]")
-    box = page.locator(".layer-ctl button[data-layer='0'][data-delta='-1']").bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.down()
-    page.evaluate("() => { state.layoutKey = ''; layoutNetwork(); }")  # as a resize does
-    page.mouse.up()
+    _click_across_a_redraw(page, ".layer-ctl button[data-layer='0'][data-delta='-1']")
     wait_config(page, f"c.hidden[0] === {before - 1}")
 
 
@@ -318,9 +314,14 @@ def test_a_click_survives_a_rebuild_of_the_network_view(page, server):
     runs a feature click of test_spiral_trains_below_0_2_test_loss was lost."""
     wait_config(page, "c.features.length >= 1")
     before = page.evaluate("() => state.config.features.includes('sinx1')")
-    box = page.locator("input[data-feature=sinx1]").bounding_box()
+    _click_across_a_redraw(page, "input[data-feature=sinx1]")
+    wait_config(page, f"c.features.includes('sinx1') === {str(not before).lower()}")
+
+
+def _click_across_a_redraw(page, selector):
+    """Press on ``selector``, redraw the network view as a resize does, then release."""
+    box = page.locator(selector).bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
-    page.evaluate("() => { state.layoutKey = ''; layoutNetwork(); }")  # as a resize does
+    page.evaluate("() => { state.layoutKey = ''; layoutNetwork(); }")
     page.mouse.up()
-    wait_config(page, f"c.features.includes('sinx1') === {str(not before).lower()}")

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from deepgrad.kernels import compiler, openmp, threads
+from deepgrad.kernels import relu as relu_kernels
 
 #: Products with fewer multiply-adds (m n k) stay on NumPy (see the module docstring).
 MIN_WORK = 1 << 19
@@ -274,8 +275,7 @@ def linear_relu_ir(width, n: int, k: int, has_bias: bool):
         ])  # fmt: skip
 
         def relu(at, mask):
-            v = e.load(y, at, mask)
-            e.store(b.select(b.fcmp_ordered("<", v, e.zero), e.zero, v), y, at, mask)
+            e.store(relu_kernels.rectified(e, e.load(y, at, mask)), y, at, mask)
 
         e.elementwise(e.mul(start, n), e.mul(end, n), relu)
     b.ret_void()

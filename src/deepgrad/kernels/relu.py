@@ -109,15 +109,20 @@ def backward(g, y):
     return out.reshape([y.shape[i] for i in order]).transpose(np.argsort(order))
 
 
+def rectified(e, v):
+    """The vector v with its lanes below 0 set to 0: NaN and -0.0 compare false, so both are
+    kept (``torch.relu``). Every forward ReLU kernel uses this one comparison."""
+    below = e.b.fcmp_ordered("<", v, e.zero)
+    return e.b.select(below, e.zero, v)
+
+
 def forward_ir(width):
     """relu(x, y, start, end): y = 0 where x < 0 else x, for the floats [start, end)."""
     mod, fn, e = compiler.function("relu", 2, width)
     x, y, start, end = fn.args
 
     def body(at, mask):
-        v = e.load(x, at, mask)
-        below = e.b.fcmp_ordered("<", v, e.zero)  # false for NaN and -0.0: both kept
-        e.store(e.b.select(below, e.zero, v), y, at, mask)
+        e.store(rectified(e, e.load(x, at, mask)), y, at, mask)
 
     e.elementwise(start, end, body)
     e.b.ret_void()
@@ -132,9 +137,7 @@ def inplace_ir(width):
     x, start, end = fn.args
 
     def body(at, mask):
-        v = e.load(x, at, mask)
-        below = e.b.fcmp_ordered("<", v, e.zero)
-        e.store(e.b.select(below, e.zero, v), x, at, mask)
+        e.store(rectified(e, e.load(x, at, mask)), x, at, mask)
 
     e.elementwise(start, end, body)
     e.b.ret_void()

@@ -57,7 +57,7 @@ def layer_then_relu(layer: Module, input) -> tuple:
         return out, False
     if not out.requires_grad:
         return out.relu_(), True
-    if type(layer) is Linear and out._ctx is not None and type(out._ctx) is _LinearOp:
+    if type(out._ctx) is _LinearOp:  # a Linear's node (not, e.g., a cast after it)
         return _relu(out, inplace=True), True  # training: the ReLU's node, in the same array
     return out, False
 

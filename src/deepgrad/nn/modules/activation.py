@@ -9,7 +9,6 @@ from deepgrad.nn.module import Module
 from deepgrad.ops import elementwise as _E
 from deepgrad.tensor import Tensor
 
-_relu = _E.ReLU.apply
 _sigmoid = _E.Sigmoid.apply
 _tanh = _E.Tanh.apply
 
@@ -59,12 +58,8 @@ class ReLU(_InplaceActivation):
     """max(0, x). ``inplace=True`` writes the result into the input where no graph is
     recorded through it (see ``F.relu``)."""
 
-    _function = staticmethod(_relu)
-
     def forward(self, input: Tensor) -> Tensor:
-        if self.inplace and not input._recording("relu"):
-            return input.relu_()
-        return _relu(input)
+        return F.relu(input, self.inplace)
 
 
 class Sigmoid(Module):
