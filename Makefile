@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 APP_STAMP := $(VENV)/.installed-app
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench bench-distributed accuracy parity lint format data clean
+.PHONY: test demo system-packages bench bench-distributed accuracy parity lint format data clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,16 +30,33 @@ $(ORT_WEB): examples/onnx_in_the_browser/package-lock.json
 		touch node_modules/onnxruntime-web/package.json; \
 	else echo "npm not found: the ONNX browser example's test will be skipped"; fi
 
-# Fashion-MNIST from Debian's package when we are root with apt; otherwise the library
-# downloads it on first use (with MD5 checks).
-data:
-	@if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		(apt-get install -y -qq dataset-fashion-mnist || (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist)) >/dev/null; \
+# System packages, when we are root with apt: Fashion-MNIST (`data`, for the demo and the
+# benchmarks), and for the tests also Chromium (the playground's browser tests) and Graphviz
+# (graph drawings). Without root the library downloads Fashion-MNIST on first use (with MD5
+# checks) and the browser and Graphviz tests are skipped.
+APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
+define apt_get
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		need=""; for pair in $(1); do \
+			pkg=$${pair%%:*}; have=$${pair#*:}; \
+			if [ "$${have#/}" != "$$have" ]; then [ -e "$$have" ] || need="$$need $$pkg"; \
+			else command -v "$$have" >/dev/null || need="$$need $$pkg"; fi; \
+		done; \
+		if [ -n "$$need" ]; then \
+			($(APT_INSTALL) $$need || (apt-get update -qq && $(APT_INSTALL) $$need)) >/dev/null; \
+		fi; \
 	fi
+endef
+
+data:
+	$(call apt_get,dataset-fashion-mnist:/usr/share/datasets/fashion-mnist)
+
+system-packages:
+	$(call apt_get,dataset-fashion-mnist:/usr/share/datasets/fashion-mnist chromium:chromium graphviz:dot)
 
 # Two pytest workers on two cores: each keeps its BLAS to one thread, or OpenBLAS threads
 # fight over the cores and the suite runs several times slower.
-test: $(STAMP) $(ORT_WEB)
+test: $(STAMP) $(ORT_WEB) system-packages
 	$(PY) -m ruff check src tests benchmarks examples
 	$(PY) -m ruff format --check src tests benchmarks examples
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n 2 -q
