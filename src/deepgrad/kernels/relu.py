@@ -40,6 +40,11 @@ BACKWARD_MIN_ONE_THREAD = 1 << 12
 #: costs the second thread's start (at 131,072: 28 against 17 us).
 INPLACE_MIN = 1 << 16
 INPLACE_MIN_THREADS = 1 << 17
+#: Below the thread thresholds a C-ordered array goes straight to its kernel: in a training
+#: step each layer of Python between the op and the kernel costs several times what it does
+#: in a loop of its own (the step's products have evicted it from the caches). On the course
+#: MLP's W1 step that took the ReLUs' backward from 54 to 27 us (128 x 256) and 57 to 36
+#: (128 x 512), the views ``dense`` made and the thread split skipped.
 _CHUNK = 64  # vectors per share boundary: threads split at multiples of this many vectors
 
 
@@ -63,11 +68,12 @@ def usable(a, backward: bool = False, least: int | None = None) -> bool:
 def _run(name, build, arrays):
     """Apply kernel ``name`` to the flat arrays (the last is written), split over the threads."""
     kernel = compiler.kernel(name, (), build, len(arrays))
-    ptrs = tuple(a.ctypes.data for a in arrays)
-    align = _CHUNK * compiler.vec()
+    ptrs = tuple([a.ctypes.data for a in arrays])
     size = arrays[0].size
-    workers = threads.num_threads() if size >= BACKWARD_MIN else 1
-    threads.run_segments(kernel, [(ptrs, size)], align, workers)
+    if size < BACKWARD_MIN:  # on this thread, called directly: a training step's ReLUs are
+        kernel(*ptrs, 0, size)  # small, and each Python layer costs them microseconds
+    else:
+        threads.run_segments(kernel, [(ptrs, size)], _CHUNK * compiler.vec(), threads.num_threads())
 
 
 def forward(x):
@@ -83,21 +89,31 @@ def forward(x):
 def forward_inplace(x) -> bool:
     """x = relu(x) in x's own memory; False (nothing done) when x is not one contiguous block
     or is read-only."""
-    flat, _ = dense(x)
-    if flat is None or not x.flags.writeable:
+    if not x.flags.writeable:
+        return False
+    flat = x if x.flags.c_contiguous else dense(x)[0]
+    if flat is None:
         return False
     kernel = compiler.kernel("relu_inplace", (), inplace_ir, 1)
-    workers = threads.num_threads() if x.size >= INPLACE_MIN_THREADS else 1
-    align = _CHUNK * compiler.vec()
-    threads.run_segments(kernel, [((flat.ctypes.data,), flat.size)], align, workers)
+    if x.size < INPLACE_MIN_THREADS:  # on this thread, called directly (see _run)
+        kernel(flat.ctypes.data, 0, x.size)
+    else:
+        align = _CHUNK * compiler.vec()
+        threads.run_segments(kernel, [((flat.ctypes.data,), x.size)], align, threads.num_threads())
     return True
 
 
 def backward(g, y):
     """dx of relu from g and the output y, in y's memory layout (g is copied into it when laid
     out otherwise); None when y is not one contiguous block or g is not float32."""
+    if g.dtype != np.float32 or g.shape != y.shape:
+        return None
+    if g.flags.c_contiguous and y.flags.c_contiguous:  # the usual case, without views
+        out = np.empty(y.shape, np.float32)
+        _run("relu_grad", backward_ir, (g, y, out))
+        return out
     yf, order = dense(y)
-    if yf is None or g.dtype != np.float32 or g.shape != y.shape:
+    if yf is None:
         return None
     gf, g_order = dense(g)
     if gf is None or g_order != order:  # e.g. a gradient coming from a flatten: one copy
