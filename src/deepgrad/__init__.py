@@ -67,6 +67,7 @@ from deepgrad.dtypes import (
     short,
     uint8,
 )
+from deepgrad.parallelism import get_num_threads, set_num_threads
 from deepgrad.layout import contiguous_format, memory_format, preserve_format
 from deepgrad.functions import *  # noqa: F403 - the torch.* math functions
 from deepgrad.functions import cat, concat, concatenate, is_tensor, meshgrid, mv, stack, where

@@ -1,4 +1,5 @@
-"""Stop NumPy's OpenBLAS worker threads from spinning while other threads need the cores.
+"""NumPy's OpenBLAS threads: stop them spinning while other threads need the cores, and set
+their number (``deepgrad.set_num_threads``).
 
 After each product, OpenBLAS keeps its worker threads busy-waiting for the next one for
 about 2**28 clock cycles (a tenth of a second) before they sleep. That is harmless while
@@ -51,3 +52,38 @@ def quiet_workers() -> bool:
         shutdown()
         changed = True
     return changed
+
+
+#: The names OpenBLAS builds export for ``openblas_set_num_threads`` (NumPy's wheels use the
+#: ``scipy_`` prefix and the 64-bit-integer suffix).
+_SET_THREADS_NAMES = (
+    "openblas_set_num_threads",
+    "openblas_set_num_threads64_",
+    "scipy_openblas_set_num_threads64_",
+    "scipy_openblas_set_num_threads",
+)
+
+
+def set_openblas_threads(n: int) -> int:
+    """Have every loaded OpenBLAS compute on ``n`` threads; returns how many libraries were
+    told (0 where NumPy uses another BLAS)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return 0
+    told = 0
+    for path in sorted(p for p in paths if p.startswith("/")):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in _SET_THREADS_NAMES:
+            setter = getattr(lib, name, None)
+            if setter is not None:
+                setter.argtypes = [ctypes.c_int]
+                setter.restype = None
+                setter(n)
+                told += 1
+                break
+    return told

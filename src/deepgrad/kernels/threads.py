@@ -20,10 +20,21 @@ _pool: ThreadPoolExecutor | None = None
 _pool_key = (0, 0)  # (process id, workers) of _pool: a forked child must make its own
 
 
+_chosen: int | None = None  # set by deepgrad.set_num_threads
+
+
+def set_num_threads(n: int | None) -> None:
+    """Use ``n`` threads from now on (None: back to the environment's choice)."""
+    global _chosen
+    _chosen = n
+
+
 def num_threads() -> int:
-    """Threads the kernels use: ``DEEPGRAD_NUM_THREADS``, ``OMP_NUM_THREADS`` or
-    ``OPENBLAS_NUM_THREADS`` when set (the test suite sets one thread per worker), else the
-    CPUs this process may use."""
+    """Threads the kernels use: the number given to ``deepgrad.set_num_threads``, else
+    ``DEEPGRAD_NUM_THREADS``, ``OMP_NUM_THREADS`` or ``OPENBLAS_NUM_THREADS`` when set (the
+    test suite sets one thread per worker), else the CPUs this process may use."""
+    if _chosen is not None:
+        return _chosen
     for var in ("DEEPGRAD_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         value = os.environ.get(var, "")
         if value.isdigit() and int(value) > 0:
