@@ -39,6 +39,9 @@ def _promoted(input: Tensor, target) -> tuple[Tensor, Tensor]:
     target a float32 one, as in PyTorch. Each gradient comes back in its own tensor's dtype
     through the cast."""
     target = _tensor(target)
+    dt = input._data.dtype
+    if dt == target._data.dtype and dt.kind == "f":  # the usual case: nothing to cast
+        return input, target
     dtype = result_type_of((input, target))
     return input.to(dtype), target.to(dtype)
 

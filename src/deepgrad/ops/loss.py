@@ -18,6 +18,21 @@ from deepgrad.backend import array_module
 from deepgrad.ops.elementwise import sigmoid_array, sign_array
 
 
+def _sum_all(a):
+    """``a.sum()`` bit for bit: NumPy's pairwise sum, without its Python wrapper."""
+    return np.add.reduce(a, axis=None) if type(a) is np.ndarray else a.sum()
+
+
+def _mean_all(a):
+    """``a.mean()`` bit for bit (the sum divided by the count through float64, as NumPy does),
+    without NumPy's Python wrapper: 0.7 against 3.2 us on a small model's loss, where each
+    step's Python is most of its time (W4)."""
+    if type(a) is np.ndarray and a.size and a.dtype.kind == "f" and a.dtype.itemsize >= 4:
+        s = np.add.reduce(a, axis=None)
+        return s.dtype.type(s / np.intp(a.size))
+    return a.mean()
+
+
 def _reduce(ctx, loss, reduction: str, batch: int = 1):
     """Reduce elementwise losses; remember how to spread the upstream gradient back.
 
@@ -27,11 +42,11 @@ def _reduce(ctx, loss, reduction: str, batch: int = 1):
     ctx.count = loss.size
     ctx.batch = batch
     if reduction == "batchmean":
-        return loss.sum() / batch
+        return _sum_all(loss) / batch
     if reduction == "mean":
-        return loss.mean()
+        return _mean_all(loss)
     if reduction == "sum":
-        return loss.sum()
+        return _sum_all(loss)
     return loss
 
 
@@ -304,10 +319,12 @@ class CrossEntropy(Op):
 def _reduce_rows(ctx, loss, reduction, in_shape):
     """Reduce per-prediction losses (already multiplied by their weights) by ``ctx.denom``."""
     if reduction == "mean":
+        if type(ctx.denom) is int and ctx.denom:  # no class weights: the count of rows
+            return _sum_all(loss) / ctx.denom
         with np.errstate(invalid="ignore", divide="ignore"):  # all rows ignored: nan, as torch
-            return loss.sum() / ctx.denom
+            return _sum_all(loss) / ctx.denom
     if reduction == "sum":
-        return loss.sum()
+        return _sum_all(loss)
     return loss.reshape(_per_sample_shape(in_shape))
 
 
@@ -374,9 +391,9 @@ class MultiMarginLoss(Op):
         ctx.saved = (z, active, t, wt)
         ctx.p, ctx.c, ctx.reduction, ctx.n = p, c, reduction, n
         if reduction == "mean":
-            return loss.mean()
+            return _mean_all(loss)
         if reduction == "sum":
-            return loss.sum()
+            return _sum_all(loss)
         return loss.reshape(_per_sample_shape(x.shape))
 
     def backward(ctx, g):
