@@ -117,7 +117,7 @@ def check_class_range(name: str, t: np.ndarray, c: int, ignore_index: int):
         # PyTorch checks inside its CUDA kernel (a device-side assert); deepgrad does not check
         # class indices on the GPU. ignore_index can only match when it is a valid class.
         return (t == ignore_index).reshape(-1) if 0 <= ignore_index < c else None
-    lo, hi = t.min(), t.max()
+    lo, hi = np.minimum.reduce(t, axis=None), np.maximum.reduce(t, axis=None)  # t.min(), t.max()
     ignored = None
     if lo <= ignore_index <= hi:
         mask = t == ignore_index
@@ -144,7 +144,7 @@ def warn_if_probabilities(name: str, x: np.ndarray, fix: str) -> None:
     if x.shape[axis] < 2:
         return
     first = x[0] if x.ndim >= 2 else x
-    if first.min() < 0 or abs(first.sum(axis=0) - 1).max() > 1e-3:
+    if np.minimum.reduce(first, axis=None) < 0 or abs(first.sum(axis=0) - 1).max() > 1e-3:
         return
     if x.min() < 0 or abs(x.sum(axis=axis) - 1).max() > 1e-3:
         return

@@ -15,6 +15,25 @@ from deepgrad.backend import array_module
 from deepgrad.ops.elementwise import sign_array
 
 
+def max_keepdims(a, axis):
+    """``a.max(axis=axis, keepdims=True)``: the shift of softmax, log-softmax and
+    cross-entropy. NumPy reduces short rows one at a time (7 us for the course's 128 x 10
+    logits, 54 at 1000 x 10); with the last axis first, in a copy, the rows are reduced
+    together, as elementwise maxima (1.8 and 5.3 us). The maximum is exact in any order and a
+    NaN gives NaN either way; only a row whose maximum is both 0.0 and -0.0 may get the other
+    zero."""
+    if (
+        type(a) is np.ndarray
+        and a.ndim >= 2
+        and axis in (-1, a.ndim - 1)
+        and a.shape[-1] < 128
+        and a.size >= 16 * a.shape[-1] > 0
+    ):
+        last_first = a.T if a.ndim == 2 else a.transpose((a.ndim - 1, *range(a.ndim - 1)))
+        return np.ascontiguousarray(last_first).max(axis=0)[..., None]
+    return a.max(axis=axis, keepdims=True)
+
+
 def _expand(g, in_shape, axes, keepdim):
     """Broadcast a reduced gradient back to the input shape (a view; copied only if stored)."""
     xp = array_module(g)
@@ -194,7 +213,7 @@ class LogSumExp(Op):
 class Softmax(Op):
     def forward(ctx, a, axis):
         xp = array_module(a)
-        e = xp.exp(a - a.max(axis=axis, keepdims=True))
+        e = xp.exp(a - max_keepdims(a, axis))
         out = e / e.sum(axis=axis, keepdims=True)
         ctx.saved = (out,)
         ctx.axis = axis
@@ -208,7 +227,7 @@ class Softmax(Op):
 class LogSoftmax(Op):
     def forward(ctx, a, axis):
         xp = array_module(a)
-        shifted = a - a.max(axis=axis, keepdims=True)
+        shifted = a - max_keepdims(a, axis)
         out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.saved = (out,)
         ctx.axis = axis
