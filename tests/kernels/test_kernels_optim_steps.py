@@ -156,17 +156,3 @@ def test_a_step_without_gradients_changes_nothing(name):
     getattr(optim, name)(pair.dp, lr=0.1).step()
     for p, b in zip(pair.dp, before):
         np.testing.assert_array_equal(p._data, b)
-
-
-def test_cached_addresses_follow_the_arrays():
-    """The step's address cache: a live array hits, an array that takes a freed one's id gets
-    its own address, and every address is the one NumPy reports."""
-    from deepgrad.kernels import optim_steps
-
-    for _ in range(200):  # freed arrays' ids are reused quickly: some rounds hit a stale entry
-        a = np.ones(37, np.float32)
-        assert optim_steps._address(a) == a.ctypes.data
-        assert optim_steps._address(a) == a.ctypes.data
-        del a
-        b = np.zeros(1000 + _ % 7, np.float32)
-        assert optim_steps._address(b) == b.ctypes.data

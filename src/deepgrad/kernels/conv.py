@@ -69,6 +69,7 @@ import threading
 import numpy as np
 
 from deepgrad.kernels import compiler, threads
+from deepgrad.kernels.pointers import address
 
 _OUT_BLOCK = 4  # output channels per forward register tile
 _CHANNEL_BLOCK = 4  # input channels reduced before the partial sums go back to memory
@@ -177,7 +178,7 @@ def forward(xbuf, weight, bias, n: int, out_hw, stride, dilation):
     b = np.zeros(ob * _OUT_BLOCK, np.float32)
     if bias is not None:
         b[:o] = bias
-    args = (xbuf.ctypes.data, wb.ctypes.data, b.ctypes.data, out.ctypes.data)
+    args = (address(xbuf), address(wb), address(b), address(out))
     threads.run_split(kernel, args, oh)
     out = out[:o]
     return out if n8 == n else np.ascontiguousarray(out[..., :n])
@@ -208,7 +209,7 @@ def weight_grad(xbuf, grad, kernel_hw, stride, dilation):
     shape = (xbuf.shape, (o, c, kh, kw), (oh, ow), n8, stride, dilation, outs)
     kernel = compiler.kernel("weight_grad", shape, weight_grad_ir, 3)
     dw = np.empty((o, c, kh, kw), np.float32)
-    threads.run_split(kernel, (xbuf.ctypes.data, dy.ctypes.data, dw.ctypes.data), (o // outs) * c)
+    threads.run_split(kernel, (address(xbuf), address(dy), address(dw)), (o // outs) * c)
     return dw
 
 

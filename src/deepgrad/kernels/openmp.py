@@ -28,6 +28,7 @@ import os
 import numpy as np
 
 from deepgrad.kernels import compiler
+from deepgrad.kernels.pointers import address
 
 #: How long idle OpenMP threads spin before they sleep (``GOMP_SPINCOUNT``; see ``load``).
 SPIN_COUNT = 30_000
@@ -154,7 +155,7 @@ def run(shares) -> bool:
             rows += (0,) * (MAX_POINTERS - len(pointers)) + (start, end)
     head.append(len(rows) // _ROW)
     job = np.array(head + rows, np.int64)
-    parallel(trampoline, job.ctypes.data, len(shares), 0)
+    parallel(trampoline, address(job), len(shares), 0)
     return True
 
 

@@ -31,11 +31,10 @@ adagrad    decay, maximize                                       sum
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
 from deepgrad.kernels import compiler, threads
+from deepgrad.kernels.pointers import address
 
 #: Groups with fewer elements than this run on one thread: starting the others costs more.
 _THREADS_MIN = 1 << 15
@@ -80,24 +79,6 @@ def usable(arrays) -> bool:
     return True
 
 
-#: id(array) -> (weak reference to it, its data address). Parameters and optimiser state live
-#: from step to step; ``a.ctypes.data`` builds a ctypes object each time (about 0.8 us, a
-#: third of a small model's step in the kernels' Python), a hit here is a lookup. The weak
-#: reference tells a live array from a new one that took a freed array's id.
-_addresses: dict = {}
-
-
-def _address(a) -> int:
-    hit = _addresses.get(id(a))
-    if hit is not None and hit[0]() is a:
-        return hit[1]
-    if len(_addresses) > 4096:  # gradients are new arrays every step: keep the cache small
-        _addresses.clear()
-    address = a.ctypes.data
-    _addresses[id(a)] = (weakref.ref(a), address)
-    return address
-
-
 def step(algorithm: str, flags: tuple, arrays: list, scalars: list) -> None:
     """Run the fused update ``algorithm`` with ``flags`` over every parameter's ``arrays``,
     each with its ``scalars`` (Python floats, rounded to float32 here)."""
@@ -107,9 +88,9 @@ def step(algorithm: str, flags: tuple, arrays: list, scalars: list) -> None:
     # One float32 row of scalars per parameter, in one array (kept alive until the pass is
     # done): a pointer per row costs an addition, not a NumPy array and its ctypes object.
     packed = np.array(scalars, np.float32).reshape(len(scalars), -1)
-    base, row = packed.ctypes.data, packed.strides[0]
+    base, row = address(packed), packed.strides[0]
     pieces = [
-        (tuple(map(_address, group)) + (base + i * row,), group[0].size)
+        (tuple(map(address, group)) + (base + i * row,), group[0].size)
         for i, group in enumerate(arrays)
         if group[0].size
     ]

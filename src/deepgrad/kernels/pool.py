@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from deepgrad.kernels import compiler, threads
+from deepgrad.kernels.pointers import address
 
 
 def usable(x, geo) -> bool:
@@ -48,7 +49,7 @@ def forward(x_cnhw, geo):
     kernel = compiler.kernel("max_pool", _shape(geo, c, n), forward_ir, 3)
     out = np.empty((c, geo.oh, geo.ow, n), np.float32)
     arg = np.empty((c, geo.oh, geo.ow, n), np.uint8)
-    args = (x_cnhw.ctypes.data, out.ctypes.data, arg.ctypes.data)
+    args = (address(x_cnhw), address(out), address(arg))
     threads.run_split(kernel, args, c * geo.oh)
     return out, arg
 
@@ -58,7 +59,7 @@ def backward(grad_cnhw, arg, geo):
     c, _, _, n = grad_cnhw.shape
     kernel = compiler.kernel("max_pool_grad", _shape(geo, c, n), backward_ir, 3)
     gx = np.empty((c, geo.h, geo.w, n), np.float32)
-    args = (grad_cnhw.ctypes.data, arg.ctypes.data, gx.ctypes.data)
+    args = (address(grad_cnhw), address(arg), address(gx))
     threads.run_split(kernel, args, c * geo.oh)
     return gx
 

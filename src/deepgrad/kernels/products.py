@@ -40,6 +40,7 @@ import numpy as np
 
 from deepgrad.kernels import compiler, openmp, threads
 from deepgrad.kernels import relu as relu_kernels
+from deepgrad.kernels.pointers import address
 
 #: Products with fewer multiply-adds (m n k) stay on NumPy (see the module docstring).
 MIN_WORK = 1 << 19
@@ -169,8 +170,8 @@ def matmul(a, b, bias=None):
     if bias is not None:
         out[...] = bias
     _state["sgemm"](
-        _ROW_MAJOR, ta[0], tb[0], m, n, k, 1.0, a.ctypes.data, ta[1], b.ctypes.data, tb[1],
-        0.0 if bias is None else 1.0, out.ctypes.data, n,
+        _ROW_MAJOR, ta[0], tb[0], m, n, k, 1.0, address(a), ta[1], address(b), tb[1],
+        0.0 if bias is None else 1.0, address(out), n,
     )  # fmt: skip
     return out
 
@@ -227,8 +228,8 @@ def linear_relu(x, weight, bias):
     kernel = compiler.kernel("linear_relu", (n, k, bias is not None), linear_relu_ir, 5)
     out = np.empty((m, n), np.float32)
     pointers = (
-        _state["sgemm_address"], x.ctypes.data, weight.ctypes.data, out.ctypes.data,
-        0 if bias is None else bias.ctypes.data,
+        _state["sgemm_address"], address(x), address(weight), address(out),
+        0 if bias is None else address(bias),
     )  # fmt: skip
     threads.run_split(kernel, pointers, m, shares)
     if key not in _same_as_whole:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from deepgrad.kernels import compiler, threads
+from deepgrad.kernels.pointers import address
 
 #: Arrays smaller than these (in elements) stay with NumPy (the forward) or run the kernel on
 #: the calling thread alone (the backward, from ``BACKWARD_MIN_ONE_THREAD``): NumPy's
@@ -68,7 +69,7 @@ def usable(a, backward: bool = False, least: int | None = None) -> bool:
 def _run(name, build, arrays):
     """Apply kernel ``name`` to the flat arrays (the last is written), split over the threads."""
     kernel = compiler.kernel(name, (), build, len(arrays))
-    ptrs = tuple([a.ctypes.data for a in arrays])
+    ptrs = tuple([address(a) for a in arrays])
     size = arrays[0].size
     if size < BACKWARD_MIN:  # on this thread, called directly: a training step's ReLUs are
         kernel(*ptrs, 0, size)  # small, and each Python layer costs them microseconds
@@ -96,10 +97,10 @@ def forward_inplace(x) -> bool:
         return False
     kernel = compiler.kernel("relu_inplace", (), inplace_ir, 1)
     if x.size < INPLACE_MIN_THREADS:  # on this thread, called directly (see _run)
-        kernel(flat.ctypes.data, 0, x.size)
+        kernel(address(flat), 0, x.size)
     else:
         align = _CHUNK * compiler.vec()
-        threads.run_segments(kernel, [((flat.ctypes.data,), x.size)], align, threads.num_threads())
+        threads.run_segments(kernel, [((address(flat),), x.size)], align, threads.num_threads())
     return True
 
 
