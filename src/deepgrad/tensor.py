@@ -1658,11 +1658,18 @@ class Tensor:
         >>> deepgrad.zeros(2, 3, 4).flatten(1).shape
         (2, 12)
         """
-        if self.ndim == 0:
+        dims = self._data.shape
+        if not dims:
             return self.reshape(1)
-        s, e = _axes((start_dim, end_dim), self.ndim)
-        shape = self.shape[:s] + (-1,) + self.shape[e + 1 :]
-        return self.reshape(shape) if s < e else self
+        s, e = _axes((start_dim, end_dim), len(dims))
+        if s >= e:
+            return self
+        # straight to the op: the shape is valid by construction (reshape's checks are for
+        # users), and the merged size is given, not -1, which NumPy cannot infer for 0 elements
+        merged = 1
+        for n in dims[s : e + 1]:
+            merged *= n
+        return _S.Reshape.apply(self, shape=dims[:s] + (merged,) + dims[e + 1 :])
 
     def unflatten(self, dim: int, sizes) -> Tensor:
         """Dimension ``dim`` split into ``sizes`` (the inverse of ``flatten``).

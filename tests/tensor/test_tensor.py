@@ -575,3 +575,20 @@ def test_device_idiom_runs_on_cpu():
     if not deepgrad.cuda.is_available():
         with pytest.raises(RuntimeError, match="no GPU"):
             x.to("cuda")
+
+
+@pytest.mark.parametrize(
+    "shape,start,end",
+    [((2, 3, 4), 1, -1), ((2, 3, 4), 0, -1), ((2, 3, 4), 0, 1), ((2, 3, 4, 5), 1, 2),
+     ((0, 3, 4), 1, -1), ((2, 0, 4), 0, -1), ((5,), 0, -1), ((), 0, -1), ((2, 3), 1, 1)],
+)  # fmt: skip
+def test_flatten_shapes_and_gradient_match_torch(shape, start, end):
+    x = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
+    ours = deepgrad.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    yo, yt = ours.flatten(start, end), theirs.flatten(start, end)
+    assert tuple(yo.shape) == tuple(yt.shape)
+    np.testing.assert_array_equal(yo.detach().numpy(), yt.detach().numpy())
+    yo.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())

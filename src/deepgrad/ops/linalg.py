@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from deepgrad import kernels
 from deepgrad.autograd.op import Op
 from deepgrad.ops.elementwise import relu_inplace
@@ -61,11 +63,15 @@ class MatMul(Op):
 
 def affine(x, weight, bias=None):
     """x W^T + b, a new array: Linear's forward."""
+    wt = weight.T
     if x.ndim == 2:
-        out = kernels.matmul(x, weight.T, bias)  # the bias added by the product's kernel
-        if out is not None:
-            return out
-    out = _mm(x, weight.T)
+        out = kernels.matmul(x, wt, bias)  # the bias added by the product's kernel
+        if out is None:
+            out = x @ wt  # (kernels.matmul has just said no: not asked again through _mm)
+            if bias is not None:
+                out += bias
+        return out
+    out = _mm(x, wt)
     if bias is not None:
         out += bias
     return out
@@ -105,5 +111,8 @@ class Linear(Op):
             else:
                 gw = _mm(g.reshape(-1, g.shape[-1]).T, x.reshape(-1, x.shape[-1]))
         if len(need) > 2 and need[2]:
-            gb = g.sum(axis=tuple(range(g.ndim - 1)))
+            if g.ndim == 2 and type(g) is np.ndarray:  # g.sum(axis=0), without NumPy's wrapper
+                gb = np.add.reduce(g, axis=0)
+            else:
+                gb = g.sum(axis=tuple(range(g.ndim - 1)))
         return gx, gw, gb
