@@ -4,7 +4,7 @@ One number governs every library deepgrad computes with on the CPU: its compiled
 (``kernels/threads.py``), Intel MKL's products (``kernels/products.py`` sets MKL to it before
 each product) and NumPy's OpenBLAS, which is told at once. Without a call, the number comes
 from ``DEEPGRAD_NUM_THREADS``, ``OMP_NUM_THREADS`` or ``OPENBLAS_NUM_THREADS``, else the CPUs
-this process may use (as PyTorch's default is the physical cores).
+this process may use (PyTorch's default is the number of physical cores).
 
 Deviation from PyTorch: there is no separate inter-op pool, so ``set_num_interop_threads`` is
 not offered.

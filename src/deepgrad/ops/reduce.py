@@ -30,7 +30,7 @@ def max_keepdims(a, axis):
         and a.size >= 16 * a.shape[-1] > 0
     ):
         last_first = a.T if a.ndim == 2 else a.transpose((a.ndim - 1, *range(a.ndim - 1)))
-        return np.ascontiguousarray(last_first).max(axis=0)[..., None]
+        return np.maximum.reduce(np.ascontiguousarray(last_first), axis=0)[..., None]
     return a.max(axis=axis, keepdims=True)
 
 
