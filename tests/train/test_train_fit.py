@@ -8,6 +8,7 @@ schedules, and hand-made loss sequences.
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -255,3 +256,36 @@ def test_progress_bar_shows_loss_and_accuracy(capsys):
     fit(model, nn.CrossEntropyLoss(), opt, (x, y), (x, y), epochs=1, batch_size=16)
     err = capsys.readouterr().err
     assert "epoch 1/1" in err and "val_acc" in err and "loss" in err
+
+
+def test_ctrl_c_inside_the_progress_bars_constructor_leaves_no_traceback(monkeypatch):
+    """A SIGINT that lands while tqdm builds the epoch's bar (as one of the fault test's 50
+    kills once did) comes out as KeyboardInterrupt after the bar is whole: its ``__del__`` then
+    has everything it needs, and nothing is printed as an ignored exception."""
+    import gc
+    import importlib
+    import signal
+
+    from tqdm import std
+
+    fit_module = importlib.import_module("deepgrad.train.fit")  # the module, not the function
+
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    real_ema, signalled = std.EMA, []
+
+    def ema_after_a_ctrl_c(*args):  # tqdm makes these after `disable`, before `pos`
+        if not signalled:
+            signalled.append(True)
+            signal.raise_signal(signal.SIGINT)  # raised at the next bytecode boundary
+        return real_ema(*args)
+
+    monkeypatch.setattr(std, "EMA", ema_after_a_ctrl_c)
+    interrupted = False
+    try:
+        fit_module._progress_bar([1, 2, 3], epoch=0, epochs=1)
+    except KeyboardInterrupt:  # (not pytest.raises: its traceback would keep the bar alive)
+        interrupted = True
+    gc.collect()  # the bar, if half built, is deleted here
+    assert interrupted
+    assert [str(u.exc_value) for u in unraisable] == []

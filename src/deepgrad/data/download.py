@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from deepgrad.utils.atomic import atomic_writer
+from deepgrad.utils.interrupts import interrupts_deferred
 
 DOWNLOAD_TIMEOUT = 10.0  # seconds for connecting and for each read
 MAX_DOWNLOAD_BYTES = 256 * 2**20  # per file: a mirror sending more is refused mid-stream
@@ -107,7 +108,8 @@ def progress_bar(total: int | None, desc: str, enabled: bool = True):
         from tqdm.auto import tqdm
     except ImportError:
         return _StderrBar(total, desc)
-    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024)
+    with interrupts_deferred():  # a half-built bar prints a traceback when deleted (fit.py)
+        return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024)
 
 
 def fetch(
