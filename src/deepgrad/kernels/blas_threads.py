@@ -35,23 +35,37 @@ def quiet_workers() -> bool:
     _done = True
     if "OPENBLAS_THREAD_TIMEOUT" in os.environ:
         return False  # the user's choice
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
-    except OSError:
+    libraries = _loaded_openblas()
+    if libraries is None:
         return False
     changed = False
     os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"
-    for path in sorted(p for p in paths if p.startswith("/")):
+    for lib in libraries:
         try:
-            lib = ctypes.CDLL(path)
             read_env, shutdown = lib.openblas_read_env, lib.blas_thread_shutdown_
-        except (OSError, AttributeError):
+        except AttributeError:
             continue
         read_env()
         shutdown()
         changed = True
     return changed
+
+
+def _loaded_openblas() -> list | None:
+    """Every OpenBLAS library this process has loaded, as ctypes libraries; None when the
+    process's memory map cannot be read (not Linux)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return None
+    libraries = []
+    for path in sorted(p for p in paths if p.startswith("/")):
+        try:
+            libraries.append(ctypes.CDLL(path))
+        except OSError:
+            continue
+    return libraries
 
 
 #: The names OpenBLAS builds export for ``openblas_set_num_threads`` (NumPy's wheels use the
@@ -67,17 +81,8 @@ _SET_THREADS_NAMES = (
 def set_openblas_threads(n: int) -> int:
     """Have every loaded OpenBLAS compute on ``n`` threads; returns how many libraries were
     told (0 where NumPy uses another BLAS)."""
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
-    except OSError:
-        return 0
     told = 0
-    for path in sorted(p for p in paths if p.startswith("/")):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
+    for lib in _loaded_openblas() or []:
         for name in _SET_THREADS_NAMES:
             setter = getattr(lib, name, None)
             if setter is not None:
