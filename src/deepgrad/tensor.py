@@ -1780,6 +1780,14 @@ class Tensor:
         return y.reshape(tuple(r * n for r, n in zip(sizes, x.shape)))
 
     def __getitem__(self, key) -> Tensor:
+        if not self.requires_grad or not _grad_state.enabled:
+            # a batch's slice of the indices and its rows, each step: straight to NumPy
+            if type(key) is slice:
+                return _wrap(self._data[key])
+            if type(key) is Tensor:
+                k = key._data
+                if type(k) is _ndarray and k.ndim == 1 and k.dtype.kind in "iu":
+                    return _wrap(self._data[k])
         key, advanced = _index_key(key)
         if not self.requires_grad or not _grad_state.enabled:
             return _wrap(self._data[key])

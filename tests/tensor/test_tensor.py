@@ -592,3 +592,28 @@ def test_flatten_shapes_and_gradient_match_torch(shape, start, end):
     yo.sum().backward()
     yt.sum().backward()
     np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+@pytest.mark.parametrize(
+    "key",
+    [slice(2, 9), slice(None, None, 3), slice(-4, None), slice(5, 2), [3, -1, 0, 3], [], [9, 2]],
+)
+def test_batch_indexing_without_a_graph_matches_torch(key):
+    """The per-step fast path of ``__getitem__`` (a slice, or a 1-D integer tensor, on a
+    tensor outside any graph) gives torch's values, shapes and dtypes."""
+    x = np.arange(10 * 3, dtype=np.float32).reshape(10, 3)
+    if isinstance(key, list):
+        ours_key = deepgrad.tensor(key, dtype=deepgrad.int64)
+        their_key = torch.tensor(key, dtype=torch.int64)
+    else:
+        ours_key = their_key = key
+    ours, theirs = deepgrad.from_numpy(x)[ours_key], torch.from_numpy(x)[their_key]
+    assert tuple(ours.shape) == tuple(theirs.shape) and not ours.requires_grad
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    with pytest.raises(IndexError):
+        deepgrad.from_numpy(x)[deepgrad.tensor([10])]
+    w = deepgrad.from_numpy(x.copy()).requires_grad_()  # in a graph: the Index op, as before
+    w[ours_key].sum().backward()
+    tw = torch.from_numpy(x.copy()).requires_grad_()
+    tw[their_key].sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), tw.grad.numpy())
