@@ -43,7 +43,8 @@ define apt_get
 			else command -v "$$have" >/dev/null || need="$$need $$pkg"; fi; \
 		done; \
 		if [ -n "$$need" ]; then \
-			($(APT_INSTALL) $$need || (apt-get update -qq && $(APT_INSTALL) $$need)) >/dev/null; \
+			($(APT_INSTALL) $$need || (apt-get update -qq && $(APT_INSTALL) $$need)) >/dev/null \
+				|| echo "warning: apt-get could not install$$need: what needs them cannot run"; \
 		fi; \
 	fi
 endef
