@@ -150,3 +150,24 @@ def test_bias_added_by_the_kernel():
     assert (np.abs(got - want) / scale).max() < 1e-6
     assert products.matmul(a, b, bias.astype(np.float64)) is None
     assert products.matmul(a, b, bias[:-1]) is None
+
+
+@pytest.mark.parametrize("n", [1, 7, 16, 17, 33, 512, 515])
+def test_the_bias_rows_are_numpys_broadcast_bit_for_bit(n):
+    """The compiled fill that starts a biased product copies every bit of the bias into every
+    row (NaN payloads, -0.0 and infinities too), partial vectors included."""
+    pytest.importorskip("llvmlite")
+    from deepgrad.kernels import compiler
+
+    if not compiler.available():
+        pytest.skip("no compiled kernels on this host")
+    bias = np.random.default_rng(n).standard_normal(n).astype(np.float32)
+    special = np.array([np.nan, -0.0, np.inf, -np.inf], np.float32)
+    special.view(np.uint32)[0] |= 0x1234  # a NaN with a payload
+    bias[: min(n, 4)] = special[: min(n, 4)]
+    for m in (0, 1, 5, 128):
+        out = np.full((m, n), 7.0, np.float32)
+        products._start_as_bias(out, bias)
+        want = np.empty((m, n), np.float32)
+        want[...] = bias
+        assert out.tobytes() == want.tobytes()

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from deepgrad.kernels import compiler, optim_steps, pool, relu
+from deepgrad.kernels import compiler, optim_steps, pool, products, relu
 from deepgrad.kernels import conv as conv_kernels
 
 llvmlite = pytest.importorskip("llvmlite")
@@ -78,6 +78,8 @@ def _modules(width):
     yield "relu", relu.forward_ir(width), True
     yield "relu_grad", relu.backward_ir(width), True
     yield "relu_inplace", relu.inplace_ir(width), True
+    yield "bias_rows (21 wide)", products.bias_rows_ir(width, 21), True
+    yield "linear_relu (21 wide)", products.linear_relu_ir(width, 21, 7, True), True
     fwd = conv_kernels.forward_ir(width, xshape, (5, 3, 3, 3), (8, 8), n8, (1, 1), (1, 1))
     yield "conv forward", fwd, False
     wg = conv_kernels.weight_grad_ir(width, xshape, (4, 3, 3, 3), (8, 8), n8, (1, 1), (1, 1), 2)
