@@ -9,6 +9,7 @@ float32 tensor is float32), which NumPy alone would not do.
 from __future__ import annotations
 
 import builtins
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -1666,9 +1667,7 @@ class Tensor:
             return self
         # straight to the op: the shape is valid by construction (reshape's checks are for
         # users), and the merged size is given, not -1, which NumPy cannot infer for 0 elements
-        merged = 1
-        for n in dims[s : e + 1]:
-            merged *= n
+        merged = math.prod(dims[s : e + 1])
         return _S.Reshape.apply(self, shape=dims[:s] + (merged,) + dims[e + 1 :])
 
     def unflatten(self, dim: int, sizes) -> Tensor:
@@ -1780,14 +1779,6 @@ class Tensor:
         return y.reshape(tuple(r * n for r, n in zip(sizes, x.shape)))
 
     def __getitem__(self, key) -> Tensor:
-        if not self.requires_grad or not _grad_state.enabled:
-            # a batch's slice of the indices and its rows, each step: straight to NumPy
-            if type(key) is slice:
-                return _wrap(self._data[key])
-            if type(key) is Tensor:
-                k = key._data
-                if type(k) is _ndarray and k.ndim == 1 and k.dtype.kind in "iu":
-                    return _wrap(self._data[k])
         key, advanced = _index_key(key)
         if not self.requires_grad or not _grad_state.enabled:
             return _wrap(self._data[key])
@@ -2327,6 +2318,13 @@ def _shape_arg(shape) -> tuple:
 
 def _index_key(key):
     """Convert tensors, lists and ranges in an index to arrays; say if it is advanced indexing."""
+    # the keys of a training loop's batches, each step: a slice, or a 1-D integer index tensor
+    if type(key) is slice:
+        return key, False
+    if type(key) is Tensor:
+        k = key._data
+        if type(k) is _ndarray and k.ndim == 1 and k.dtype.kind in "iu":
+            return k, True
     if not isinstance(key, tuple):
         key = (key,)
     out = []

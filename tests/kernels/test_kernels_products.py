@@ -156,7 +156,6 @@ def test_bias_added_by_the_kernel():
 def test_the_bias_rows_are_numpys_broadcast_bit_for_bit(n):
     """The compiled fill that starts a biased product copies every bit of the bias into every
     row (NaN payloads, -0.0 and infinities too), partial vectors included."""
-    pytest.importorskip("llvmlite")
     from deepgrad.kernels import compiler
 
     if not compiler.available():
