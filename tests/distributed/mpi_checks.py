@@ -238,6 +238,25 @@ def train(model, opt, data, rank=None, world=1):
     return [p.detach().numpy().copy() for p in model.parameters()]
 
 
+def train_sharded(model, opt, data, world: int):
+    """One process doing DDP's arithmetic: each shard's gradient, summed, times 1 / world."""
+    loss_fn = nn.CrossEntropyLoss()
+    params = list(model.parameters())
+    for x, y in data:
+        n = len(y) // world
+        total = None
+        for r in range(world):
+            opt.zero_grad()
+            loss_fn(model(x[r * n : (r + 1) * n]), y[r * n : (r + 1) * n]).backward()
+            grads = [p.grad.numpy().copy() for p in params]
+            total = grads if total is None else [t + g for t, g in zip(total, grads)]
+        for p, t in zip(params, total):
+            t *= np.asarray(1.0 / world, dtype=t.dtype)
+            p.grad = deepgrad.from_numpy(t)
+        opt.step()
+    return [p.detach().numpy().copy() for p in params]
+
+
 def max_diff(a: list, b: list) -> tuple[float, float]:
     abs_diff = max(float(np.max(np.abs(x - y))) for x, y in zip(a, b))
     scale = max(float(np.max(np.abs(y))) for y in b)
@@ -248,11 +267,14 @@ EQUIVALENCE = [(kind, opt) for kind in ("mlp", "cnn") for opt in ("sgd", "adam")
 
 
 def check_equivalence(c: Check, rank: int, world: int, steps: int = 20) -> None:
-    """DDP with ``world`` ranks x batch 64 against one process with batch 64 * world.
+    """DDP with ``world`` ranks x batch 64 against one process.
 
-    float64: the weights agree within 1e-12. float32: the DDP run is as close to the exact
-    (float64) result as the single-process float32 run is: its difference is float32
-    rounding, the same kind and size as that of the single process, and no more.
+    float64: against one process with batch 64 * world; the weights agree within 1e-12 (the
+    average of the shards' gradients is the whole batch's gradient). float32: against one
+    process that computes each shard's gradient and averages them as DDP does; the weights
+    must be equal bit for bit. (An earlier oracle, "DDP is as close to float64 as the single
+    process at batch 128", compared two rounding errors that Adam magnifies chaotically where
+    a gradient is nearly zero: 6.3e-5 against 2.1e-6 on an AMD EPYC host with NumPy's ops.)
     """
     for i, (kind, opt_name) in enumerate(EQUIVALENCE):
         exact = None
@@ -272,7 +294,10 @@ def check_equivalence(c: Check, rank: int, world: int, steps: int = 20) -> None:
                 continue
             ref = make_model(kind, dtype_t, seed=0)
             data = batches(kind, dtype, steps, 64 * world)
-            ref_weights = train(ref, make_optimizer(opt_name, ref), data)
+            if dtype == np.float64:
+                ref_weights = train(ref, make_optimizer(opt_name, ref), data)
+            else:
+                ref_weights = train_sharded(ref, make_optimizer(opt_name, ref), data, world)
             abs_diff, rel_diff = max_diff(ddp_weights, ref_weights)
             values = {"max_abs_diff": abs_diff, "max_rel_diff": rel_diff}
             values["buckets"] = len(ddp._buckets)
@@ -280,14 +305,8 @@ def check_equivalence(c: Check, rank: int, world: int, steps: int = 20) -> None:
                 exact = ref_weights
                 c.true(f"{tag}: weights differ by {abs_diff:.3g} > 1e-12", abs_diff <= 1e-12)
             else:
-                ddp_error = max_diff(ddp_weights, exact)[0]
-                single_error = max_diff(ref_weights, exact)[0]
-                values.update(ddp_error_vs_float64=ddp_error, single_error_vs_float64=single_error)
-                c.true(
-                    f"{tag}: DDP is {ddp_error:.3g} from the float64 result, the single process "
-                    f"{single_error:.3g}: more than float32 rounding",
-                    ddp_error <= 4 * single_error + 1e-7,
-                )
+                values["ddp_error_vs_float64"] = max_diff(ddp_weights, exact)[0]
+                c.true(f"{tag}: weights differ by {abs_diff:.3g}, not bit for bit", abs_diff == 0)
             c.values[tag] = values
 
 

@@ -32,15 +32,6 @@ def _env() -> dict:
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
     env.pop("DEEPGRAD_SMOKE", None)
-    # The ranks run NumPy's ops, not the compiled kernels: on an AVX-512 host (Intel Xeon,
-    # 2026-12-05) the CNN's float32 DDP run (batch 64 a rank, compiled convolution) ended 8x
-    # further from the float64 weights than the single process (batch 128, NumPy path); with
-    # DEEPGRAD_JIT=0 the two agree to 4e-8. After the kernels' accumulation chains were
-    # shortened (their errors now at or below the NumPy path's), SGD agrees, but Adam's run
-    # still ends 8.9e-5 against 2.0e-6 from float64 (deterministic, in one channel of each
-    # conv layer): rounding that Adam magnifies differs between two batches of 64 and one of
-    # 128. This test is about DDP, so it compares like with like.
-    env["DEEPGRAD_JIT"] = "0"
     return env
 
 

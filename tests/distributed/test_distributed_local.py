@@ -204,3 +204,69 @@ def test_train_nproc_argument_errors(capsys, clean_env):
     with pytest.raises(SystemExit):
         main(["train", "--model", "mlp", "--dataset", "iris", "--nproc", "3"])
     assert "--nproc 3 but this process is one of 2 ranks" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------ abort: output before the end
+def test_abort_waits_for_the_output_pipes_to_be_read():
+    """mpiexec loses output still in a pipe when MPI_Abort kills the job; wait until the
+    reader has taken every byte (checked with a reader that starts late)."""
+    import os
+    import threading
+    import time
+
+    from deepgrad.distributed.process_group import wait_until_output_is_read
+
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, b"[rank 1] Traceback ...\n" * 100)
+        read_at = []
+
+        def late_reader():
+            time.sleep(0.3)
+            read_at.append(time.monotonic())
+            os.read(read_end, 1 << 16)
+
+        reader = threading.Thread(target=late_reader)
+        reader.start()
+        assert wait_until_output_is_read((write_end,), timeout=30) is True
+        returned_at = time.monotonic()
+        reader.join()
+        assert read_at and read_at[0] <= returned_at  # it waited for the reader
+        # nobody reads: it gives up after the timeout instead of hanging the failing rank
+        os.write(write_end, b"more\n")
+        started = time.monotonic()
+        assert wait_until_output_is_read((write_end,), timeout=0.2) is False
+        assert time.monotonic() - started >= 0.2
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_abort_waits_on_pipes_only(tmp_path):
+    from deepgrad.distributed.process_group import wait_until_output_is_read
+
+    with open(tmp_path / "log.txt", "w") as f:  # a file: nothing to wait for
+        f.write("x" * 1000)
+        f.flush()
+        assert wait_until_output_is_read((f.fileno(),), timeout=0) is True
+
+
+def test_abort_drains_the_output_before_mpi_abort(monkeypatch):
+    from deepgrad.distributed import process_group
+
+    events = []
+
+    class World:
+        @staticmethod
+        def Abort(code):  # noqa: N802 - mpi4py's name
+            events.append(("Abort", code))
+
+    class FakeMPI:
+        COMM_WORLD = World
+
+    monkeypatch.setattr(process_group, "_mpi", lambda: FakeMPI)
+    monkeypatch.setattr(
+        process_group, "wait_until_output_is_read", lambda: events.append(("drained",)) or True
+    )
+    process_group.abort(3)
+    assert events == [("drained",), ("Abort", 3)]

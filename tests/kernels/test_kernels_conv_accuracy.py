@@ -9,7 +9,8 @@ outliers is not. Kernels that sum each weight-gradient lane over all OH x OW x N
 in one float32 chain, or each forward output over all C x kh x kw products, are 1.6-3x less
 accurate than the NumPy path here (in everything but the first layer's output, a chain of 25
 products either way); with the shorter chains of ``kernels/conv.py`` the ratio is at most
-about 1.1. The kernels run at this host's vector width."""
+about 1.1 on Intel hosts and 1.33 on an AMD EPYC (see ``_SLACK``). The kernels run at this
+host's vector width."""
 
 from __future__ import annotations
 
@@ -25,7 +26,12 @@ from deepgrad.kernels import conv as conv_kernels
 
 pytestmark = pytest.mark.skipif(not compiler.available(), reason="needs llvmlite and AVX2/FMA")
 
-_SLACK = 1.3  # kernels' error / NumPy path's error allowed
+# kernels' error / NumPy path's error allowed. The NumPy path's own error moves with OpenBLAS's
+# kernel and thread count: conv1's input gradient is 1.28e-7 from float64 with one thread and
+# 1.58e-7 with two on an AMD EPYC (OpenBLAS Haswell kernels), the kernels 1.70e-7 either way
+# (ratio 1.33); on the Intel hosts the ratio was at most about 1.1. Full-length chains are
+# 1.6-3x.
+_SLACK = 1.5
 
 # the course CNN: Conv2d(1, 16, 5, padding=2) on 28 x 28 and Conv2d(16, 32, 5, padding=2) on 14 x 14
 LAYERS = {

@@ -145,7 +145,50 @@ def abort(errorcode: int = 1) -> None:
     """End every rank of the job now (``MPI_Abort``): for errors seen by one rank only."""
     sys.stdout.flush()
     sys.stderr.flush()
+    wait_until_output_is_read()
     _mpi().COMM_WORLD.Abort(errorcode)
+
+
+def wait_until_output_is_read(fds=(1, 2), timeout: float = 5.0) -> bool:
+    """Wait until the reader of this process's stdout/stderr pipes has taken every byte.
+
+    Why: ``mpiexec`` (MPICH's hydra) reads each rank's output from a pipe and forwards it; on
+    ``MPI_Abort`` it kills the job, and output still in a pipe is lost. CI once saw the
+    failing-rank test end with no output at all, not even the traceback just written. Once
+    the pipes are empty the output is ahead of the abort in hydra's own stream, so it is
+    printed. Returns False when the timeout ran out first (nobody reading, for instance);
+    outputs that are not pipes (a terminal, a file) have nothing to wait for.
+    """
+    import os
+    import stat
+    import struct
+    import time
+
+    try:
+        import fcntl
+        import termios
+    except ImportError:  # Windows: no FIONREAD on pipes to ask
+        return True
+    pipes = []
+    for fd in fds:
+        try:
+            if stat.S_ISFIFO(os.fstat(fd).st_mode):
+                pipes.append(fd)
+        except OSError:  # closed
+            pass
+
+    def unread(fd: int) -> int:  # FIONREAD works on a pipe's write end too (Linux, macOS)
+        try:
+            return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0]
+        except OSError:
+            return 0
+
+    deadline = time.monotonic() + timeout
+    while any(unread(fd) for fd in pipes):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True
 
 
 def destroy_process_group(group=None) -> None:
