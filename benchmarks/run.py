@@ -35,14 +35,15 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 # 0.11 s without). deepgrad stops that itself when its compiled kernels first run (see
 # deepgrad/kernels/blas_threads.py); set it from the start so every workload is compared fairly.
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-# deepgrad's MKL products run on GCC's OpenMP runtime, which deepgrad loads with a short spin
-# (deepgrad/kernels/products.py). PyTorch's wheel ships a libgomp.so.1 of its own, and in one
-# process MKL's threads use that already-loaded runtime, which has the default spin; its idle
-# threads then kept a core from deepgrad's convolution kernels (W3 1.29-1.43 against
-# 1.03-1.11). So the run gives the shared runtime deepgrad's setting before PyTorch loads it,
-# as a deepgrad-only process has it. PyTorch's times did not change with it (W1 1.011/0.997 s
-# against 1.029/1.013 s, W3 1.553/1.539 s against 1.573/1.533 s, two runs each).
-os.environ.setdefault("GOMP_SPINCOUNT", "30000")
+# deepgrad's kernels (and, on Intel CPUs, its MKL products) run on GCC's OpenMP runtime, which
+# deepgrad loads with a spin chosen for the host (deepgrad/kernels/openmp.py: spin_count).
+# PyTorch's wheel ships a libgomp.so.1 of its own, and in one process deepgrad's team uses that
+# already-loaded runtime, which has the default spin; its idle threads then kept a core from
+# deepgrad's convolution kernels (W3 1.29-1.43 against 1.03-1.11). So the run gives the shared
+# runtime deepgrad's setting before PyTorch loads it, as a deepgrad-only process has it.
+# PyTorch's times did not change with it: W1 1.011/0.997 s against 1.029/1.013 s (Intel, 30,000
+# turns); on an AMD EPYC, PyTorch alone 0.92-1.04 s with 300,000 (its default), 30,000 or 1,000.
+# (Set below, once deepgrad can be imported.)
 # Some hosts pin OpenBLAS to an older kernel (OPENBLAS_CORETYPE=Haswell, a workaround for old
 # OpenBLAS builds) even on AVX-512 processors; NumPy's current OpenBLAS then runs its GEMMs at
 # half speed while PyTorch's oneDNN uses AVX-512. Compare both at their best: drop the pin for
@@ -54,6 +55,11 @@ UNPINNED = {
 }
 
 import numpy as np  # noqa: E402
+
+if "GOMP_SPINCOUNT" not in os.environ and "OMP_WAIT_POLICY" not in os.environ:
+    from deepgrad.kernels import openmp as _openmp  # before PyTorch loads the runtime
+
+    os.environ["GOMP_SPINCOUNT"] = str(_openmp.spin_count())
 
 # ---------------------------------------------------------------------- data
 

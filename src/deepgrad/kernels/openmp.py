@@ -30,8 +30,10 @@ import numpy as np
 from deepgrad.kernels import compiler
 from deepgrad.kernels.pointers import address
 
-#: How long idle OpenMP threads spin before they sleep (``GOMP_SPINCOUNT``; see ``load``).
-SPIN_COUNT = 30_000
+#: How long idle OpenMP threads spin before they sleep (``GOMP_SPINCOUNT``; see
+#: ``spin_count``): where MKL's products share the team, and where NumPy's OpenBLAS does them.
+SPIN_SHARED_WITH_MKL = 30_000
+SPIN_BESIDE_OPENBLAS = 1_000
 #: The most pointer arguments a kernel may take (each share is a row of MAX_POINTERS + 4).
 MAX_POINTERS = 10
 _ROW = MAX_POINTERS + 4
@@ -40,15 +42,28 @@ _state: dict = {}  # "gomp" once loaded, "error" when it cannot be; "run" for th
 _kernel_addresses: dict = {}  # id(kernel) -> (kernel, its machine-code address)
 
 
+def spin_count() -> int:
+    """How many turns the team's idle threads spin before they sleep, for this host.
+
+    After each parallel region GCC's runtime spins its idle threads, 300,000 turns by default.
+    Where MKL's products run on this team (``products.py``: Intel CPUs), the spin bridges the
+    gaps between an MLP step's products and kernels, but the default kept a core from the
+    convolution kernels that start right after the CNN's last layer (60 training batches:
+    1.26-1.29 s against 1.00-1.05 s with that layer on NumPy); 30,000 turns do both.
+    Where NumPy's OpenBLAS does the products it has threads of its own, and a spinning team
+    thread holds the core its worker needs: on a 2-core AMD EPYC (Zen 5) the first product
+    of each MLP step took 1,030 us after the optimiser's kernel instead of 345 us, and W1's
+    epoch 0.93-1.03 s with 30,000 turns, 0.59-0.64 s with 1,000, 0.60-0.63 with 3,000,
+    0.66-0.72 with 10,000 and 0.65-0.80 with none (deepgrad alone, 4 epochs each)."""
+    from deepgrad.kernels import products  # here: products imports this module
+
+    return SPIN_SHARED_WITH_MKL if products.mkl_wanted() else SPIN_BESIDE_OPENBLAS
+
+
 @contextlib.contextmanager
 def _short_spin():
-    """``GOMP_SPINCOUNT`` set to ``SPIN_COUNT`` while the runtime loads (it reads it then).
+    """``GOMP_SPINCOUNT`` set to ``spin_count()`` while the runtime loads (it reads it then).
 
-    After each parallel region its idle threads spin before they sleep, 300,000 turns by
-    default. With MKL's products on this runtime and the kernels on a Python pool, that spin
-    kept a core from the convolution kernels that start right after the CNN's last layer (60
-    training batches: 1.26-1.29 s against 1.00-1.05 s with that layer on NumPy); 30,000 turns
-    still bridge the gaps between an MLP step's products (the same epoch time within noise).
     Only for this load: the variable is removed again, so child processes and other OpenMP
     runtimes keep their defaults; left alone when the user set ``GOMP_SPINCOUNT`` or
     ``OMP_WAIT_POLICY``, or the runtime was loaded already (PyTorch's wheel ships one with the
@@ -56,7 +71,7 @@ def _short_spin():
     if "GOMP_SPINCOUNT" in os.environ or "OMP_WAIT_POLICY" in os.environ or _gomp_loaded():
         yield
         return
-    os.environ["GOMP_SPINCOUNT"] = str(SPIN_COUNT)
+    os.environ["GOMP_SPINCOUNT"] = str(spin_count())
     try:
         yield
     finally:

@@ -74,18 +74,30 @@ def _find_mkl_rt() -> Path | None:
     return None
 
 
-def _load() -> None:
+def _why_not_mkl() -> str | None:
+    """Why this process will not use MKL, judged without loading it; None when it will try."""
     choice = os.environ.get("DEEPGRAD_BLAS", "").lower()
     if choice == "numpy" or os.environ.get("DEEPGRAD_JIT") == "0":
-        _state["error"] = "turned off (DEEPGRAD_BLAS=numpy or DEEPGRAD_JIT=0)"
-        return
+        return "turned off (DEEPGRAD_BLAS=numpy or DEEPGRAD_JIT=0)"
     if choice != "mkl" and not _intel_cpu():
-        _state["error"] = "not an Intel CPU (DEEPGRAD_BLAS=mkl uses MKL anyway)"
+        return "not an Intel CPU (DEEPGRAD_BLAS=mkl uses MKL anyway)"
+    if _find_mkl_rt() is None:
+        return "the mkl package is not installed"
+    return None
+
+
+def mkl_wanted() -> bool:
+    """True when ``matmul`` will try MKL (the CPU, ``DEEPGRAD_BLAS`` and the mkl package
+    allow it); nothing is loaded to find out (``openmp.spin_count`` asks before loading)."""
+    return _why_not_mkl() is None
+
+
+def _load() -> None:
+    reason = _why_not_mkl()
+    if reason is not None:
+        _state["error"] = reason
         return
     path = _find_mkl_rt()
-    if path is None:
-        _state["error"] = "the mkl package is not installed"
-        return
     layer = os.environ.get("MKL_THREADING_LAYER")
     try:
         # Loaded here, not when MKL first multiplies (it loads its threading layer lazily):
