@@ -109,3 +109,20 @@ def _run_python(code: str, base_env=None, **env) -> str:
 def run_python():
     """``run_python(code, base_env=None, **env)``: see ``_run_python``."""
     return _run_python
+
+
+@pytest.fixture
+def mkl_products(monkeypatch):
+    """deepgrad.kernels.products on MKL for one test, on any x86 CPU where the mkl wheel loads.
+
+    Intel hosts use MKL's products by default; other hosts only with ``DEEPGRAD_BLAS=mkl``, so
+    without this their MKL tests would skip. The module's state is swapped for a fresh one and
+    restored afterwards (the library stays loaded, unused)."""
+    from deepgrad.kernels import products
+
+    if not products.active():
+        monkeypatch.setenv("DEEPGRAD_BLAS", "mkl")
+        monkeypatch.setattr(products, "_state", {})
+        if not products.active():
+            pytest.skip(products.describe())
+    return products
