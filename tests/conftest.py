@@ -10,9 +10,17 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 
 import deepgrad
+from deepgrad.kernels import openmp
+
+# PyTorch loads GCC's OpenMP runtime at import, and deepgrad's kernels share it; give it
+# deepgrad's spin first (as benchmarks/run.py does), or on hosts where NumPy's OpenBLAS does
+# the products the kernels would take their Python pool and the team's tests would skip.
+if "GOMP_SPINCOUNT" not in os.environ and "OMP_WAIT_POLICY" not in os.environ:
+    os.environ["GOMP_SPINCOUNT"] = str(openmp.spin_count())
+
+import torch  # noqa: E402
 
 torch.set_num_threads(1)  # the suite runs under xdist on 2 cores; keep each worker to one
 os.environ.setdefault("DEEPGRAD_SMOKE", "1")

@@ -155,3 +155,48 @@ def test_the_spin_follows_who_does_the_products(monkeypatch, blas, intel, expect
     assert openmp.spin_count() == expected
     monkeypatch.setattr(products, "_find_mkl_rt", lambda: None)  # no mkl wheel: OpenBLAS
     assert openmp.spin_count() == openmp.SPIN_BESIDE_OPENBLAS
+
+
+@pytest.mark.skipif(openmp.load() is None, reason="libgomp.so.1 is not available here")
+@pytest.mark.parametrize(
+    "env, team",
+    [
+        ({"DEEPGRAD_BLAS": "numpy"}, False),  # OpenBLAS + the default spin: the Python pool
+        ({"DEEPGRAD_BLAS": "numpy", "GOMP_SPINCOUNT": "1000"}, True),  # a spin was chosen
+        ({"DEEPGRAD_BLAS": "numpy", "OMP_WAIT_POLICY": "passive"}, True),
+    ],
+)
+def test_a_runtime_loaded_before_deepgrad_with_the_default_spin(run_python, env, team):
+    """PyTorch loads libgomp.so.1 at import with GCC's default spin (300,000 turns); beside
+    OpenBLAS's threads the course MLP's epoch took 1.43-1.67 s on that team against 0.61-0.66
+    on the Python pool (AMD EPYC). The kernels then take the pool, and say why."""
+    code = (
+        "import ctypes\n"
+        "ctypes.CDLL('libgomp.so.1')  # as importing PyTorch does\n"
+        "from deepgrad.kernels import openmp\n"
+        "print(openmp.active(), '|', openmp.describe())\n"
+    )
+    base = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    active, described = run_python(code, base, **env).split(" | ")
+    if not team:
+        assert active == "False" and "loaded before deepgrad" in described
+        assert "GOMP_SPINCOUNT=1000" in described
+    elif compiler.available():
+        assert active == "True" and described == "GCC's OpenMP team (libgomp)"
+
+
+@pytest.mark.skipif(openmp.load() is None, reason="libgomp.so.1 is not available here")
+def test_a_runtime_loaded_before_deepgrad_still_serves_mkl(run_python):
+    """Where MKL's products share the team, the team stays (MKL needs that runtime)."""
+    from deepgrad.kernels import products
+
+    if products._find_mkl_rt() is None or not compiler.available():
+        pytest.skip("needs the mkl wheel and compiled kernels")
+    code = (
+        "import ctypes\n"
+        "ctypes.CDLL('libgomp.so.1')\n"
+        "from deepgrad.kernels import openmp\n"
+        "print(openmp.active())\n"
+    )
+    base = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    assert run_python(code, base, DEEPGRAD_BLAS="mkl") == "True"

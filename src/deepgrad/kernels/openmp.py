@@ -55,9 +55,7 @@ def spin_count() -> int:
     of each MLP step took 1,030 us after the optimiser's kernel instead of 345 us, and W1's
     epoch 0.93-1.03 s with 30,000 turns, 0.59-0.64 s with 1,000, 0.60-0.63 with 3,000,
     0.66-0.72 with 10,000 and 0.65-0.80 with none (deepgrad alone, 4 epochs each)."""
-    from deepgrad.kernels import products  # here: products imports this module
-
-    return SPIN_SHARED_WITH_MKL if products.mkl_wanted() else SPIN_BESIDE_OPENBLAS
+    return SPIN_SHARED_WITH_MKL if _products_on_mkl() else SPIN_BESIDE_OPENBLAS
 
 
 @contextlib.contextmanager
@@ -90,6 +88,8 @@ def load():
     """GCC's OpenMP runtime (a ctypes library), loaded once with the short spin; None when it
     cannot be loaded."""
     if "gomp" not in _state and "error" not in _state:
+        chosen = "GOMP_SPINCOUNT" in os.environ or "OMP_WAIT_POLICY" in os.environ
+        _state["default_spin"] = not chosen and _gomp_loaded()  # see _prepare
         try:
             with _short_spin():
                 _state["gomp"] = ctypes.CDLL("libgomp.so.1")
@@ -117,6 +117,18 @@ def _prepare():
     gomp = load()
     if gomp is None:
         return None
+    if _state.get("default_spin") and not _products_on_mkl():
+        # Another library (PyTorch, at import) loaded the runtime first, with GCC's default
+        # spin of 300,000 turns, and NumPy's OpenBLAS has threads of its own: the team's idle
+        # threads would hold the cores OpenBLAS's worker needs (the course MLP's epoch on a
+        # 2-core AMD EPYC, PyTorch imported first: 1.43-1.67 s on that team, 0.61-0.66 on the
+        # Python pool, 0.59-0.61 on the team given deepgrad's spin before PyTorch loaded it).
+        # So the kernels take the Python pool.
+        _state["why_pool"] = (
+            "GCC's OpenMP runtime was loaded before deepgrad (by PyTorch?) with its default "
+            f"spin; set GOMP_SPINCOUNT={SPIN_BESIDE_OPENBLAS} before importing it to use it"
+        )
+        return None
     try:
         import llvmlite.binding as binding
 
@@ -134,13 +146,21 @@ def _prepare():
     return parallel, ctypes.cast(trampoline, ctypes.c_void_p).value
 
 
+def _products_on_mkl() -> bool:
+    from deepgrad.kernels import products  # here: products imports this module
+
+    return products.mkl_wanted()
+
+
 def describe() -> str:
     """Which threads run the kernels' shares in this process, for reports."""
     if active():
         return "GCC's OpenMP team (libgomp)"
     if os.environ.get("DEEPGRAD_OPENMP") == "0":
         return "a Python thread pool (DEEPGRAD_OPENMP=0)"
-    reason = load_error() if "error" in _state else "no OpenMP team in this process"
+    reason = _state.get("why_pool") or (
+        load_error() if "error" in _state else "no OpenMP team in this process"
+    )
     return f"a Python thread pool ({reason})"
 
 
