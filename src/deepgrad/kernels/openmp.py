@@ -12,11 +12,12 @@ that host a 6.4 MB ReLU went from 436 to 299 us and 60 CNN training batches from
 to 0.89-0.98 s.
 
 ``run`` returns False, and ``threads.py`` falls back to its Python pool, when the runtime
-(``libgomp.so.1``) or llvmlite cannot be loaded, with ``DEEPGRAD_OPENMP=0``, and in a
-forked child (GCC's runtime cannot start parallel regions after a fork in which its parent
-had started any).
+(``libgomp.so.1``) or llvmlite cannot be loaded, with ``DEEPGRAD_OPENMP=0``, in a forked
+child (GCC's runtime cannot start parallel regions after a fork in which its parent had
+started any), and where another library loaded the runtime first with GCC's default spin
+while NumPy's OpenBLAS does the products (``_prepare``).
 
-The runtime is loaded once, with a short spin (``load``).
+The runtime is loaded once, with a spin chosen for the host (``spin_count``, ``load``).
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ SPIN_BESIDE_OPENBLAS = 1_000
 MAX_POINTERS = 10
 _ROW = MAX_POINTERS + 4
 
-_state: dict = {}  # "gomp" once loaded, "error" when it cannot be; "run" for the trampoline
+# "gomp" once loaded, "error" when it cannot be; "default_spin" when another library loaded it
+# first and nobody chose a spin; "why_pool" when the team is not used; "run" for the trampoline
+_state: dict = {}
 _kernel_addresses: dict = {}  # id(kernel) -> (kernel, its machine-code address)
 
 
@@ -147,6 +150,7 @@ def _prepare():
 
 
 def _products_on_mkl() -> bool:
+    """True when MKL's products will run on this team (``products.mkl_wanted``)."""
     from deepgrad.kernels import products  # here: products imports this module
 
     return products.mkl_wanted()
