@@ -178,16 +178,17 @@ def inference(lib, model, x, batch_size=1000):
 
 
 def gemm_peak_gflops(n=2048, repeats=7) -> dict:
-    """float32 GEMM throughput of a large square product: NumPy's BLAS, and MKL's where
-    deepgrad's products use it (deepgrad.kernels.products). The host's peak is the faster of
-    the two, so a fraction of it is never flattered by the slower library."""
+    """float32 GEMM throughput of a large square product: NumPy's BLAS, and deepgrad's products
+    where they take another path (MKL, or NumPy's OpenBLAS on deepgrad's OpenMP team:
+    deepgrad.kernels.products). The host's peak is the faster of the two, so a fraction of it
+    is never flattered by the slower path."""
     from deepgrad.kernels import products
 
     a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
     b = np.random.default_rng(1).standard_normal((n, n)).astype(np.float32)
     libraries = {"numpy": lambda: a @ b}
-    if products.active():
-        libraries["mkl"] = lambda: products.matmul(a, b)
+    if products.active():  # "mkl", or "openblas" (NumPy's, on deepgrad's OpenMP team)
+        libraries[products.backend()] = lambda: products.matmul(a, b)
     result = {}
     for name, product in libraries.items():
         product()

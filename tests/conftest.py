@@ -128,9 +128,24 @@ def mkl_products(monkeypatch):
     restored afterwards (the library stays loaded, unused)."""
     from deepgrad.kernels import products
 
-    if not products.active():
+    if products.backend() != "mkl":
         monkeypatch.setenv("DEEPGRAD_BLAS", "mkl")
         monkeypatch.setattr(products, "_state", {})
-        if not products.active():
+        if products.backend() != "mkl":
             pytest.skip(products.describe())
+    return products
+
+
+@pytest.fixture
+def openblas_team_products(monkeypatch):
+    """deepgrad.kernels.products as NumPy's OpenBLAS on the OpenMP team (kernels/
+    openblas_team.py) for one test, on 2 threads, on any host where it can run (Intel hosts
+    take MKL by default; ``DEEPGRAD_BLAS=openblas`` chooses this)."""
+    from deepgrad.kernels import products
+
+    monkeypatch.setenv("DEEPGRAD_BLAS", "openblas")
+    monkeypatch.setattr(products, "_state", {})
+    monkeypatch.setattr(products.threads, "num_threads", lambda: 2)
+    if products.backend() != "openblas":
+        pytest.skip(products.describe())
     return products

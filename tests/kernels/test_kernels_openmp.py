@@ -73,8 +73,11 @@ print(openmp.active(), digest.hexdigest())
 
 @needs_team
 def test_a_cnn_step_on_the_team_equals_the_python_pool_bit_for_bit(run_python):
-    team = run_python(_CNN_STEP, DEEPGRAD_NUM_THREADS="2").split()
-    pool = run_python(_CNN_STEP, DEEPGRAD_NUM_THREADS="2", DEEPGRAD_OPENMP="0").split()
+    # the products on NumPy in both runs: on the team they may split differently (see
+    # kernels/openblas_team.py); this compares the kernels' shares
+    env = {"DEEPGRAD_NUM_THREADS": "2", "DEEPGRAD_BLAS": "numpy"}
+    team = run_python(_CNN_STEP, **env).split()
+    pool = run_python(_CNN_STEP, **env, DEEPGRAD_OPENMP="0").split()
     assert team[0] == "True" and pool[0] == "False"
     assert team[1] == pool[1]
 
@@ -133,28 +136,38 @@ def test_the_short_spin_is_set_for_the_runtime_only(run_python):
     assert run_python(code, GOMP_SPINCOUNT="7").split() == ["libgomp.so.1", "7", "7"]
 
 
+ON_TEAM, BESIDE = openmp.SPIN_ON_TEAM, openmp.SPIN_BESIDE_OPENBLAS
+
+
 @pytest.mark.parametrize(
-    "blas, intel, expected",
+    "blas, intel, mkl_wheel, openblas, expected",
     [
-        ("numpy", True, openmp.SPIN_BESIDE_OPENBLAS),
-        ("", False, openmp.SPIN_BESIDE_OPENBLAS),
-        ("", True, openmp.SPIN_SHARED_WITH_MKL),
-        ("mkl", False, openmp.SPIN_SHARED_WITH_MKL),
+        ("", True, True, True, ON_TEAM),  # MKL on the team
+        ("mkl", False, True, True, ON_TEAM),
+        ("", False, True, True, ON_TEAM),  # NumPy's OpenBLAS on the team
+        ("", True, False, True, ON_TEAM),
+        ("openblas", True, True, True, ON_TEAM),
+        ("", False, True, False, BESIDE),  # another BLAS: OpenBLAS's own threads
+        ("numpy", True, True, True, BESIDE),  # NumPy's own call
     ],
 )
-def test_the_spin_follows_who_does_the_products(monkeypatch, blas, intel, expected):
-    """A short spin where NumPy's OpenBLAS (with threads of its own) does the products; the
-    longer one where MKL shares the team (W1 on an AMD EPYC: 0.59-0.64 s against 0.93-1.03)."""
-    from deepgrad.kernels import products
+def test_the_spin_follows_who_does_the_products(
+    monkeypatch, blas, intel, mkl_wheel, openblas, expected
+):
+    """The longer spin where the products run on the team (MKL's, or NumPy's OpenBLAS one
+    sgemm a thread); a short one where OpenBLAS multiplies on threads of its own (W1 on an AMD
+    EPYC: 0.59-0.64 s against 0.93-1.03 with the longer spin)."""
+    from deepgrad.kernels import openblas_team, products
 
     monkeypatch.setenv("DEEPGRAD_BLAS", blas)
-    monkeypatch.delenv("DEEPGRAD_JIT", raising=False)
+    for var in ("DEEPGRAD_JIT", "DEEPGRAD_OPENMP"):
+        monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(products, "_intel_cpu", lambda: intel)
-    monkeypatch.setattr(products, "_find_mkl_rt", lambda: "libmkl_rt.so.2")
-    assert products.mkl_wanted() == (expected == openmp.SPIN_SHARED_WITH_MKL)
+    monkeypatch.setattr(products, "_find_mkl_rt", lambda: "libmkl_rt.so.2" if mkl_wheel else None)
+    monkeypatch.setattr(products.compiler, "available", lambda: True)
+    monkeypatch.setattr(openblas_team, "find", lambda: (1, None, None, 64) if openblas else None)
+    assert products.on_team_wanted() == (expected == ON_TEAM)
     assert openmp.spin_count() == expected
-    monkeypatch.setattr(products, "_find_mkl_rt", lambda: None)  # no mkl wheel: OpenBLAS
-    assert openmp.spin_count() == openmp.SPIN_BESIDE_OPENBLAS
 
 
 @pytest.mark.skipif(openmp.load() is None, reason="libgomp.so.1 is not available here")

@@ -46,8 +46,9 @@ def describe() -> dict:
 
 # ------------------------------------------------------------------------ matrix products
 def matmul(a, b, bias=None):
-    """a @ b (+ bias) of two float32 NumPy matrices by MKL, or None: MKL not installed or not
-    used on this CPU, another dtype or layout, fewer than ``products.MIN_WORK`` multiply-adds."""
+    """a @ b (+ bias) of two float32 NumPy matrices on the OpenMP team (MKL, or NumPy's
+    OpenBLAS one sgemm a thread: ``products.backend``), or None: neither used here, another
+    dtype or layout, fewer than ``products.MIN_WORK`` multiply-adds."""
     return _products.matmul(a, b, bias)
 
 

@@ -32,8 +32,9 @@ from deepgrad.kernels import compiler
 from deepgrad.kernels.pointers import address
 
 #: How long idle OpenMP threads spin before they sleep (``GOMP_SPINCOUNT``; see
-#: ``spin_count``): where MKL's products share the team, and where NumPy's OpenBLAS does them.
-SPIN_SHARED_WITH_MKL = 30_000
+#: ``spin_count``): where the large products run on the team too (MKL's, or NumPy's OpenBLAS
+#: one sgemm a thread), and where OpenBLAS multiplies on threads of its own.
+SPIN_ON_TEAM = 30_000
 SPIN_BESIDE_OPENBLAS = 1_000
 #: The most pointer arguments a kernel may take (each share is a row of MAX_POINTERS + 4).
 MAX_POINTERS = 10
@@ -49,16 +50,17 @@ def spin_count() -> int:
     """How many turns the team's idle threads spin before they sleep, for this host.
 
     After each parallel region GCC's runtime spins its idle threads, 300,000 turns by default.
-    Where MKL's products run on this team (``products.py``: Intel CPUs), the spin bridges the
-    gaps between an MLP step's products and kernels, but the default kept a core from the
-    convolution kernels that start right after the CNN's last layer (60 training batches:
-    1.26-1.29 s against 1.00-1.05 s with that layer on NumPy); 30,000 turns do both.
-    Where NumPy's OpenBLAS does the products it has threads of its own, and a spinning team
-    thread holds the core its worker needs: on a 2-core AMD EPYC (Zen 5) the first product
-    of each MLP step took 1,030 us after the optimiser's kernel instead of 345 us, and W1's
-    epoch 0.93-1.03 s with 30,000 turns, 0.59-0.64 s with 1,000, 0.60-0.63 with 3,000,
-    0.66-0.72 with 10,000 and 0.65-0.80 with none (deepgrad alone, 4 epochs each)."""
-    return SPIN_SHARED_WITH_MKL if _products_on_mkl() else SPIN_BESIDE_OPENBLAS
+    Where the large products run on this team (MKL's on Intel CPUs, NumPy's OpenBLAS one sgemm
+    a thread elsewhere: ``products.py``), the spin bridges the gaps between a step's products
+    and kernels, but the default kept a core from the convolution kernels that start right
+    after the CNN's last layer (60 training batches: 1.26-1.29 s against 1.00-1.05 s with that
+    layer on NumPy); 30,000 turns do both. Where OpenBLAS multiplies on threads of its own (no
+    compiled kernels to call it from the team, ``DEEPGRAD_BLAS=numpy``), a spinning team
+    thread holds the core its worker needs: on a 2-core AMD EPYC (Zen 5) the first product of
+    each MLP step took 1,030 us after the optimiser's kernel instead of 345 us, and W1's epoch
+    0.93-1.03 s with 30,000 turns, 0.59-0.64 s with 1,000, 0.60-0.63 with 3,000, 0.66-0.72
+    with 10,000 and 0.65-0.80 with none (deepgrad alone, 4 epochs each)."""
+    return SPIN_ON_TEAM if _products_on_team() else SPIN_BESIDE_OPENBLAS
 
 
 @contextlib.contextmanager
@@ -120,7 +122,7 @@ def _prepare():
     gomp = load()
     if gomp is None:
         return None
-    if _state.get("default_spin") and not _products_on_mkl():
+    if _state.get("default_spin") and not _products_on_team():
         # Another library (PyTorch, at import) loaded the runtime first, with GCC's default
         # spin of 300,000 turns, and NumPy's OpenBLAS has threads of its own: the team's idle
         # threads would hold the cores OpenBLAS's worker needs (the course MLP's epoch on a
@@ -149,11 +151,11 @@ def _prepare():
     return parallel, ctypes.cast(trampoline, ctypes.c_void_p).value
 
 
-def _products_on_mkl() -> bool:
-    """True when MKL's products will run on this team (``products.mkl_wanted``)."""
+def _products_on_team() -> bool:
+    """True when the large products will run on this team (``products.on_team_wanted``)."""
     from deepgrad.kernels import products  # here: products imports this module
 
-    return products.mkl_wanted()
+    return products.on_team_wanted()
 
 
 def describe() -> str:

@@ -1,4 +1,5 @@
-"""Float32 matrix products on Intel's MKL, where it is installed and the CPU is Intel's.
+"""Float32 matrix products on the OpenMP team: Intel's MKL on Intel CPUs, NumPy's own
+OpenBLAS one sgemm a thread elsewhere.
 
 Why: on the 2-core AVX-512 host of issue 16, NumPy's OpenBLAS (SkylakeX kernels) multiplied
 the course MLP's 128-row matrices at 196-258 GFLOP/s and MKL 2026.2 at 285-349 GFLOP/s
@@ -9,24 +10,31 @@ training loop OpenBLAS ran the 128x256 by 256x10 products in 10-27 us and MKL in
 From about half a million multiply-adds MKL wins, partly because OpenBLAS starts its second
 thread for them and wakes it from sleep each time (the softmax regression's 128x784 by
 784x10 product: 99 us in the loop on OpenBLAS, 60 us on MKL, 44 us run back to back).
+On other CPUs (an AMD EPYC, Zen 5) MKL was slower than OpenBLAS (the first layer's product
+503 against 369 us), but OpenBLAS's own threads cost the wake-ups and fought the kernels'
+team for the cores: there the same products run as NumPy's OpenBLAS on the team, each thread
+one single-threaded sgemm on its block (``openblas_team.py``).
 
-When it is used (otherwise ``matmul`` returns None and the op runs ``a @ b``):
+Which (``backend``; otherwise ``matmul`` returns None and the op runs ``a @ b``):
 
-- the ``mkl`` wheel is installed (``pip install deepgrad[fast]`` on x86-64 Linux) and
-  ``libgomp`` (GCC's OpenMP runtime, which MKL's GNU threading layer needs) can be loaded;
-- the CPU is an Intel one (``GenuineIntel``): the speed-up was measured there; on AMD CPUs
-  it has not been, so they keep OpenBLAS. ``DEEPGRAD_BLAS=mkl`` uses MKL on any x86 CPU,
-  ``DEEPGRAD_BLAS=numpy`` never;
-- both operands are float32 NumPy matrices laid out row- or column-major (a transposed view
-  such as ``weight.T`` needs no copy), in the process that loaded MKL (a forked child keeps
-  NumPy: GCC's OpenMP runtime cannot run parallel regions after a fork).
+- ``"mkl"``: the ``mkl`` wheel is installed (``pip install deepgrad[fast]`` on x86-64 Linux),
+  ``libgomp`` (GCC's OpenMP runtime, which MKL's GNU threading layer needs) can be loaded and
+  the CPU is an Intel one (``GenuineIntel``), or ``DEEPGRAD_BLAS=mkl`` on any x86 CPU;
+- ``"openblas"``: otherwise, where NumPy's BLAS is an OpenBLAS exporting ``cblas_sgemm`` and
+  its thread control, the kernels compile and the OpenMP team runs (``DEEPGRAD_BLAS=openblas``
+  chooses it on Intel CPUs too); it needs at least two threads;
+- ``DEEPGRAD_BLAS=numpy`` (or ``DEEPGRAD_JIT=0``): neither;
+- either way both operands are float32 NumPy matrices laid out row- or column-major (a
+  transposed view such as ``weight.T`` needs no copy), in the process that loaded them (a
+  forked child keeps NumPy: GCC's OpenMP runtime cannot run parallel regions after a fork).
 
 Threads: MKL runs on ``threads.num_threads()`` threads (so ``OMP_NUM_THREADS=1`` in the test
 suite gives one), through GCC's OpenMP runtime rather than Intel's (``MKL_THREADING_LAYER``
 is respected when set): the same team of threads as the compiled kernels (``openmp.py``),
-loaded with a short spin. Results equal NumPy's to float32 rounding, not bit for bit: the two
-libraries add the k products in different orders (tests/kernels/test_kernels_products.py
-checks the error against float64 is no larger than NumPy's).
+loaded with the spin for products on the team (``openmp.spin_count``). Results equal NumPy's
+to float32 rounding, not bit for bit: the libraries (or the blocks) add the k products in
+different orders (tests/kernels/test_kernels_products.py and test_kernels_openblas_team.py
+check the error against float64 is no larger than NumPy's).
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepgrad.kernels import compiler, openmp, threads
+from deepgrad.kernels import compiler, openblas_team, openmp, threads
 from deepgrad.kernels import relu as relu_kernels
 from deepgrad.kernels.pointers import address
 
@@ -74,15 +82,33 @@ def _find_mkl_rt() -> Path | None:
     return None
 
 
+def _choice() -> str:
+    return os.environ.get("DEEPGRAD_BLAS", "").lower()
+
+
 def _why_not_mkl() -> str | None:
     """Why this process will not use MKL, judged without loading it; None when it will try."""
-    choice = os.environ.get("DEEPGRAD_BLAS", "").lower()
-    if choice == "numpy" or os.environ.get("DEEPGRAD_JIT") == "0":
-        return "turned off (DEEPGRAD_BLAS=numpy or DEEPGRAD_JIT=0)"
+    choice = _choice()
+    if choice in ("numpy", "openblas") or os.environ.get("DEEPGRAD_JIT") == "0":
+        return f"turned off (DEEPGRAD_BLAS={choice or 'numpy'} or DEEPGRAD_JIT=0)"
     if choice != "mkl" and not _intel_cpu():
         return "not an Intel CPU (DEEPGRAD_BLAS=mkl uses MKL anyway)"
     if _find_mkl_rt() is None:
         return "the mkl package is not installed"
+    return None
+
+
+def _why_not_openblas_team() -> str | None:
+    """Why NumPy's OpenBLAS will not run on the OpenMP team (``openblas_team.py``); None when
+    it will, unless the team itself is not there (``openmp.active``)."""
+    if _choice() in ("numpy", "mkl") or os.environ.get("DEEPGRAD_JIT") == "0":
+        return "turned off (DEEPGRAD_BLAS=numpy or mkl, or DEEPGRAD_JIT=0)"
+    if os.environ.get("DEEPGRAD_OPENMP") == "0":
+        return "no OpenMP team (DEEPGRAD_OPENMP=0)"
+    if not compiler.available():
+        return "no compiled kernels on this host"
+    if openblas_team.find() is None:
+        return "NumPy's BLAS is not an OpenBLAS with cblas_sgemm and thread control"
     return None
 
 
@@ -92,11 +118,23 @@ def mkl_wanted() -> bool:
     return _why_not_mkl() is None
 
 
+def on_team_wanted() -> bool:
+    """True when the large products will run on the OpenMP team, MKL's or NumPy's OpenBLAS
+    (``openmp.spin_count`` asks before the team's runtime loads)."""
+    return mkl_wanted() or _why_not_openblas_team() is None
+
+
 def _load() -> None:
     reason = _why_not_mkl()
-    if reason is not None:
-        _state["error"] = reason
-        return
+    if reason is not None or not _load_mkl():
+        why_not = _why_not_openblas_team()
+        if why_not is None:
+            _state.update(backend="openblas", pid=os.getpid())
+        else:
+            _state["error"] = f"{_state.get('error') or reason}; {why_not}"
+
+
+def _load_mkl() -> bool:
     path = _find_mkl_rt()
     layer = os.environ.get("MKL_THREADING_LAYER")
     try:
@@ -112,7 +150,7 @@ def _load() -> None:
         sgemm = lib.cblas_sgemm
     except (OSError, AttributeError) as exc:
         _state["error"] = f"MKL could not be loaded: {exc}"
-        return
+        return False
     sgemm.argtypes = [ctypes.c_int] * 6 + [
         ctypes.c_float,
         ctypes.c_void_p,
@@ -126,22 +164,37 @@ def _load() -> None:
     sgemm.restype = None
     lib.MKL_Set_Num_Threads.argtypes = [ctypes.c_int]
     _state.update(lib=lib, sgemm=sgemm, pid=os.getpid(), threads=0, path=str(path))
-    _state["sgemm_address"] = ctypes.cast(sgemm, ctypes.c_void_p).value
+    _state.update(backend="mkl", sgemm_address=ctypes.cast(sgemm, ctypes.c_void_p).value)
+    return True
+
+
+def backend() -> str | None:
+    """Who multiplies the large float32 products in this process: "mkl", "openblas" (NumPy's
+    OpenBLAS on the OpenMP team) or None (NumPy's own call)."""
+    if not _state:
+        _load()
+    if _state.get("pid") != os.getpid():
+        return None  # a forked child: GCC's OpenMP runtime cannot serve it
+    if _state.get("backend") == "openblas" and not openmp.active():
+        return None
+    return _state.get("backend")
 
 
 def active() -> bool:
-    """True when float32 products of this process run on MKL."""
-    if not _state:
-        _load()
-    return "sgemm" in _state and _state["pid"] == os.getpid()
+    """True when the large float32 products of this process run on MKL or on the team."""
+    return backend() is not None
 
 
 def describe() -> str:
     """The BLAS the large float32 products use, for reports."""
-    if active():
-        version = metadata.version("mkl")
-        return f"MKL {version} (products of at least {MIN_WORK} multiply-adds; NumPy's below)"
-    return f"NumPy's BLAS ({_state.get('error', 'MKL not used in this process')})"
+    which = backend()
+    below = f"products of at least {MIN_WORK} multiply-adds; NumPy's below"
+    if which == "mkl":
+        return f"MKL {metadata.version('mkl')} ({below})"
+    if which == "openblas":
+        return f"NumPy's OpenBLAS on deepgrad's OpenMP team ({below})"
+    reason = _state.get("error") or openmp.describe()
+    return f"NumPy's BLAS ({reason})"
 
 
 def _operand(x):
@@ -169,12 +222,15 @@ def matmul(a, b, bias=None):
         type(bias) is not np.ndarray or bias.dtype != np.float32 or bias.shape != (n,)
     ):
         return None
-    if not active():
+    which = backend()
+    if which is None:
         return None
     ta, tb = _operand(a), _operand(b)
     if ta is None or tb is None:
         return None
     wanted = threads.num_threads()
+    if which == "openblas":  # on one thread NumPy's own call does the same
+        return openblas_team.matmul(a, b, bias, ta, tb, wanted) if wanted > 1 else None
     if _state["threads"] != wanted:
         _state["lib"].MKL_Set_Num_Threads(wanted)
         _state["threads"] = wanted
@@ -268,7 +324,7 @@ def linear_relu(x, weight, bias):
         return None
     key = (m, n, k, bias is not None, shares)
     if _same_as_whole.get(key) is False or not (
-        active() and compiler.available() and openmp.active()
+        backend() == "mkl" and compiler.available() and openmp.active()
     ):
         return None
     kernel = compiler.kernel("linear_relu", (n, k, bias is not None), linear_relu_ir, 5)

@@ -1,0 +1,143 @@
+"""NumPy's OpenBLAS on deepgrad's OpenMP team: each thread runs one single-threaded sgemm on
+its share of the output.
+
+Why: where MKL is not used (``products.py``: CPUs other than Intel's), NumPy's OpenBLAS
+multiplies with a worker thread of its own, beside the OpenMP team that runs deepgrad's
+kernels. Two pools on two cores cost twice. OpenBLAS puts its worker to sleep after each
+product (``blas_threads.py``), and waking it cost about 100 us per step of the course MLP
+(5 products; measured with the worker left spinning instead, when the optimiser's kernel then
+lost 60 us to it); a team thread spinning on the core the worker needs made each product wait
+for it (``openmp.spin_count``). With the products on the team there is one pool again, as
+with MKL on Intel: on a 2-core AMD EPYC (Zen 5) the course MLP's hand-written step
+(``benchmarks/w1_floor.py``) went from 0.568-0.591 s an epoch to 0.523-0.533.
+
+How: the output is cut into one block of rows or columns per thread (the longer side, so
+each thread reads half of the larger operand), and each thread calls OpenBLAS's
+``cblas_sgemm`` for its block from a compiled kernel. OpenBLAS is told to use one thread for
+the duration (``openblas_set_num_threads(1)``, then its previous count again: 0.4 us), so
+the calls run where they are made. A block multiplies the same numbers in the same order as a
+whole product cut the same way, but OpenBLAS's own split of a whole product may differ, so
+results equal NumPy's to float32 rounding, not always bit for bit (as MKL's do).
+
+Used when ``find()`` finds NumPy's OpenBLAS with the functions it needs, the OpenMP team is
+active (``openmp.active``) and the kernels compile (``compiler.available``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from deepgrad.kernels import compiler
+from deepgrad.kernels.pointers import address
+
+_ROW_MAJOR = 101
+#: (sgemm, set threads, get threads, integer bits) as NumPy's wheels (``scipy_`` prefix,
+#: 64-bit integers) and other OpenBLAS builds export them.
+_NAMES = (
+    ("scipy_cblas_sgemm64_", "scipy_openblas_set_num_threads64_",
+     "scipy_openblas_get_num_threads64_", 64),
+    ("cblas_sgemm64_", "openblas_set_num_threads64_", "openblas_get_num_threads64_", 64),
+    ("scipy_cblas_sgemm", "scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads",
+     32),
+    ("cblas_sgemm", "openblas_set_num_threads", "openblas_get_num_threads", 32),
+)  # fmt: skip
+_found: list = []  # [None] or [(sgemm address, set threads, get threads, integer bits)]
+
+
+def find():
+    """NumPy's OpenBLAS as ``(sgemm address, set_threads, get_threads, integer bits)``, or
+    None: another BLAS, or a build without these functions. Looked up once."""
+    if not _found:
+        _found.append(_find())
+    return _found[0]
+
+
+def _find():
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return None
+    # NumPy's own copy first, should another library have loaded OpenBLAS too
+    for path in sorted((p for p in paths if p.startswith("/")), key=lambda p: "numpy" not in p):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for sgemm, set_name, get_name, bits in _NAMES:
+            if all(hasattr(lib, name) for name in (sgemm, set_name, get_name)):
+                set_threads, get_threads = getattr(lib, set_name), getattr(lib, get_name)
+                set_threads.argtypes, set_threads.restype = [ctypes.c_int], None
+                get_threads.argtypes, get_threads.restype = [], ctypes.c_int
+                at = ctypes.cast(getattr(lib, sgemm), ctypes.c_void_p).value
+                return at, set_threads, get_threads, bits
+    return None
+
+
+def matmul(a, b, bias, ta: tuple, tb: tuple, n_threads: int):
+    """a @ b (+ bias) on ``n_threads`` threads of the team: ``ta``/``tb`` are the operands'
+    (transpose flag, leading dimension) for row-major sgemm (``products._operand``)."""
+    from deepgrad.kernels import threads
+    from deepgrad.kernels.products import _NO_TRANS, _start_as_bias
+
+    sgemm, set_threads, get_threads, bits = find()
+    (m, k), n = a.shape, b.shape[1]
+    out = np.empty((m, n), np.float32)
+    if bias is not None:  # the output starts as the bias; sgemm adds the product (beta = 1)
+        _start_as_bias(out, bias)
+    if m >= n:  # blocks of rows: a's rows and out's rows move
+        a_step = ta[1] if ta[0] == _NO_TRANS else 1
+        params, total = (1, m, n, k, ta[0], tb[0], ta[1], tb[1], n, a_step, 0, n), m
+    else:  # blocks of columns: b's columns and out's columns move
+        b_step = 1 if tb[0] == _NO_TRANS else tb[1]
+        params, total = (0, m, n, k, ta[0], tb[0], ta[1], tb[1], n, 0, b_step, 1), n
+    job = np.array(params + (0 if bias is None else 1,), np.int64)
+    kernel = compiler.kernel("team_sgemm", (bits,), team_sgemm_ir, 5)
+    before = get_threads()
+    set_threads(1)
+    try:
+        pointers = (sgemm, address(job), address(a), address(b), address(out))
+        threads.run_split(kernel, pointers, total, n_threads)
+    finally:
+        set_threads(before)
+    return out
+
+
+def team_sgemm_ir(width, bits: int):
+    """team_sgemm(sgemm, job, a, b, out, start, end): ``cblas_sgemm`` for the rows (or
+    columns) [start, end) of out = a @ b (+ out, with beta = 1). ``job`` is an int64 array:
+    by rows?, m, n, k, transpose a, transpose b, lda, ldb, ldc, the element steps of a, b and
+    out per row (or column) of the block's start, beta. ``bits``: sgemm's integer width."""
+    from llvmlite import ir
+
+    mod, fn, e = compiler.function("team_sgemm", 5, width)
+    sgemm_at, job, a, b, out, start, end = fn.args
+    bld = e.b
+    i32, i64, f32 = ir.IntType(32), ir.IntType(64), ir.FloatType()
+    int_n = ir.IntType(bits)
+    f32p = f32.as_pointer()
+    arguments = [i32, i32, i32, int_n, int_n, int_n, f32, f32p, int_n, f32p, int_n, f32, f32p,
+                 int_n]  # fmt: skip
+    sgemm = bld.bitcast(sgemm_at, ir.FunctionType(ir.VoidType(), arguments).as_pointer())
+    words = bld.bitcast(job, i64.as_pointer())
+    by_rows, m, n, k, ta, tb, lda, ldb, ldc, a_step, b_step, out_step, beta = (
+        bld.load(bld.gep(words, [ir.Constant(i64, i)])) for i in range(13)
+    )
+    block = bld.sub(end, start)
+    rows_cut = bld.icmp_signed("!=", by_rows, ir.Constant(i64, 0))
+
+    def integer(v):
+        return v if bits == 64 else bld.trunc(v, int_n)
+
+    with bld.if_then(bld.icmp_signed("<", start, end)):
+        bld.call(sgemm, [
+            ir.Constant(i32, _ROW_MAJOR), bld.trunc(ta, i32), bld.trunc(tb, i32),
+            integer(bld.select(rows_cut, block, m)), integer(bld.select(rows_cut, n, block)),
+            integer(k), ir.Constant(f32, 1.0), bld.gep(a, [bld.mul(start, a_step)]),
+            integer(lda), bld.gep(b, [bld.mul(start, b_step)]), integer(ldb),
+            bld.sitofp(beta, f32), bld.gep(out, [bld.mul(start, out_step)]), integer(ldc),
+        ])  # fmt: skip
+    bld.ret_void()
+    return mod

@@ -1,0 +1,156 @@
+"""NumPy's OpenBLAS on the OpenMP team (deepgrad/kernels/openblas_team.py): one
+single-threaded sgemm per thread on its block of the output, against float64, NumPy and
+PyTorch; every layout, split direction and thread count; special values; OpenBLAS's thread
+count restored; the cases left to NumPy. Runs on any host where NumPy's BLAS is an OpenBLAS
+that exports what it needs (``DEEPGRAD_BLAS=openblas`` chooses it on Intel hosts too)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import deepgrad
+from deepgrad.kernels import compiler, openblas_team
+
+# (m, k, n): the course MLP's products (split by columns when m < n, by rows otherwise), odd
+# sizes no multiple of any vector, and a tall one
+SHAPES = [(128, 784, 512), (512, 128, 784), (128, 256, 512), (131, 257, 67), (1000, 784, 512)]
+
+
+def _operands(m, k, n, layout, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    if layout[0] == "F":
+        a = np.asfortranarray(a)
+    if layout[1] == "F":
+        b = np.ascontiguousarray(b.T).T  # the transposed view Linear passes (weight.T)
+    return a, b
+
+
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("layout", ["CC", "CF", "FC", "FF"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_error_against_float64_is_numpys(openblas_team_products, shape, layout, bias):
+    products = openblas_team_products
+    a, b = _operands(*shape, layout, seed=sum(shape))
+    vector = np.random.default_rng(1).standard_normal(shape[2]).astype(np.float32)
+    v = vector if bias else None
+    got = products.matmul(a, b, v)
+    assert got is not None and got.dtype == np.float32 and got.flags.c_contiguous
+    exact = a.astype(np.float64) @ b.astype(np.float64) + (vector if bias else 0)
+    scale = np.abs(a).astype(np.float64) @ np.abs(b).astype(np.float64) + 1
+    numpy = a @ b + (vector if bias else 0)
+    err_team = (np.abs(got - exact) / scale).max()
+    err_numpy = (np.abs(numpy - exact) / scale).max()
+    assert err_team <= 4 * err_numpy + 1e-7, (err_team, err_numpy)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3, 4])
+def test_every_block_is_written_for_any_thread_count(n_threads):
+    """Blocks of rows (m >= n) and of columns (m < n), however many threads share them."""
+    if openblas_team.find() is None or not compiler.available():
+        pytest.skip("NumPy's BLAS is not such an OpenBLAS, or no compiled kernels")
+    from deepgrad.kernels.products import _operand
+
+    for m, k, n in [(7, 33, 5), (5, 33, 7), (64, 100, 3), (3, 100, 64)]:
+        a, b = _operands(m, k, n, "CF", seed=m)
+        got = openblas_team.matmul(a, b, None, _operand(a), _operand(b), n_threads)
+        np.testing.assert_allclose(got, a @ b, rtol=1e-5, atol=1e-5)
+
+
+def test_openblas_thread_count_is_restored(openblas_team_products):
+    _, set_threads, get_threads, _ = openblas_team.find()
+    before = get_threads()
+    try:
+        set_threads(2)
+        a, b = _operands(128, 784, 512, "CF")
+        assert openblas_team_products.matmul(a, b) is not None
+        assert get_threads() == 2
+    finally:
+        set_threads(before)
+
+
+def test_special_values_land_where_numpys_do(openblas_team_products):
+    a, b = _operands(128, 512, 256, "CF", seed=3)
+    a[3, 7] = np.nan
+    a[5, 9] = np.inf
+    a[6, :] = 0.0
+    b[:, 11] = 0.0
+    b[9, 20] = -np.inf
+    b[40, 30] = np.inf
+    with np.errstate(invalid="ignore"):
+        got, want = openblas_team_products.matmul(a, b), a @ b
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isposinf(got), np.isposinf(want))
+    np.testing.assert_array_equal(np.isneginf(got), np.isneginf(want))
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=1e-4, atol=1e-3)
+
+
+def test_linear_and_its_gradients_match_pytorch(openblas_team_products):
+    """The course MLP's first layer through the team: forward and all three gradients."""
+    calls = []
+    original = openblas_team.matmul
+
+    def spy(*args):
+        calls.append(args[0].shape)
+        return original(*args)
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((128, 784)).astype(np.float32)
+    w = (rng.standard_normal((512, 784)) / 28).astype(np.float32)
+    bias = rng.standard_normal(512).astype(np.float32)
+    g = rng.standard_normal((128, 512)).astype(np.float32)
+    ours = [deepgrad.tensor(v, requires_grad=True) for v in (x, w, bias)]
+    theirs = [torch.tensor(v, requires_grad=True) for v in (x, w, bias)]
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(openblas_team, "matmul", spy)
+        y = deepgrad.nn.functional.linear(*ours)
+        y.backward(deepgrad.tensor(g))
+    yt = torch.nn.functional.linear(*theirs)
+    yt.backward(torch.from_numpy(g))
+    assert len(calls) == 3  # forward, input gradient, weight gradient
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-4)
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=2e-4)
+
+
+def test_one_thread_and_small_products_stay_on_numpy(openblas_team_products, monkeypatch):
+    products = openblas_team_products
+    a, b = _operands(128, 784, 512, "CF")
+    small_a, small_b = _operands(8, 8, 8, "CC")
+    assert products.matmul(small_a, small_b) is None
+    monkeypatch.setattr(products.threads, "num_threads", lambda: 1)
+    assert products.matmul(a, b) is None
+
+
+def test_describe_names_it(openblas_team_products):
+    assert openblas_team_products.backend() == "openblas"
+    assert "OpenBLAS on deepgrad's OpenMP team" in openblas_team_products.describe()
+
+
+def test_a_forked_child_leaves_products_to_numpy(openblas_team_products, monkeypatch):
+    products = openblas_team_products
+    monkeypatch.setitem(products._state, "pid", os.getpid() + 1)
+    assert products.backend() is None and products.matmul(*_operands(128, 784, 512, "CF")) is None
+
+
+@pytest.mark.parametrize("env", [{"DEEPGRAD_OPENMP": "0"}, {"DEEPGRAD_BLAS": "numpy"}])
+def test_without_the_team_or_when_turned_off_numpy_multiplies(run_python, env):
+    code = "from deepgrad.kernels import products as p; print(p.backend())"
+    base = {k: v for k, v in os.environ.items() if k != "DEEPGRAD_BLAS"}
+    assert run_python(code, base, DEEPGRAD_NUM_THREADS="2", **env) in ("None", "mkl")
+
+
+@pytest.mark.parametrize("bits", [32, 64])
+def test_both_integer_widths_compile(bits):
+    """NumPy's wheels call sgemm with 64-bit integers; other OpenBLAS builds with 32."""
+    if compiler.host_width() is None:
+        pytest.skip("no compiled kernels on this host")
+    code = compiler.object_code(openblas_team.team_sgemm_ir(compiler.host_width(), bits),
+                                compiler.host_width(), assembly=True)  # fmt: skip
+    assert "team_sgemm" in code
