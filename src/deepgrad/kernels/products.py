@@ -86,11 +86,17 @@ def _choice() -> str:
     return os.environ.get("DEEPGRAD_BLAS", "").lower()
 
 
+def _turned_off() -> str | None:
+    if _choice() == "numpy" or os.environ.get("DEEPGRAD_JIT") == "0":
+        return "turned off (DEEPGRAD_BLAS=numpy or DEEPGRAD_JIT=0)"
+    return None
+
+
 def _why_not_mkl() -> str | None:
     """Why this process will not use MKL, judged without loading it; None when it will try."""
     choice = _choice()
-    if choice in ("numpy", "openblas") or os.environ.get("DEEPGRAD_JIT") == "0":
-        return f"turned off (DEEPGRAD_BLAS={choice or 'numpy'} or DEEPGRAD_JIT=0)"
+    if _turned_off() or choice == "openblas":
+        return _turned_off() or "DEEPGRAD_BLAS=openblas"
     if choice != "mkl" and not _intel_cpu():
         return "not an Intel CPU (DEEPGRAD_BLAS=mkl uses MKL anyway)"
     if _find_mkl_rt() is None:
@@ -101,8 +107,8 @@ def _why_not_mkl() -> str | None:
 def _why_not_openblas_team() -> str | None:
     """Why NumPy's OpenBLAS will not run on the OpenMP team (``openblas_team.py``); None when
     it will, unless the team itself is not there (``openmp.active``)."""
-    if _choice() in ("numpy", "mkl") or os.environ.get("DEEPGRAD_JIT") == "0":
-        return "turned off (DEEPGRAD_BLAS=numpy or mkl, or DEEPGRAD_JIT=0)"
+    if _turned_off() or _choice() == "mkl":
+        return _turned_off() or "DEEPGRAD_BLAS=mkl asks for MKL only"
     if os.environ.get("DEEPGRAD_OPENMP") == "0":
         return "no OpenMP team (DEEPGRAD_OPENMP=0)"
     if not compiler.available():
@@ -125,13 +131,17 @@ def on_team_wanted() -> bool:
 
 
 def _load() -> None:
+    if _turned_off():
+        _state["error"] = _turned_off()
+        return
     reason = _why_not_mkl()
-    if reason is not None or not _load_mkl():
-        why_not = _why_not_openblas_team()
-        if why_not is None:
-            _state.update(backend="openblas", pid=os.getpid())
-        else:
-            _state["error"] = f"{_state.get('error') or reason}; {why_not}"
+    if reason is None and _load_mkl():
+        return
+    why_not = _why_not_openblas_team()
+    if why_not is None:
+        _state.update(backend="openblas", pid=os.getpid())
+    else:
+        _state["error"] = f"{_state.get('error') or reason}; {why_not}"
 
 
 def _load_mkl() -> bool:
