@@ -213,3 +213,24 @@ def test_a_runtime_loaded_before_deepgrad_still_serves_mkl(run_python):
     )
     base = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
     assert run_python(code, base, DEEPGRAD_BLAS="mkl") == "True"
+
+
+@pytest.mark.skipif(openmp.load() is None, reason="libgomp.so.1 is not available here")
+def test_a_runtime_loaded_before_deepgrad_still_serves_openblas_on_the_team(run_python):
+    """With the products on the team too (NumPy's OpenBLAS one sgemm a thread), nothing else
+    needs the cores, and the team stays under the default spin (the course MLP's epoch,
+    PyTorch imported first: 0.53-0.66 s on an AMD EPYC)."""
+    from deepgrad.kernels import openblas_team
+
+    if openblas_team.find() is None or not compiler.available():
+        pytest.skip("needs NumPy on such an OpenBLAS and compiled kernels")
+    code = (
+        "import ctypes\n"
+        "ctypes.CDLL('libgomp.so.1')\n"
+        "from deepgrad.kernels import openmp, products\n"
+        "print(openmp.active(), products.backend())\n"
+    )
+    base = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    assert run_python(code, base, DEEPGRAD_BLAS="openblas", DEEPGRAD_NUM_THREADS="2") == (
+        "True openblas"
+    )
