@@ -29,10 +29,10 @@ import ctypes
 
 import numpy as np
 
-from deepgrad.kernels import compiler
+from deepgrad.kernels import compiler, threads
 from deepgrad.kernels.pointers import address
 
-_ROW_MAJOR = 101
+_ROW_MAJOR, _NO_TRANS = 101, 111  # CBLAS's values, as in products.py
 #: (sgemm, set threads, get threads, integer bits) as NumPy's wheels (``scipy_`` prefix,
 #: 64-bit integers) and other OpenBLAS builds export them.
 _NAMES = (
@@ -79,13 +79,12 @@ def _find():
 def matmul(a, b, bias, ta: tuple, tb: tuple, n_threads: int):
     """a @ b (+ bias) on ``n_threads`` threads of the team: ``ta``/``tb`` are the operands'
     (transpose flag, leading dimension) for row-major sgemm (``products._operand``)."""
-    from deepgrad.kernels import threads
-    from deepgrad.kernels.products import _NO_TRANS, _start_as_bias
-
     sgemm, set_threads, get_threads, bits = find()
     (m, k), n = a.shape, b.shape[1]
     out = np.empty((m, n), np.float32)
     if bias is not None:  # the output starts as the bias; sgemm adds the product (beta = 1)
+        from deepgrad.kernels.products import _start_as_bias  # here: products imports this
+
         _start_as_bias(out, bias)
     if m >= n:  # blocks of rows: a's rows and out's rows move
         a_step = ta[1] if ta[0] == _NO_TRANS else 1
