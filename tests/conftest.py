@@ -119,6 +119,19 @@ def run_python():
     return _run_python
 
 
+def matrix_operands(m: int, k: int, n: int, layout: str, seed: int = 0):
+    """Random float32 a (m, k) and b (k, n); ``layout`` "CF" etc. gives each operand's order,
+    b's "F" being the transposed view Linear passes (``weight.T``)."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    if layout[0] == "F":
+        a = np.asfortranarray(a)
+    if layout[1] == "F":
+        b = np.ascontiguousarray(b.T).T
+    return a, b
+
+
 @pytest.fixture
 def mkl_products(monkeypatch):
     """deepgrad.kernels.products on MKL for one test, on any x86 CPU where the mkl wheel loads.

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import deepgrad
+from conftest import matrix_operands
 from deepgrad.kernels import compiler, openblas_team
 
 # (m, k, n): the course MLP's products (split by columns when m < n, by rows otherwise), odd
@@ -20,23 +21,12 @@ from deepgrad.kernels import compiler, openblas_team
 SHAPES = [(128, 784, 512), (512, 128, 784), (128, 256, 512), (131, 257, 67), (1000, 784, 512)]
 
 
-def _operands(m, k, n, layout, seed=0):
-    rng = np.random.default_rng(seed)
-    a = rng.standard_normal((m, k)).astype(np.float32)
-    b = rng.standard_normal((k, n)).astype(np.float32)
-    if layout[0] == "F":
-        a = np.asfortranarray(a)
-    if layout[1] == "F":
-        b = np.ascontiguousarray(b.T).T  # the transposed view Linear passes (weight.T)
-    return a, b
-
-
 @pytest.mark.parametrize("bias", [False, True])
 @pytest.mark.parametrize("layout", ["CC", "CF", "FC", "FF"])
 @pytest.mark.parametrize("shape", SHAPES)
 def test_error_against_float64_is_numpys(openblas_team_products, shape, layout, bias):
     products = openblas_team_products
-    a, b = _operands(*shape, layout, seed=sum(shape))
+    a, b = matrix_operands(*shape, layout, seed=sum(shape))
     vector = np.random.default_rng(1).standard_normal(shape[2]).astype(np.float32)
     v = vector if bias else None
     got = products.matmul(a, b, v)
@@ -57,7 +47,7 @@ def test_every_block_is_written_for_any_thread_count(n_threads):
     from deepgrad.kernels.products import _operand
 
     for m, k, n in [(7, 33, 5), (5, 33, 7), (64, 100, 3), (3, 100, 64)]:
-        a, b = _operands(m, k, n, "CF", seed=m)
+        a, b = matrix_operands(m, k, n, "CF", seed=m)
         got = openblas_team.matmul(a, b, None, _operand(a), _operand(b), n_threads)
         np.testing.assert_allclose(got, a @ b, rtol=1e-5, atol=1e-5)
 
@@ -67,7 +57,7 @@ def test_openblas_thread_count_is_restored(openblas_team_products):
     before = get_threads()
     try:
         set_threads(2)
-        a, b = _operands(128, 784, 512, "CF")
+        a, b = matrix_operands(128, 784, 512, "CF")
         assert openblas_team_products.matmul(a, b) is not None
         assert get_threads() == 2
     finally:
@@ -75,7 +65,7 @@ def test_openblas_thread_count_is_restored(openblas_team_products):
 
 
 def test_special_values_land_where_numpys_do(openblas_team_products):
-    a, b = _operands(128, 512, 256, "CF", seed=3)
+    a, b = matrix_operands(128, 512, 256, "CF", seed=3)
     a[3, 7] = np.nan
     a[5, 9] = np.inf
     a[6, :] = 0.0
@@ -121,8 +111,8 @@ def test_linear_and_its_gradients_match_pytorch(openblas_team_products):
 
 def test_one_thread_and_small_products_stay_on_numpy(openblas_team_products, monkeypatch):
     products = openblas_team_products
-    a, b = _operands(128, 784, 512, "CF")
-    small_a, small_b = _operands(8, 8, 8, "CC")
+    a, b = matrix_operands(128, 784, 512, "CF")
+    small_a, small_b = matrix_operands(8, 8, 8, "CC")
     assert products.matmul(small_a, small_b) is None
     monkeypatch.setattr(products.threads, "num_threads", lambda: 1)
     assert products.matmul(a, b) is None
@@ -136,7 +126,10 @@ def test_describe_names_it(openblas_team_products):
 def test_a_forked_child_leaves_products_to_numpy(openblas_team_products, monkeypatch):
     products = openblas_team_products
     monkeypatch.setitem(products._state, "pid", os.getpid() + 1)
-    assert products.backend() is None and products.matmul(*_operands(128, 784, 512, "CF")) is None
+    assert (
+        products.backend() is None
+        and products.matmul(*matrix_operands(128, 784, 512, "CF")) is None
+    )
 
 
 @pytest.mark.parametrize("env", [{"DEEPGRAD_OPENMP": "0"}, {"DEEPGRAD_BLAS": "numpy"}])

@@ -170,6 +170,19 @@ def test_the_spin_follows_who_does_the_products(
     assert openmp.spin_count() == expected
 
 
+def _loaded_first(run_python, printed: str, **env) -> str:
+    """``print(printed)`` in a fresh process that loaded libgomp.so.1 before deepgrad, as
+    importing PyTorch does, with no spin chosen by anyone."""
+    code = (
+        "import ctypes\n"
+        "ctypes.CDLL('libgomp.so.1')\n"
+        "from deepgrad.kernels import openmp, products\n"
+        f"print({printed})\n"
+    )
+    base = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    return run_python(code, base, **env)
+
+
 @pytest.mark.skipif(openmp.load() is None, reason="libgomp.so.1 is not available here")
 @pytest.mark.parametrize(
     "env, team",
@@ -183,14 +196,8 @@ def test_a_runtime_loaded_before_deepgrad_with_the_default_spin(run_python, env,
     """PyTorch loads libgomp.so.1 at import with GCC's default spin (300,000 turns); beside
     OpenBLAS's threads the course MLP's epoch took 1.43-1.67 s on that team against 0.61-0.66
     on the Python pool (AMD EPYC). The kernels then take the pool, and say why."""
-    code = (
-        "import ctypes\n"
-        "ctypes.CDLL('libgomp.so.1')  # as importing PyTorch does\n"
-        "from deepgrad.kernels import openmp\n"
-        "print(openmp.active(), '|', openmp.describe())\n"
-    )
-    base = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
-    active, described = run_python(code, base, **env).split(" | ")
+    printed = _loaded_first(run_python, "openmp.active(), '|', openmp.describe()", **env)
+    active, described = printed.split(" | ")
     if not team:
         assert active == "False" and "loaded before deepgrad" in described
         assert "GOMP_SPINCOUNT=1000" in described
@@ -205,14 +212,7 @@ def test_a_runtime_loaded_before_deepgrad_still_serves_mkl(run_python):
 
     if products._find_mkl_rt() is None or not compiler.available():
         pytest.skip("needs the mkl wheel and compiled kernels")
-    code = (
-        "import ctypes\n"
-        "ctypes.CDLL('libgomp.so.1')\n"
-        "from deepgrad.kernels import openmp\n"
-        "print(openmp.active())\n"
-    )
-    base = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
-    assert run_python(code, base, DEEPGRAD_BLAS="mkl") == "True"
+    assert _loaded_first(run_python, "openmp.active()", DEEPGRAD_BLAS="mkl") == "True"
 
 
 @pytest.mark.skipif(openmp.load() is None, reason="libgomp.so.1 is not available here")
@@ -224,13 +224,6 @@ def test_a_runtime_loaded_before_deepgrad_still_serves_openblas_on_the_team(run_
 
     if openblas_team.find() is None or not compiler.available():
         pytest.skip("needs NumPy on such an OpenBLAS and compiled kernels")
-    code = (
-        "import ctypes\n"
-        "ctypes.CDLL('libgomp.so.1')\n"
-        "from deepgrad.kernels import openmp, products\n"
-        "print(openmp.active(), products.backend())\n"
-    )
-    base = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
-    assert run_python(code, base, DEEPGRAD_BLAS="openblas", DEEPGRAD_NUM_THREADS="2") == (
-        "True openblas"
-    )
+    printed = "openmp.active(), products.backend()"
+    env = {"DEEPGRAD_BLAS": "openblas", "DEEPGRAD_NUM_THREADS": "2"}
+    assert _loaded_first(run_python, printed, **env) == "True openblas"

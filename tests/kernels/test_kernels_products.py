@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import deepgrad
+from conftest import matrix_operands
 from deepgrad.kernels import products
 
 # MKL on every host where the wheel loads (tests/conftest.py), not only where it is the default
@@ -20,22 +21,11 @@ needs_mkl = pytest.mark.usefixtures("mkl_products")
 SHAPES = [(128, 784, 512), (128, 512, 256), (512, 128, 784), (131, 257, 67), (1000, 784, 512)]
 
 
-def _operands(m, k, n, layout, seed=0):
-    rng = np.random.default_rng(seed)
-    a = rng.standard_normal((m, k)).astype(np.float32)
-    b = rng.standard_normal((k, n)).astype(np.float32)
-    if layout[0] == "F":
-        a = np.asfortranarray(a)
-    if layout[1] == "F":
-        b = np.ascontiguousarray(b.T).T  # the transposed view Linear passes (weight.T)
-    return a, b
-
-
 @needs_mkl
 @pytest.mark.parametrize("layout", ["CC", "CF", "FC", "FF"])
 @pytest.mark.parametrize("shape", SHAPES)
 def test_error_against_float64_is_numpys(shape, layout):
-    a, b = _operands(*shape, layout)
+    a, b = matrix_operands(*shape, layout)
     got = products.matmul(a, b)
     assert got is not None and got.dtype == np.float32 and got.flags.c_contiguous
     exact = a.astype(np.float64) @ b.astype(np.float64)
@@ -50,14 +40,14 @@ def test_equals_pytorch_on_the_course_mlp_shapes():
     # PyTorch's CPU build multiplies with MKL too: where both pick the same kernel the
     # products agree to the last bit; float32 rounding is the tolerance either way.
     for m, k, n in SHAPES[:3]:
-        a, b = _operands(m, k, n, "CF", seed=m + n)
+        a, b = matrix_operands(m, k, n, "CF", seed=m + n)
         want = (torch.from_numpy(a) @ torch.from_numpy(np.ascontiguousarray(b.T)).T).numpy()
         np.testing.assert_allclose(products.matmul(a, b), want, rtol=1e-5, atol=1e-4)
 
 
 @needs_mkl
 def test_special_values_land_where_numpys_do():
-    a, b = _operands(128, 512, 256, "CF", seed=3)
+    a, b = matrix_operands(128, 512, 256, "CF", seed=3)
     a[3, 7] = np.nan
     a[5, 9] = np.inf
     a[6, :] = 0.0
@@ -94,7 +84,7 @@ def test_a_forked_child_leaves_products_to_numpy(monkeypatch):
     parent did, so a process other than the one that loaded MKL must not call it."""
     assert products.active()
     monkeypatch.setitem(products._state, "pid", os.getpid() + 1)
-    a, b = _operands(128, 784, 512, "CF")
+    a, b = matrix_operands(128, 784, 512, "CF")
     assert not products.active() and products.matmul(a, b) is None
 
 
@@ -143,7 +133,7 @@ def test_linear_and_its_gradients_match_pytorch():
 def test_bias_added_by_the_kernel():
     """With a bias the output starts as the bias and sgemm adds the product (addmm's order):
     float32 rounding from the product plus the bias, and NumPy's order for anything else."""
-    a, b = _operands(128, 784, 512, "CF", seed=9)
+    a, b = matrix_operands(128, 784, 512, "CF", seed=9)
     bias = np.random.default_rng(9).standard_normal(512).astype(np.float32)
     got = products.matmul(a, b, bias)
     want = a.astype(np.float64) @ b.astype(np.float64) + bias

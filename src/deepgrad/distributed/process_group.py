@@ -169,13 +169,14 @@ def wait_until_output_is_read(fds=(1, 2), timeout: float = 5.0) -> bool:
         import termios
     except ImportError:  # Windows: no FIONREAD on pipes to ask
         return True
-    pipes = []
-    for fd in fds:
+
+    def is_pipe(fd: int) -> bool:
         try:
-            if stat.S_ISFIFO(os.fstat(fd).st_mode):
-                pipes.append(fd)
-        except OSError:  # closed
-            pass
+            return stat.S_ISFIFO(os.fstat(fd).st_mode)
+        except OSError:  # closed: nothing to wait for
+            return False
+
+    pipes = [fd for fd in fds if is_pipe(fd)]
 
     def unread(fd: int) -> int:  # FIONREAD works on a pipe's write end too (Linux, macOS)
         try:
