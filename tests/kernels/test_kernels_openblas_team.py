@@ -16,20 +16,24 @@ import deepgrad
 from conftest import matrix_operands
 from deepgrad.kernels import compiler, openblas_team
 
-# (m, k, n): the course MLP's products (split by columns when m < n, by rows otherwise), odd
-# sizes no multiple of any vector, and a tall one
+# (m, k, n): the course MLP's products, odd sizes no multiple of any vector, and a tall one
 SHAPES = [(128, 784, 512), (512, 128, 784), (128, 256, 512), (131, 257, 67), (1000, 784, 512)]
 
 
+@pytest.mark.parametrize("split", ["chosen", "rows", "columns"])
 @pytest.mark.parametrize("bias", [False, True])
 @pytest.mark.parametrize("layout", ["CC", "CF", "FC", "FF"])
 @pytest.mark.parametrize("shape", SHAPES)
-def test_error_against_float64_is_numpys(openblas_team_products, shape, layout, bias):
+def test_error_against_float64_is_numpys(openblas_team_products, shape, layout, bias, split):
     products = openblas_team_products
     a, b = matrix_operands(*shape, layout, seed=sum(shape))
     vector = np.random.default_rng(1).standard_normal(shape[2]).astype(np.float32)
     v = vector if bias else None
-    got = products.matmul(a, b, v)
+    if split == "chosen":
+        got = products.matmul(a, b, v)
+    else:
+        ta, tb = products._operand(a), products._operand(b)
+        got = openblas_team.matmul(a, b, v, ta, tb, 2, rows=split == "rows")
     assert got is not None and got.dtype == np.float32 and got.flags.c_contiguous
     exact = a.astype(np.float64) @ b.astype(np.float64) + (vector if bias else 0)
     scale = np.abs(a).astype(np.float64) @ np.abs(b).astype(np.float64) + 1
@@ -39,17 +43,36 @@ def test_error_against_float64_is_numpys(openblas_team_products, shape, layout, 
     assert err_team <= 4 * err_numpy + 1e-7, (err_team, err_numpy)
 
 
+@pytest.mark.parametrize("rows", [True, False])
 @pytest.mark.parametrize("n_threads", [1, 2, 3, 4])
-def test_every_block_is_written_for_any_thread_count(n_threads):
-    """Blocks of rows (m >= n) and of columns (m < n), however many threads share them."""
+def test_every_block_is_written_for_any_thread_count(n_threads, rows):
+    """Blocks of rows and of columns, however many threads share them (more than rows or
+    columns included)."""
     if openblas_team.find() is None or not compiler.available():
         pytest.skip("NumPy's BLAS is not such an OpenBLAS, or no compiled kernels")
     from deepgrad.kernels.products import _operand
 
-    for m, k, n in [(7, 33, 5), (5, 33, 7), (64, 100, 3), (3, 100, 64)]:
+    for m, k, n in [(7, 33, 5), (5, 33, 7), (64, 100, 3), (3, 100, 64), (2, 50, 2)]:
         a, b = matrix_operands(m, k, n, "CF", seed=m)
-        got = openblas_team.matmul(a, b, None, _operand(a), _operand(b), n_threads)
+        got = openblas_team.matmul(a, b, None, _operand(a), _operand(b), n_threads, rows)
         np.testing.assert_allclose(got, a @ b, rtol=1e-5, atol=1e-5)
+
+
+def test_split_follows_the_measured_rule():
+    """The course MLP (batch 128) on two threads: the forward products x @ W.T by columns
+    (each thread packs half of the weights), the weight and input gradients by rows; few rows
+    by columns; a large plain b by columns (see ``openblas_team.by_rows``)."""
+    n, t = 111, 112  # CBLAS's no-transpose and transpose
+    assert not openblas_team.by_rows(128, 512, 784, n, t, 2)  # x @ W1.T
+    assert openblas_team.by_rows(512, 784, 128, t, n, 2)  # g1.T @ x
+    assert openblas_team.by_rows(256, 512, 128, t, n, 2)  # g2.T @ h1
+    assert openblas_team.by_rows(128, 512, 256, n, n, 2)  # g2 @ W2
+    assert openblas_team.by_rows(1000, 512, 784, n, t, 2)  # inference, batch 1000
+    assert not openblas_team.by_rows(10, 784, 128, t, n, 2)  # 10 rows: 5 a thread
+    assert not openblas_team.by_rows(64, 512, 784, n, t, 2)  # 32 rows a thread, n >= 256
+    assert not openblas_team.by_rows(128, 1024, 1024, n, n, 2)  # b of 2**20 numbers
+    assert openblas_team.by_rows(64, 128, 784, n, n, 1)  # one thread: 64 rows, n < 256
+    assert not openblas_team.by_rows(64, 128, 784, n, n, 8)  # eight threads: 8 rows each
 
 
 def test_openblas_thread_count_is_restored(openblas_team_products):

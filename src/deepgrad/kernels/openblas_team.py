@@ -11,11 +11,11 @@ for it (``openmp.spin_count``). With the products on the team there is one pool 
 with MKL on Intel: on a 2-core AMD EPYC (Zen 5) the course MLP's hand-written step
 (``benchmarks/w1_floor.py``) went from 0.568-0.591 s an epoch to 0.523-0.533.
 
-How: the output is cut into one block of rows or columns per thread (the longer side, so
-each thread reads half of the larger operand), and each thread calls OpenBLAS's
-``cblas_sgemm`` for its block from a compiled kernel. OpenBLAS is told to use one thread for
-the duration (``openblas_set_num_threads(1)``, then its previous count again: 0.4 us), so
-the calls run where they are made. A block multiplies the same numbers in the same order as a
+How: the output is cut into one block of rows or of columns per thread (``by_rows`` chooses,
+from measurements), and each thread calls OpenBLAS's ``cblas_sgemm`` for its block from a
+compiled kernel. OpenBLAS is told to use one thread for the duration
+(``openblas_set_num_threads(1)``, then its previous count again: 0.4 us), so the calls run
+where they are made. A block multiplies the same numbers in the same order as a
 whole product cut the same way, but OpenBLAS's own split of a whole product may differ, so
 results equal NumPy's to float32 rounding, not always bit for bit (as MKL's do).
 
@@ -76,17 +76,52 @@ def _find():
     return None
 
 
-def matmul(a, b, bias, ta: tuple, tb: tuple, n_threads: int):
+def by_rows(m: int, n: int, k: int, ta: int, tb: int, n_threads: int) -> bool:
+    """Whether the team cuts the output of the (m, k) x (k, n) product into blocks of rows
+    (each thread reads all of b) rather than of columns (each thread reads all of a).
+
+    Rows, unless one of these holds (each measured on a 2-core AMD EPYC, Zen 5, OpenBLAS 0.3.31
+    SkylakeX kernels, all products of models 784-1024 wide at batches 32-512):
+
+    - too few rows for a block each: fewer than 16 a thread, or at most 32 with n >= 256;
+    - b is a transposed view (``x @ W.T``, a Linear's forward) and n >= 2m: with rows every
+      thread would pack all of the weights, with columns half of them ((m, k, n) =
+      (128, 784, 512): 272-327 us by columns against 337-379 by rows);
+    - neither operand is transposed and b holds 2**20 numbers or more (4 MiB: larger than a
+      core's L2), which every thread would read in full ((128, 1024, 1024): 727 us against 887).
+
+    Why rows otherwise: the weight gradients (``g.T @ x``, k the batch) and the input gradients
+    (``g @ W``) of the course MLP ran at about the same speed either way while the host was
+    quiet, but by columns they slowed down far more when it was busy (for the course MLP's
+    second layer 158 us by columns against 90 by rows), and the MLP's training epoch went from
+    0.80 s to 0.69 (same process, epochs alternating; 0.51 either way on a quiet host). The
+    old rule, blocks along the longer side, cut those products by columns.
+    """
+    rows_each = m // max(1, n_threads)
+    if rows_each < 16 or (rows_each <= 32 and n >= 256):
+        return False
+    if tb != _NO_TRANS and n >= 2 * m:
+        return False
+    if ta == _NO_TRANS and tb == _NO_TRANS and n * k >= 1 << 20:
+        return False
+    return True
+
+
+def matmul(a, b, bias, ta: tuple, tb: tuple, n_threads: int, rows: bool | None = None):
     """a @ b (+ bias) on ``n_threads`` threads of the team: ``ta``/``tb`` are the operands'
-    (transpose flag, leading dimension) for row-major sgemm (``products._operand``)."""
+    (transpose flag, leading dimension) for row-major sgemm (``products._operand``).
+    ``rows`` forces blocks of rows (True) or of columns (False) instead of ``by_rows``'s
+    choice (the tests run both)."""
     sgemm, set_threads, get_threads, bits = find()
     (m, k), n = a.shape, b.shape[1]
+    if rows is None:
+        rows = by_rows(m, n, k, ta[0], tb[0], n_threads)
     out = np.empty((m, n), np.float32)
     if bias is not None:  # the output starts as the bias; sgemm adds the product (beta = 1)
         from deepgrad.kernels.products import _start_as_bias  # here: products imports this
 
         _start_as_bias(out, bias)
-    if m >= n:  # blocks of rows: a's rows and out's rows move
+    if rows:  # blocks of rows: a's rows and out's rows move
         a_step = ta[1] if ta[0] == _NO_TRANS else 1
         params, total = (1, m, n, k, ta[0], tb[0], ta[1], tb[1], n, a_step, 0, n), m
     else:  # blocks of columns: b's columns and out's columns move
