@@ -14,7 +14,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from deepgrad import _compat, dtypes, layout
+from deepgrad import _compat, dtypes, kernels, layout
 from deepgrad.autograd.grad_mode import state as _grad_state
 from deepgrad.backend import array_module
 from deepgrad.device import as_device, check_device, device_of, on_cpu, place
@@ -1781,7 +1781,9 @@ class Tensor:
     def __getitem__(self, key) -> Tensor:
         key, advanced = _index_key(key)
         if not self.requires_grad or not _grad_state.enabled:
-            return _wrap(self._data[key])
+            # a batch picked from a data set, x[indices]: copied on all threads where it can
+            picked = kernels.take_rows(self._data, key) if advanced else None
+            return _wrap(self._data[key] if picked is None else picked)
         return _S.Index.apply(self, key=key, advanced=advanced)
 
     def chunk(self, chunks: int, dim: int = 0, *, axis=None):

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from deepgrad.kernels import compiler, optim_steps, pool, products, relu
+from deepgrad.kernels import compiler, gather, optim_steps, pool, products, relu
 from deepgrad.kernels import conv as conv_kernels
 
 llvmlite = pytest.importorskip("llvmlite")
@@ -79,6 +79,7 @@ def _modules(width):
     yield "relu_grad", relu.backward_ir(width), True
     yield "relu_inplace", relu.inplace_ir(width), True
     yield "bias_rows (21 wide)", products.bias_rows_ir(width, 21), True
+    yield "gather_rows (21 wide)", gather.gather_rows_ir(width, 21), True
     yield "linear_relu (21 wide)", products.linear_relu_ir(width, 21, 7, True), True
     fwd = conv_kernels.forward_ir(width, xshape, (5, 3, 3, 3), (8, 8), n8, (1, 1), (1, 1))
     yield "conv forward", fwd, False

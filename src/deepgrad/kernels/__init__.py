@@ -9,7 +9,7 @@ reference it replaces, special values included (``tests/kernels/``).
 
 Files: ``compiler.py`` (LLVM IR to machine code, and the vector width chosen for this CPU),
 ``threads.py`` (how the work is cut among threads), ``openmp.py`` (the OpenMP team that
-runs the shares), ``conv.py``, ``pool.py``, ``relu.py``,
+runs the shares), ``conv.py``, ``pool.py``, ``relu.py``, ``gather.py``,
 ``optim_steps.py`` (the kernels), ``products.py`` (float32 matrix products on MKL where it
 is installed and the CPU is Intel's), ``blas_threads.py`` and ``allocator.py`` (the two
 process-wide settings, each documented where it is made).
@@ -21,6 +21,7 @@ import numpy as np
 
 from deepgrad.kernels import compiler
 from deepgrad.kernels import conv as _conv
+from deepgrad.kernels import gather as _gather
 from deepgrad.kernels import openmp as _openmp
 from deepgrad.kernels import optim_steps as _optim
 from deepgrad.kernels import pool as _pool
@@ -56,6 +57,13 @@ def linear_relu(x, weight, bias):
     """relu(x @ weight.T + bias) for inference, each thread's rows multiplied and rectified
     in one go (``products.linear_relu``), or None."""
     return _products.linear_relu(x, weight, bias)
+
+
+# ---------------------------------------------------------------------------- indexing
+def take_rows(x, index):
+    """``x[index]`` for a 1-D int64 index into a large float32 NumPy array (a batch picked
+    from a data set), copied on all threads, or None (``gather.take_rows``)."""
+    return _gather.take_rows(x, index)
 
 
 # ------------------------------------------------------------------------------------ ReLU
