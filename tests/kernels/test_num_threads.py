@@ -63,3 +63,22 @@ def test_kernels_and_mkl_follow(restore_threads, monkeypatch, request):
         deepgrad.set_num_threads(n)
         np.testing.assert_array_equal(products.matmul(a, a), a @ a)
         assert products._state["threads"] == n
+
+
+def test_environment_is_read_at_each_call_in_its_order(restore_threads, monkeypatch):
+    """DEEPGRAD_NUM_THREADS before OMP_NUM_THREADS before OPENBLAS_NUM_THREADS; a value that is
+    not a positive integer is passed over; a change (or removal) counts at the next call."""
+    for var in ("DEEPGRAD_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "5")
+    assert threads.num_threads() == 5
+    monkeypatch.setenv("OMP_NUM_THREADS", "abc")
+    assert threads.num_threads() == 5
+    monkeypatch.setenv("OMP_NUM_THREADS", "0")
+    assert threads.num_threads() == 5
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    assert threads.num_threads() == 4
+    monkeypatch.setenv("DEEPGRAD_NUM_THREADS", "3")
+    assert threads.num_threads() == 3
+    monkeypatch.delenv("DEEPGRAD_NUM_THREADS")
+    assert threads.num_threads() == 4
