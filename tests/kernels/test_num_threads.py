@@ -51,7 +51,7 @@ def test_numpy_openblas_follows(restore_threads):
 
 def test_kernels_and_mkl_follow(restore_threads, monkeypatch, request):
     seen = []
-    monkeypatch.setattr(threads, "_run_shares", lambda shares: seen.append(len(shares)))
+    monkeypatch.setattr(threads, "run_shares", lambda shares: seen.append(len(shares)))
     deepgrad.set_num_threads(1)
     threads.run_split(lambda *a: None, (), 100)  # one share: run here, not on the team
     deepgrad.set_num_threads(2)

@@ -53,6 +53,12 @@ def matmul(a, b, bias=None):
     return _products.matmul(a, b, bias)
 
 
+def matmul_pair(a1, b1, a2, b2):
+    """(a1 @ b1, a2 @ b2) at once, each product on half the threads of the team (a Linear's
+    input and weight gradients), or None: the caller multiplies them one after the other."""
+    return _products.matmul_pair(a1, b1, a2, b2)
+
+
 def linear_relu(x, weight, bias):
     """relu(x @ weight.T + bias) for inference, each thread's rows multiplied and rectified
     in one go (``products.linear_relu``), or None."""

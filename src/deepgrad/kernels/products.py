@@ -216,18 +216,28 @@ def _operand(x):
     return None
 
 
-def matmul(a, b, bias=None):
-    """a @ b (+ bias, a float32 vector of b's columns) for 2-D float32 NumPy arrays by MKL, or
-    None (see the module docstring). With a bias the output starts as the bias and sgemm adds
-    the product to it (beta = 1), as PyTorch's ``addmm`` does: one pass fewer over the output."""
-    # The size first: most products of a small model stop here, and cheaply (W4 calls this
-    # five times a step).
+def _operands(a, b):
+    """(ta, tb) of two float32 NumPy matrices whose product is large enough for ``matmul``
+    (``_operand`` of each), or None. The size first: most products of a small model stop
+    here, and cheaply (W4 calls this five times a step)."""
     if type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim != 2 or b.ndim != 2:
         return None
     m, k = a.shape
     n = b.shape[1]
     if m * n * k < MIN_WORK or k != b.shape[0] or a.dtype != np.float32 or b.dtype != np.float32:
         return None
+    ta, tb = _operand(a), _operand(b)
+    return None if ta is None or tb is None else (ta, tb)
+
+
+def matmul(a, b, bias=None):
+    """a @ b (+ bias, a float32 vector of b's columns) for 2-D float32 NumPy arrays by MKL, or
+    None (see the module docstring). With a bias the output starts as the bias and sgemm adds
+    the product to it (beta = 1), as PyTorch's ``addmm`` does: one pass fewer over the output."""
+    layouts = _operands(a, b)
+    if layouts is None:
+        return None
+    m, n = a.shape[0], b.shape[1]
     if bias is not None and (
         type(bias) is not np.ndarray or bias.dtype != np.float32 or bias.shape != (n,)
     ):
@@ -235,9 +245,7 @@ def matmul(a, b, bias=None):
     which = backend()
     if which is None:
         return None
-    ta, tb = _operand(a), _operand(b)
-    if ta is None or tb is None:
-        return None
+    (ta, tb), k = layouts, a.shape[1]
     wanted = threads.num_threads()
     if which == "openblas":  # on one thread NumPy's own call does the same
         return openblas_team.matmul(a, b, bias, ta, tb, wanted) if wanted > 1 else None
@@ -252,6 +260,20 @@ def matmul(a, b, bias=None):
         0.0 if bias is None else 1.0, address(out), n,
     )  # fmt: skip
     return out
+
+
+def matmul_pair(a1, b1, a2, b2):
+    """(a1 @ b1, a2 @ b2), two independent products at once, half the threads each, where
+    the products run on the team (``openblas_team.matmul_pair`` says why); None otherwise
+    (either product too small or not float32, one thread, or MKL, whose pairing was not
+    measured): the caller then runs them one after the other."""
+    first, second = _operands(a1, b1), _operands(a2, b2)
+    if first is None or second is None or backend() != "openblas":
+        return None
+    wanted = threads.num_threads()
+    if wanted < 2:
+        return None
+    return openblas_team.matmul_pair((a1, b1, *first), (a2, b2, *second), wanted)
 
 
 def _start_as_bias(out, bias) -> None:

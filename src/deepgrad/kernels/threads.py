@@ -73,7 +73,7 @@ def run_split(fn, args, total: int, threads: int | None = None) -> None:
             fn(*args, 0, total)
         return
     bounds = [total * t // threads for t in range(threads + 1)]
-    _run_shares([[(fn, args, bounds[t], bounds[t + 1])] for t in range(threads)])
+    run_shares([[(fn, args, bounds[t], bounds[t + 1])] for t in range(threads)])
 
 
 def run_segments(fn, pieces, align: int, threads: int) -> None:
@@ -97,7 +97,7 @@ def run_segments(fn, pieces, align: int, threads: int) -> None:
     if threads == 1:
         _run_list(shares[0])
     else:
-        _run_shares(shares)
+        run_shares(shares)
 
 
 def _run_list(work) -> None:
@@ -105,7 +105,7 @@ def _run_list(work) -> None:
         fn(*args, a, b)
 
 
-def _run_shares(shares) -> None:
+def run_shares(shares) -> None:
     """Run each list of calls ``(fn, pointers, start, end)`` on a thread of its own: on the
     OpenMP team where it is available (see openmp.py), else on the Python pool."""
     # Spinning OpenBLAS workers would take our cores (see blas_threads.py): done once, here,

@@ -98,9 +98,11 @@ class Linear(Op):
     def backward(ctx, g):
         x, w = ctx.saved
         need = ctx.needs_input_grad
-        gx = _mm(g, w) if need[0] else None
-        gw = gb = None
-        if need[1]:
+        # both products at once where the kernels can (each on half the threads), else in turn
+        both = kernels.matmul_pair(g, w, g.T, x) if need[0] and need[1] else None
+        gx, gw = both if both is not None else (_mm(g, w) if need[0] else None, None)
+        gb = None
+        if need[1] and gw is None:
             if g.ndim == 2:
                 gw = _mm(g.T, x)
             else:
