@@ -267,8 +267,9 @@ def matmul_pair(a1, b1, a2, b2):
     the products run on the team (``openblas_team.matmul_pair`` says why); None otherwise
     (either product too small or not float32, one thread, or MKL, whose pairing was not
     measured): the caller then runs them one after the other."""
-    first, second = _operands(a1, b1), _operands(a2, b2)
-    if first is None or second is None or backend() != "openblas":
+    first = _operands(a1, b1)
+    second = None if first is None else _operands(a2, b2)  # (a small model stops at the first)
+    if second is None or backend() != "openblas":
         return None
     wanted = threads.num_threads()
     if wanted < 2:
