@@ -11,8 +11,10 @@ Files: ``compiler.py`` (LLVM IR to machine code, and the vector width chosen for
 ``threads.py`` (how the work is cut among threads), ``openmp.py`` (the OpenMP team that
 runs the shares), ``conv.py``, ``pool.py``, ``relu.py``, ``gather.py``,
 ``optim_steps.py`` (the kernels), ``products.py`` (float32 matrix products on MKL where it
-is installed and the CPU is Intel's), ``blas_threads.py`` and ``allocator.py`` (the two
-process-wide settings, each documented where it is made).
+is installed and the CPU is Intel's, else ``openblas_team.py``: NumPy's OpenBLAS, one sgemm a
+thread of the team), ``pointers.py`` (an array's data address, read cheaply),
+``blas_threads.py`` and ``allocator.py`` (the two process-wide settings, each documented where
+it is made).
 """
 
 from __future__ import annotations
