@@ -37,6 +37,7 @@ def _special(shape, seed=0):
         ((500, 785), 100),  # rows that end in a partial vector
         ((70000, 3), 30000),  # tiny rows, many of them
         ((200, 17, 19), 250),  # more picks than rows: repeats
+        ((5, 256, 256), 3),  # rows longer than the prefetch; a row a thread
     ],
 )
 @pytest.mark.parametrize("threads", [1, 2, 3])
@@ -118,3 +119,11 @@ def test_a_tensor_that_requires_grad_still_gets_its_gradient():
     b = torch.tensor(x, requires_grad=True)
     b[torch.from_numpy(index)].sum().backward()
     np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+
+
+def test_the_row_after_next_is_prefetched_for_both_widths():
+    """The prefetch is a hint (the results above are the oracle); here its presence in the
+    generated code, clamped to a row of the share."""
+    for width in (compiler.AVX512, compiler.AVX2):
+        ir = str(gather.gather_rows_ir(width, 784))
+        assert "llvm.prefetch" in ir and "select" in ir

@@ -273,6 +273,15 @@ class Emitter:
         else:
             self._masked_store(value, ptr, mask, 1)
 
+    def prefetch(self, base, offset):
+        """Ask for the cache line holding ``base[offset]`` (a float), to be read soon, into
+        every cache level (``llvm.prefetch``: a hint, which never faults)."""
+        i8p = self.ir.IntType(8).as_pointer()
+        fn = self._intrinsic("llvm.prefetch.p0", self.ir.VoidType(), [i8p] + [self.i32] * 3)
+        at = self.b.bitcast(self.b.gep(base, [offset]), i8p)
+        read, all_levels, data = (self.ir.Constant(self.i32, v) for v in (0, 3, 1))
+        self.b.call(fn, [at, read, all_levels, data])
+
     def splat(self, scalar):
         undef = self.ir.Constant(self.vec, self.ir.Undefined)
         one = self.b.insert_element(undef, scalar, self.ir.Constant(self.i32, 0))
