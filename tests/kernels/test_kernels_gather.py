@@ -14,7 +14,10 @@ import torch
 import deepgrad
 from deepgrad.kernels import compiler, gather
 
-pytestmark = pytest.mark.skipif(not compiler.available(), reason="needs llvmlite and AVX2/FMA")
+#: The tests that need the kernel to run; the others hold with NumPy alone too.
+needs_kernels = pytest.mark.skipif(
+    not compiler.available(), reason="the kernel needs llvmlite and a CPU with AVX2/FMA"
+)
 
 
 def _special(shape, seed=0):
@@ -30,6 +33,7 @@ def _special(shape, seed=0):
     return x
 
 
+@needs_kernels
 @pytest.mark.parametrize(
     "shape,picks",
     [
@@ -53,6 +57,7 @@ def test_kernel_equals_numpy_bit_for_bit(shape, picks, threads, monkeypatch):
     assert np.array_equal(out.view(np.uint32), ref.view(np.uint32))
 
 
+@needs_kernels
 def test_tensor_indexing_takes_the_kernel_and_equals_torch(monkeypatch):
     """A training loop's batch, ``x[perm[i:i + 128]]``, goes through the kernel and gives
     what PyTorch gives."""
@@ -124,6 +129,7 @@ def test_a_tensor_that_requires_grad_still_gets_its_gradient():
 def test_the_row_after_next_is_prefetched_for_both_widths():
     """The prefetch is a hint (the results above are the oracle); here its presence in the
     generated code, clamped to a row of the share."""
+    pytest.importorskip("llvmlite")
     for width in (compiler.AVX512, compiler.AVX2):
         ir = str(gather.gather_rows_ir(width, 784))
         assert "llvm.prefetch" in ir and "select" in ir

@@ -6,8 +6,9 @@ and each row starts with cache misses that the next row cannot overlap. Here two
 keep twice as many misses in flight, and each asks for the row after next
 (``llvm.prefetch``, up to ``PREFETCH_FLOATS`` of it) while it copies the current one. On a
 2-core AMD EPYC (Zen 5), caches flushed before each call as a training step's products flush
-them: 50 us for NumPy's ``x[index]``, 44 for ``np.take``, 30-33 for this kernel without the
-prefetch and 17-18 with it (medians of 1,404 batches; asking 4 rows ahead: 30).
+them: 47-52 us for NumPy's ``x[index]``, 41-50 for ``np.take``, 30-33 for this kernel without
+the prefetch and 23-25 with it (medians of 1,404 batches; asking 4 rows ahead was no better
+than not asking).
 
 Semantics are NumPy's, bit for bit: the rows are copied with vector loads and stores (no
 arithmetic, so NaN payloads and -0.0 stay as they are). Only indices that are all in

@@ -161,9 +161,7 @@ def _blocks(a, b, bias, ta, tb, n_threads: int, rows: bool | None):
     job = np.array(params + (0 if bias is None else 1,), np.int64)
     kernel = compiler.kernel("team_sgemm", (bits,), team_sgemm_ir, 5)
     pointers = (sgemm, address(job), address(a), address(b), address(out))
-    t = max(1, min(n_threads, total))
-    cuts = [total * i // t for i in range(t + 1)]
-    return out, [[(kernel, pointers, cuts[i], cuts[i + 1])] for i in range(t)], job
+    return out, threads.split(kernel, pointers, total, n_threads), job
 
 
 def _run_alone(shares) -> None:
@@ -173,11 +171,7 @@ def _run_alone(shares) -> None:
     before = get_threads()
     set_threads(1)
     try:
-        if len(shares) == 1:
-            for kernel, pointers, start, end in shares[0]:
-                kernel(*pointers, start, end)
-        else:
-            threads.run_shares(shares)
+        threads.run_shares(shares)
     finally:
         set_threads(before)
 

@@ -65,15 +65,22 @@ def _workers(threads: int) -> ThreadPoolExecutor:
     return _pool
 
 
+def split(fn, args, total: int, threads: int) -> list:
+    """The calls ``fn(*args, start, end)`` that cover [0, total) in even parts, one list per
+    thread (at most ``total`` threads, at least one), for ``run_shares``."""
+    threads = max(1, min(threads, total))
+    bounds = [total * t // threads for t in range(threads + 1)]
+    return [[(fn, args, bounds[t], bounds[t + 1])] for t in range(threads)]
+
+
 def run_split(fn, args, total: int, threads: int | None = None) -> None:
     """Run ``fn(*args, start, end)`` over [0, total) split evenly among the threads."""
     threads = min(threads or num_threads(), total)
-    if threads <= 1:
+    if threads <= 1:  # on this thread, without building the shares
         if total > 0:
             fn(*args, 0, total)
         return
-    bounds = [total * t // threads for t in range(threads + 1)]
-    run_shares([[(fn, args, bounds[t], bounds[t + 1])] for t in range(threads)])
+    run_shares(split(fn, args, total, threads))
 
 
 def run_segments(fn, pieces, align: int, threads: int) -> None:
@@ -94,10 +101,7 @@ def run_segments(fn, pieces, align: int, threads: int) -> None:
             base += size
         shares.append(work)
 
-    if threads == 1:
-        _run_list(shares[0])
-    else:
-        run_shares(shares)
+    run_shares(shares)
 
 
 def _run_list(work) -> None:
@@ -107,7 +111,11 @@ def _run_list(work) -> None:
 
 def run_shares(shares) -> None:
     """Run each list of calls ``(fn, pointers, start, end)`` on a thread of its own: on the
-    OpenMP team where it is available (see openmp.py), else on the Python pool."""
+    OpenMP team where it is available (see openmp.py), else on the Python pool. A single list
+    runs here, on the calling thread."""
+    if len(shares) == 1:
+        _run_list(shares[0])
+        return
     # Spinning OpenBLAS workers would take our cores (see blas_threads.py): done once, here,
     # because this is the first moment a kernel runs on threads of its own.
     blas_threads.quiet_workers()
