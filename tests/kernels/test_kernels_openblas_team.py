@@ -233,3 +233,95 @@ def test_both_integer_widths_compile(bits):
     code = compiler.object_code(openblas_team.team_sgemm_ir(compiler.host_width(), bits),
                                 compiler.host_width(), assembly=True)  # fmt: skip
     assert "team_sgemm" in code
+
+
+def _bits(x):
+    return np.ascontiguousarray(x).view(np.uint32)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("rows", [True, False])
+@pytest.mark.parametrize("n_threads", [1, 2, 3, 4])
+def test_relu_in_the_blocks_gives_the_product_then_relus_bits(n_threads, rows, bias):
+    """Each thread rectifying its own block right after its sgemm: the bits of the same
+    product and then ReLU's reference (``maximum(0, y)``: NaN and -0.0 kept), for blocks of
+    rows and of columns, vector tails, more threads than rows, and special values."""
+    if openblas_team.find() is None or not compiler.available():
+        pytest.skip("NumPy's BLAS is not such an OpenBLAS, or no compiled kernels")
+    from deepgrad.kernels.products import _operand
+
+    for m, k, n in [(128, 784, 512), (131, 257, 67), (3, 40, 17), (40, 9, 3)]:
+        a, b = matrix_operands(m, k, n, "CF", seed=m + n)
+        a[1, 2], a[m - 1, 0] = np.nan, np.inf  # rows of NaN, and of +-inf and NaN
+        b[:, 1] = 0.0  # a column of zeros: -0.0 where the bias is -0.0
+        v = np.random.default_rng(n).standard_normal(n).astype(np.float32) if bias else None
+        if bias:
+            v[1] = -0.0
+        ta, tb = _operand(a), _operand(b)
+        with np.errstate(invalid="ignore"):
+            want = openblas_team.matmul(a, b, v, ta, tb, n_threads, rows)
+            np.maximum(0, want, out=want)
+            got = openblas_team.matmul(a, b, v, ta, tb, n_threads, rows, relu=True)
+        np.testing.assert_array_equal(_bits(got), _bits(want))
+        assert not (got < 0).any()
+
+
+def test_course_mlp_training_step_rectifies_in_the_blocks(openblas_team_products):
+    """In training, a Sequential's Linear + ReLU pairs ask the team for rectified products,
+    and the outputs, loss and gradients are bit for bit those of the layers called one by one
+    (a hook on each ReLU keeps them apart), and torch's within float32 rounding."""
+    torch.manual_seed(0)
+    sizes = [(784, 512), (512, 256), (256, 10)]
+    layers = []
+    for i, (fan_in, fan_out) in enumerate(sizes):
+        layers.append(torch.nn.Linear(fan_in, fan_out))
+        if i < 2:
+            layers.append(torch.nn.ReLU())
+    tmodel = torch.nn.Sequential(*layers)
+    state = {k: v.detach().numpy().copy() for k, v in tmodel.state_dict().items()}
+    models = []
+    for _ in range(2):
+        layers = []
+        for i, (fan_in, fan_out) in enumerate(sizes):
+            layers.append(deepgrad.nn.Linear(fan_in, fan_out))
+            if i < 2:
+                layers.append(deepgrad.nn.ReLU())
+        model = deepgrad.nn.Sequential(*layers)
+        model.load_state_dict({k: deepgrad.tensor(v) for k, v in state.items()})
+        models.append(model)
+    for relu in (models[1][1], models[1][3]):
+        relu.register_forward_hook(lambda module, args, out: None)
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((128, 784)).astype(np.float32)
+    y = rng.integers(0, 10, 128)
+    calls = []
+    original = openblas_team.matmul
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("relu", False))
+        return original(*args, **kwargs)
+
+    results = []
+    for model in models:
+        calls.clear()
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(openblas_team, "matmul", spy)
+            out = model(deepgrad.tensor(x))
+            loss = deepgrad.nn.functional.cross_entropy(out, deepgrad.tensor(y))
+            loss.backward()
+        results.append((out, loss, [p.grad.numpy() for p in model.parameters()], list(calls)))
+    (out, loss, grads, calls_pair), (out2, loss2, grads2, calls_apart) = results
+    assert calls_pair[:2] == [True, True] and not any(calls_apart)
+    assert out.grad_fn.name() == "AddmmBackward0"
+    assert out.grad_fn.next_functions[0][0].name() == "ReluBackward0"
+    np.testing.assert_array_equal(_bits(out.detach().numpy()), _bits(out2.detach().numpy()))
+    assert loss.item() == loss2.item()
+    for g, g2 in zip(grads, grads2):
+        np.testing.assert_array_equal(_bits(g), _bits(g2))
+
+    tloss = torch.nn.functional.cross_entropy(tmodel(torch.from_numpy(x)), torch.from_numpy(y))
+    tloss.backward()
+    np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-6)
+    for g, p in zip(grads, tmodel.parameters()):
+        np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-5, atol=1e-6)

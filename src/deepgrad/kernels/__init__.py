@@ -62,8 +62,8 @@ def matmul_pair(a1, b1, a2, b2):
 
 
 def linear_relu(x, weight, bias):
-    """relu(x @ weight.T + bias) for inference, each thread's rows multiplied and rectified
-    in one go (``products.linear_relu``), or None."""
+    """relu(x @ weight.T + bias), each thread's block multiplied and rectified in one go
+    (``products.linear_relu``), or None."""
     return _products.linear_relu(x, weight, bias)
 
 

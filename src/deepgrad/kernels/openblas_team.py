@@ -31,6 +31,7 @@ import numpy as np
 
 from deepgrad.kernels import compiler, threads
 from deepgrad.kernels.pointers import address
+from deepgrad.kernels.relu import rectified
 
 _ROW_MAJOR, _NO_TRANS = 101, 111  # CBLAS's values, as in products.py
 #: (sgemm, set threads, get threads, integer bits) as NumPy's wheels (``scipy_`` prefix,
@@ -107,12 +108,14 @@ def by_rows(m: int, n: int, k: int, ta: int, tb: int, n_threads: int) -> bool:
     return True
 
 
-def matmul(a, b, bias, ta: tuple, tb: tuple, n_threads: int, rows: bool | None = None):
+def matmul(a, b, bias, ta: tuple, tb: tuple, n_threads: int, rows: bool | None = None, relu=False):
     """a @ b (+ bias) on ``n_threads`` threads of the team: ``ta``/``tb`` are the operands'
     (transpose flag, leading dimension) for row-major sgemm (``products._operand``).
     ``rows`` forces blocks of rows (True) or of columns (False) instead of ``by_rows``'s
-    choice (the tests run both)."""
-    out, shares, job = _blocks(a, b, bias, ta, tb, n_threads, rows)  # (job: read by the calls)
+    choice (the tests run both). With ``relu`` each thread rectifies its block right after
+    its sgemm, while the block is in its core's cache: the same bits as the product and then
+    a ReLU pass (the same cut, ``relu.rectified``'s comparison), without the pass."""
+    out, shares, job = _blocks(a, b, bias, ta, tb, n_threads, rows, relu)  # (job: read by calls)
     _run_alone(shares)
     return out
 
@@ -139,10 +142,11 @@ def matmul_pair(first: tuple, second: tuple, n_threads: int):
     return tuple(outs)
 
 
-def _blocks(a, b, bias, ta, tb, n_threads: int, rows: bool | None):
-    """The output of a @ b (+ bias) (holding the bias, if any), the team's calls that compute
-    it, one list per thread, each a block of rows or of columns (``by_rows``), and the job
-    array the calls read (the caller keeps it alive until they have run)."""
+def _blocks(a, b, bias, ta, tb, n_threads: int, rows: bool | None, relu=False):
+    """The output of a @ b (+ bias) (holding the bias, if any; rectified with ``relu``), the
+    team's calls that compute it, one list per thread, each a block of rows or of columns
+    (``by_rows``), and the job array the calls read (the caller keeps it alive until they
+    have run)."""
     sgemm, _, _, bits = find()
     (m, k), n = a.shape, b.shape[1]
     if rows is None:
@@ -158,7 +162,7 @@ def _blocks(a, b, bias, ta, tb, n_threads: int, rows: bool | None):
     else:  # blocks of columns: b's columns and out's columns move
         b_step = 1 if tb[0] == _NO_TRANS else tb[1]
         params, total = (0, m, n, k, ta[0], tb[0], ta[1], tb[1], n, 0, b_step, 1), n
-    job = np.array(params + (0 if bias is None else 1,), np.int64)
+    job = np.array(params + (0 if bias is None else 1, 1 if relu else 0), np.int64)
     kernel = compiler.kernel("team_sgemm", (bits,), team_sgemm_ir, 5)
     pointers = (sgemm, address(job), address(a), address(b), address(out))
     return out, threads.split(kernel, pointers, total, n_threads), job
@@ -178,9 +182,11 @@ def _run_alone(shares) -> None:
 
 def team_sgemm_ir(width, bits: int):
     """team_sgemm(sgemm, job, a, b, out, start, end): ``cblas_sgemm`` for the rows (or
-    columns) [start, end) of out = a @ b (+ out, with beta = 1). ``job`` is an int64 array:
-    by rows?, m, n, k, transpose a, transpose b, lda, ldb, ldc, the element steps of a, b and
-    out per row (or column) of the block's start, beta. ``bits``: sgemm's integer width."""
+    columns) [start, end) of out = a @ b (+ out, with beta = 1), then, if asked, the block
+    rectified (ReLU). ``job`` is an int64 array: by rows?, m, n, k, transpose a, transpose b,
+    lda, ldb, ldc, the element steps of a, b and out per row (or column) of the block's start,
+    beta, relu?. ``bits``: sgemm's integer width."""
+
     from llvmlite import ir
 
     mod, fn, e = compiler.function("team_sgemm", 5, width)
@@ -193,8 +199,8 @@ def team_sgemm_ir(width, bits: int):
                  int_n]  # fmt: skip
     sgemm = bld.bitcast(sgemm_at, ir.FunctionType(ir.VoidType(), arguments).as_pointer())
     words = bld.bitcast(job, i64.as_pointer())
-    by_rows, m, n, k, ta, tb, lda, ldb, ldc, a_step, b_step, out_step, beta = (
-        bld.load(bld.gep(words, [ir.Constant(i64, i)])) for i in range(13)
+    by_rows, m, n, k, ta, tb, lda, ldb, ldc, a_step, b_step, out_step, beta, relu = (
+        bld.load(bld.gep(words, [ir.Constant(i64, i)])) for i in range(14)
     )
     block = bld.sub(end, start)
     rows_cut = bld.icmp_signed("!=", by_rows, ir.Constant(i64, 0))
@@ -210,5 +216,20 @@ def team_sgemm_ir(width, bits: int):
             integer(lda), bld.gep(b, [bld.mul(start, b_step)]), integer(ldb),
             bld.sitofp(beta, f32), bld.gep(out, [bld.mul(start, out_step)]), integer(ldc),
         ])  # fmt: skip
+
+        def rectify(at, mask):
+            e.store(rectified(e, e.load(out, at, mask)), out, at, mask)
+
+        with bld.if_then(bld.icmp_signed("!=", relu, ir.Constant(i64, 0))):
+            with bld.if_else(rows_cut) as (rows_block, columns_block):
+                with rows_block:  # out's rows [start, end): one run of floats
+                    e.elementwise(bld.mul(start, n), bld.mul(end, n), rectify)
+                with columns_block:  # columns [start, end) of every row
+
+                    def row(r, _):
+                        at = bld.mul(r, n)
+                        e.elementwise(bld.add(at, start), bld.add(at, end), rectify)
+
+                    e.loop(0, m, row)
     bld.ret_void()
     return mod

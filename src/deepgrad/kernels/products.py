@@ -311,7 +311,7 @@ def bias_rows_ir(width, n: int):
     return mod
 
 
-# ------------------------------------------------------------- inference: Linear then ReLU
+# ---------------------------------------------------------------------- Linear then ReLU
 #: Fewest rows a thread takes in ``linear_relu``: MKL's small-matrix paths add in another
 #: order (784 -> 512 rows differed from the whole product's below about 50 rows a thread).
 MIN_ROWS_PER_THREAD = 256
@@ -319,12 +319,19 @@ _same_as_whole: dict = {}  # (m, n, k, bias, threads) -> did the split give the 
 
 
 def linear_relu(x, weight, bias):
-    """relu(x @ weight.T + bias) for inference, or None: each thread of the OpenMP team has
-    MKL multiply its own rows (MKL runs on one thread inside a parallel region) and then
-    writes the ReLU over those rows while they are still in its core's cache. Run as two
-    steps (the product on MKL's threads, then a ReLU pass), each core re-read rows the other
-    had just written: on the course MLP's inference (batch 1000) 2.71 against 2.57-2.67 ms for
-    784 -> 512 and 0.99-1.01 against 0.94-0.96 ms for 512 -> 256.
+    """relu(x @ weight.T + bias), or None: each thread of the OpenMP team multiplies its own
+    block and then writes the ReLU over it while it is still in its core's cache.
+
+    Where the products run as NumPy's OpenBLAS on the team (``openblas_team.matmul`` with
+    ``relu``), every product that ``matmul`` takes, cut as ``matmul`` cuts it: the bits are
+    those of ``matmul`` and a ReLU pass, by construction. On the course MLP's training step
+    (batch 128, AMD EPYC Zen 5) the two ReLU passes after the products took 10-18 us.
+
+    With MKL, each thread has MKL multiply its own rows (MKL runs on one thread inside a
+    parallel region), at least ``MIN_ROWS_PER_THREAD`` each. Run as two steps (the product on
+    MKL's threads, then a ReLU pass), each core re-read rows the other had just written: on
+    the course MLP's inference (batch 1000) 2.71 against 2.57-2.67 ms for 784 -> 512 and
+    0.99-1.01 against 0.94-0.96 ms for 512 -> 256.
 
     The bits must be those of the two steps (``matmul`` with the bias as the output's start,
     beta = 1, as PyTorch's ``addmm``, then ``relu``). Whether they are depends on how MKL cuts
@@ -333,9 +340,9 @@ def linear_relu(x, weight, bias):
     their elements). So the first product of each shape and thread count runs both ways; if
     the bits differ, that shape keeps the two steps (None from then on).
 
-    Needs MKL and the OpenMP team (``openmp.py``; on the Python pool MKL would start threads
-    of its own inside each share), at least two threads with ``MIN_ROWS_PER_THREAD`` rows
-    each, float32 C-ordered x (m, k) and weight (n, k), and a float32 bias (n,) or None."""
+    Needs OpenBLAS or MKL on the OpenMP team (``openmp.py``; on the Python pool MKL would
+    start threads of its own inside each share), at least two threads, float32 C-ordered x
+    (m, k) and weight (n, k), and a float32 bias (n,) or None."""
     if (
         type(x) is not np.ndarray
         or type(weight) is not np.ndarray
@@ -348,12 +355,20 @@ def linear_relu(x, weight, bias):
     ):
         return None
     (m, k), n = x.shape, weight.shape[0]
-    shares = min(threads.num_threads(), m // MIN_ROWS_PER_THREAD)
-    if k != weight.shape[1] or shares < 2 or m * n * k < MIN_WORK or min(n, k) == 0:
+    if k != weight.shape[1] or m * n * k < MIN_WORK or min(n, k) == 0:
         return None
     if bias is not None and (
         type(bias) is not np.ndarray or bias.dtype != np.float32 or bias.shape != (n,)
     ):
+        return None
+    if backend() == "openblas":  # the team's blocks, each rectified after its sgemm
+        wanted = threads.num_threads()
+        if wanted < 2:
+            return None
+        wt = weight.T
+        return openblas_team.matmul(x, wt, bias, _operand(x), _operand(wt), wanted, relu=True)
+    shares = min(threads.num_threads(), m // MIN_ROWS_PER_THREAD)
+    if shares < 2:
         return None
     key = (m, n, k, bias is not None, shares)
     if _same_as_whole.get(key) is False or not (

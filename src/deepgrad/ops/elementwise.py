@@ -244,8 +244,10 @@ class ReLU(Op):
     and an infinite gradient at a zero output gives 0, not NaN. Large float32 arrays go
     through the one-pass kernels (``kernels.relu_forward``), which compute the same."""
 
-    def forward(ctx, a, inplace=False):
-        if inplace:  # a is the caller's own new array, which nothing else reads (see relu_inplace)
+    def forward(ctx, a, inplace=False, rectified=False):
+        if rectified:  # a's op already wrote relu into it (``Linear`` with relu=True): record
+            out = a
+        elif inplace:  # a is the caller's own new array, nothing else reads it (relu_inplace)
             relu_inplace(a)
             out = a
         else:

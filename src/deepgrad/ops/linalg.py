@@ -73,9 +73,9 @@ def affine(x, weight, bias=None):
 
 
 def linear_relu(x, weight, bias=None):
-    """relu(x W^T + b) for inference, where no graph records it: Linear's forward and then
-    ReLU's, written into the product. Large float32 batches by the kernels, which rectify
-    each thread's rows as soon as they are multiplied (``kernels.linear_relu``)."""
+    """relu(x W^T + b): Linear's forward and then ReLU's, written into the product. Large
+    float32 batches by the kernels, which rectify each thread's block as soon as it is
+    multiplied (``kernels.linear_relu``)."""
     out = kernels.linear_relu(x, weight, bias)
     if out is None:
         out = affine(x, weight, bias)
@@ -84,16 +84,20 @@ def linear_relu(x, weight, bias=None):
 
 
 class Linear(Op):
-    """y = x W^T + b in one op, with one backward: dx = g W, dW = g^T x, db = sum(g)."""
+    """y = x W^T + b in one op, with one backward: dx = g W, dW = g^T x, db = sum(g).
 
-    def forward(ctx, x, weight, bias=None):
+    ``relu=True`` writes relu(y) instead, for a ReLU node recorded next on the same array
+    (``ReLU.apply(y, rectified=True)``, see nn/modules/_relu_pairs.py): the backward never
+    reads y, so this node's gradients are unchanged."""
+
+    def forward(ctx, x, weight, bias=None, relu=False):
         if x.shape[-1] != weight.shape[1]:
             raise ValueError(
                 f"linear: input has {x.shape[-1]} features (shape {tuple(x.shape)}) but the "
                 f"weight expects {weight.shape[1]} (weight shape {tuple(weight.shape)})."
             )
         ctx.saved = (x, weight)
-        return affine(x, weight, bias)
+        return linear_relu(x, weight, bias) if relu else affine(x, weight, bias)
 
     def backward(ctx, g):
         x, w = ctx.saved
