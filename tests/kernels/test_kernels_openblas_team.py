@@ -106,17 +106,17 @@ def test_special_values_land_where_numpys_do(openblas_team_products):
 
 def test_linear_and_its_gradients_match_pytorch(openblas_team_products):
     """The course MLP's first layer through the team: forward and all three gradients, the
-    input and weight gradients as one pair of products."""
+    input and weight gradients as one pair of products and the bias's sums after them."""
     calls = []
-    original, original_pair = openblas_team.matmul, openblas_team.matmul_pair
+    original, original_matmuls = openblas_team.matmul, openblas_team.matmuls
 
     def spy(*args):
         calls.append("product")
         return original(*args)
 
-    def spy_pair(*args):
-        calls.append("pair")
-        return original_pair(*args)
+    def spy_matmuls(products, n_threads, sums_of=None):
+        calls.append(("products", len(products), sums_of is not None))
+        return original_matmuls(products, n_threads, sums_of)
 
     rng = np.random.default_rng(5)
     x = rng.standard_normal((128, 784)).astype(np.float32)
@@ -127,12 +127,12 @@ def test_linear_and_its_gradients_match_pytorch(openblas_team_products):
     theirs = [torch.tensor(v, requires_grad=True) for v in (x, w, bias)]
     with pytest.MonkeyPatch.context() as m:
         m.setattr(openblas_team, "matmul", spy)
-        m.setattr(openblas_team, "matmul_pair", spy_pair)
+        m.setattr(openblas_team, "matmuls", spy_matmuls)
         y = deepgrad.nn.functional.linear(*ours)
         y.backward(deepgrad.tensor(g))
     yt = torch.nn.functional.linear(*theirs)
     yt.backward(torch.from_numpy(g))
-    assert calls == ["product", "pair"]  # forward; input and weight gradients together
+    assert calls == ["product", ("products", 2, True)]  # forward; the gradients together
     np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-4)
     for o, t in zip(ours, theirs):
         np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=2e-4)
@@ -151,7 +151,8 @@ def test_pair_error_against_float64_is_numpys(openblas_team_products, shape, n_t
     x = rng.standard_normal((m, k)).astype(np.float32)
     products = openblas_team_products
     first, second = (g, w, *products._operands(g, w)), (g.T, x, *products._operands(g.T, x))
-    got = openblas_team.matmul_pair(first, second, n_threads)
+    got, sums = openblas_team.matmuls([first, second], n_threads)
+    assert sums is None
     for out, (a, b) in zip(got, [(g, w), (g.T, x)]):
         exact = a.astype(np.float64) @ b.astype(np.float64)
         scale = np.abs(a).astype(np.float64) @ np.abs(b).astype(np.float64) + 1
@@ -165,10 +166,10 @@ def test_pair_puts_special_values_where_numpy_does(openblas_team_products):
     x = np.random.default_rng(5).standard_normal((128, 512)).astype(np.float32)
     g[3, 7], g[5, 9], g[6, :] = np.nan, np.inf, 0.0
     w[9, 20], x[40, 30] = -np.inf, np.inf
-    got = openblas_team_products.matmul_pair(g, w, g.T, x)
+    got = openblas_team_products.linear_grads(g, x, w, True, True)
     assert got is not None
     with np.errstate(invalid="ignore"):
-        wants = (g @ w, g.T @ x)
+        wants = (g @ w, g.T @ x, np.add.reduce(g, axis=0))
     for out, want in zip(got, wants):
         for test in (np.isnan, np.isposinf, np.isneginf):
             np.testing.assert_array_equal(test(out), test(want))
@@ -181,18 +182,18 @@ def test_pair_is_left_to_the_caller_where_it_does_not_apply(openblas_team_produc
     products = openblas_team_products
     g, w = matrix_operands(128, 256, 512, "CC")
     x = np.ones((128, 512), np.float32)
-    assert products.matmul_pair(g, w, g.T, x) is not None
-    assert products.matmul_pair(g[:2], w, g[:2].T, x[:2]) is None  # 2 x 512 x 256: too small
-    assert products.matmul_pair(g, w.astype(np.float64), g.T, x) is None
+    assert products.linear_grads(g, x, w, True, True) is not None
+    assert products.linear_grads(g[:2], x[:2], w, True, True) is None  # 2 x 512 x 256: small
+    assert products.linear_grads(g, x, w.astype(np.float64), True, True) is None
     monkeypatch.setattr(products.threads, "num_threads", lambda: 1)
-    assert products.matmul_pair(g, w, g.T, x) is None
+    assert products.linear_grads(g, x, w, True, True) is None
 
 
 def test_pair_is_not_used_with_mkl(mkl_products):
     """MKL multiplies the two gradients in turn, each on all threads (pairing on MKL was not
     measured)."""
     g, w = matrix_operands(128, 256, 512, "CC")
-    assert mkl_products.matmul_pair(g, w, g.T, np.ones((128, 512), np.float32)) is None
+    assert mkl_products.linear_grads(g, np.ones((128, 512), np.float32), w, True, True) is None
 
 
 def test_one_thread_and_small_products_stay_on_numpy(openblas_team_products, monkeypatch):

@@ -12,9 +12,9 @@ Files: ``compiler.py`` (LLVM IR to machine code, and the vector width chosen for
 runs the shares), ``conv.py``, ``pool.py``, ``relu.py``, ``gather.py``,
 ``optim_steps.py`` (the kernels), ``products.py`` (float32 matrix products on MKL where it
 is installed and the CPU is Intel's, else ``openblas_team.py``: NumPy's OpenBLAS, one sgemm a
-thread of the team), ``pointers.py`` (an array's data address, read cheaply),
-``blas_threads.py`` and ``allocator.py`` (the two process-wide settings, each documented where
-it is made).
+thread of the team, with ``column_sums.py`` for a Linear's bias gradient), ``pointers.py``
+(an array's data address, read cheaply), ``blas_threads.py`` and ``allocator.py`` (the two
+process-wide settings, each documented where it is made).
 """
 
 from __future__ import annotations
@@ -55,10 +55,11 @@ def matmul(a, b, bias=None):
     return _products.matmul(a, b, bias)
 
 
-def matmul_pair(a1, b1, a2, b2):
-    """(a1 @ b1, a2 @ b2) at once, each product on half the threads of the team (a Linear's
-    input and weight gradients), or None: the caller multiplies them one after the other."""
-    return _products.matmul_pair(a1, b1, a2, b2)
+def linear_grads(g, x, w, need_x: bool, need_b: bool):
+    """A Linear's gradients ``(g @ w or None, g.T @ x, g.sum(axis=0) or None)`` at once on the
+    team (the two products side by side, the bias's sums after them), or None: the caller
+    computes them in turn (``products.linear_grads``)."""
+    return _products.linear_grads(g, x, w, need_x, need_b)
 
 
 def linear_relu(x, weight, bias):

@@ -29,7 +29,7 @@ import ctypes
 
 import numpy as np
 
-from deepgrad.kernels import compiler, threads
+from deepgrad.kernels import column_sums, compiler, threads
 from deepgrad.kernels.pointers import address
 from deepgrad.kernels.relu import rectified
 
@@ -120,26 +120,37 @@ def matmul(a, b, bias, ta: tuple, tb: tuple, n_threads: int, rows: bool | None =
     return out
 
 
-def matmul_pair(first: tuple, second: tuple, n_threads: int):
-    """(a1 @ b1, a2 @ b2) for ``first = (a1, b1, ta1, tb1)`` and ``second`` alike, at once:
-    the first product on ``n_threads // 2`` threads of the team, the second on the others.
+def matmuls(products: list, n_threads: int, sums_of=None) -> tuple:
+    """``((a @ b for each (a, b, ta, tb) in products), sums)`` on ``n_threads`` threads of the
+    team, at once: one product cut among all of them (``by_rows``), or two, the first on
+    ``n_threads // 2`` threads and the second on the others. ``sums_of``: a C-ordered float32
+    matrix whose column sums (a Linear's bias gradient) the threads add up after their
+    products (``column_sums.py``), else ``sums`` is None.
 
-    Why: a Linear's input and weight gradients (``g @ W`` and ``g.T @ x``) do not depend on
-    each other. Each product cut in two pays twice for packing the operand both halves read;
-    two whole products, one a thread, pay once each. The course MLP's second layer
-    (128 x 256 x 512, both gradients) on a 2-core AMD EPYC (Zen 5), caches flushed between
-    calls: 172 us for the pair against 197 for the two products one after the other (medians
-    of 300). On two threads each product is one single-threaded sgemm, the numbers NumPy's
-    single-threaded OpenBLAS gives."""
-    each = (max(1, n_threads // 2), max(1, n_threads - n_threads // 2))
+    Why two at once: a Linear's input and weight gradients (``g @ W`` and ``g.T @ x``) do not
+    depend on each other. Each product cut in two pays twice for packing the operand both
+    halves read; two whole products, one a thread, pay once each. The course MLP's second
+    layer (128 x 256 x 512, both gradients) on a 2-core AMD EPYC (Zen 5), caches flushed
+    between calls: 172 us for the pair against 197 for the two products one after the other
+    (medians of 300). On two threads each product is one single-threaded sgemm, the numbers
+    NumPy's single-threaded OpenBLAS gives."""
+    if len(products) == 1:
+        each = (n_threads,)
+    else:
+        each = (max(1, n_threads // 2), max(1, n_threads - n_threads // 2))
     outs, shares, jobs = [], [], []
-    for (a, b, ta, tb), t in zip((first, second), each):
+    for (a, b, ta, tb), t in zip(products, each):
         out, blocks, job = _blocks(a, b, None, ta, tb, t, None)
         outs.append(out)
         shares += blocks
         jobs.append(job)
+    sums = None
+    if sums_of is not None:  # each thread's columns, after its product
+        sums, parts = column_sums.calls(sums_of, len(shares))
+        for share, part in zip(shares, parts):
+            share.extend(part)
     _run_alone(shares)  # (the job arrays the calls read are alive in ``jobs``)
-    return tuple(outs)
+    return tuple(outs), sums
 
 
 def _blocks(a, b, bias, ta, tb, n_threads: int, rows: bool | None, relu=False):

@@ -262,19 +262,28 @@ def matmul(a, b, bias=None):
     return out
 
 
-def matmul_pair(a1, b1, a2, b2):
-    """(a1 @ b1, a2 @ b2), two independent products at once, half the threads each, where
-    the products run on the team (``openblas_team.matmul_pair`` says why); None otherwise
-    (either product too small or not float32, one thread, or MKL, whose pairing was not
-    measured): the caller then runs them one after the other."""
-    first = _operands(a1, b1)
-    second = None if first is None else _operands(a2, b2)  # (a small model stops at the first)
-    if second is None or backend() != "openblas":
+def linear_grads(g, x, w, need_x: bool, need_b: bool):
+    """A Linear's gradients from g (m, n), for x (m, k) and w (n, k): ``(g @ w or None,
+    g.T @ x, g.sum(axis=0) or None)``, the products and the sums at once on the team
+    (``openblas_team.matmuls``: the two products side by side, each thread summing its
+    columns of g after its product); None where the products do not run on the team (either
+    too small or not float32, one thread, or MKL, whose pairing was not measured): the caller
+    then computes them in turn. The bias gradient has NumPy's bits (``column_sums.py``); it is
+    None if g is not C-ordered (the caller sums it)."""
+    if backend() != "openblas":
+        return None
+    gt = g.T
+    weight = _operands(gt, x)  # (a small model stops here)
+    inputs = _operands(g, w) if need_x and weight is not None else None
+    if weight is None or (need_x and inputs is None):
         return None
     wanted = threads.num_threads()
     if wanted < 2:
         return None
-    return openblas_team.matmul_pair((a1, b1, *first), (a2, b2, *second), wanted)
+    products = [(g, w, *inputs), (gt, x, *weight)] if need_x else [(gt, x, *weight)]
+    sums_of = g if need_b and g.flags.c_contiguous else None
+    outs, sums = openblas_team.matmuls(products, wanted, sums_of)
+    return (outs[0] if need_x else None), outs[-1], sums
 
 
 def _start_as_bias(out, bias) -> None:

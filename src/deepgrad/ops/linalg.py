@@ -102,16 +102,16 @@ class Linear(Op):
     def backward(ctx, g):
         x, w = ctx.saved
         need = ctx.needs_input_grad
-        # both products at once where the kernels can (each on half the threads), else in turn
-        both = kernels.matmul_pair(g, w, g.T, x) if need[0] and need[1] else None
-        gx, gw = both if both is not None else (_mm(g, w) if need[0] else None, None)
-        gb = None
+        need_b = len(need) > 2 and need[2]
+        # all at once on the kernels' threads where they can, else one after the other
+        done = kernels.linear_grads(g, x, w, need[0], need_b) if need[1] else None
+        gx, gw, gb = done if done is not None else (_mm(g, w) if need[0] else None, None, None)
         if need[1] and gw is None:
             if g.ndim == 2:
                 gw = _mm(g.T, x)
             else:
                 gw = _mm(g.reshape(-1, g.shape[-1]).T, x.reshape(-1, x.shape[-1]))
-        if len(need) > 2 and need[2]:
+        if need_b and gb is None:
             if g.ndim == 2 and type(g) is np.ndarray:  # g.sum(axis=0), without NumPy's wrapper
                 gb = np.add.reduce(g, axis=0)
             else:
