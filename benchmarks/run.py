@@ -307,8 +307,38 @@ def update_hosts(path: Path, run: dict) -> dict:
     old = hosts.get(key, {"results": {}})
     merged = {**old["results"], **run["results"]}
     hosts[key] = {**run, "results": merged}
+    fastest = fastest_pytorch_w1(old, run)
+    if fastest is not None:
+        hosts[key]["pytorch_w1_fastest"] = fastest
     path.write_text(json.dumps(hosts, indent=2, sort_keys=True) + "\n")
     return hosts
+
+
+def fastest_pytorch_w1(old: dict, run: dict) -> float | None:
+    """PyTorch's fastest W1 epoch in any run kept for this host kind: the host's quiet pace.
+
+    Why: the shared hosts have slow spells, tens of seconds to minutes in which a training
+    loop runs 20-50% slower in both frameworks while the 2048^3 GEMM keeps its speed (the
+    optimiser's pass over 6 MiB of weights, gradients and momentum slowed most, 74 against
+    170-190 us a step: data that stays in the L3 cache when the host is quiet came from
+    memory). The ratios hold through a spell, a fraction of the GEMM peak does not, so each run
+    says how far PyTorch's own W1 was from this pace."""
+    times = [r["results"]["W1"]["pytorch"] for r in (old, run) if "W1" in r.get("results", {})]
+    if "pytorch_w1_fastest" in old:
+        times.append(old["pytorch_w1_fastest"])
+    return min(times) if times else None
+
+
+def host_pace(run_w1: dict, fastest: float | None) -> str:
+    """'PyTorch's W1 epoch 1.288 s, 45% above its fastest here (0.888 s)': the host's state
+    in this run (see ``fastest_pytorch_w1``)."""
+    if fastest is None:
+        return ""
+    slower = run_w1["pytorch"] / fastest - 1
+    return (
+        f"PyTorch's W1 epoch {run_w1['pytorch']:.3f} s, {slower:.0%} above its fastest on this "
+        f"host kind ({fastest:.3f} s)"
+    )
 
 
 def machine_description() -> dict:
@@ -462,13 +492,15 @@ def main(argv=None) -> int:
         if isinstance(r, dict) and "flops" in r:
             r["gflops"] = r["flops"] / r["deepgrad"] / 1e9
             r["of_peak"] = r["gflops"] / peak
-    if "W1" in results:
-        g = results["W1"]["gflops"]
-        print(f"     W1 {g:.1f} GFLOP/s = {g / peak:.0%} of the GEMM peak {peak:.1f}")
     machine = machine_description()
     run = {"machine": machine, "results": results, "settings": settings(args)}
     (HERE / "results.json").write_text(json.dumps(run, indent=2))
     hosts = update_hosts(Path(args.hosts), run)
+    if "W1" in results:
+        g = results["W1"]["gflops"]
+        print(f"     W1 {g:.1f} GFLOP/s = {g / peak:.1%} of the GEMM peak {peak:.1f}")
+        pace = host_pace(results["W1"], hosts[host_key(machine)].get("pytorch_w1_fastest"))
+        print(f"     host: {pace}")
     write_results(Path(args.out), hosts)
     return 0
 
@@ -528,11 +560,14 @@ def write_results(path: Path, hosts: dict) -> None:
             if len(each) > 1
             else ""
         )
+        w1 = h["results"].get("W1")
+        pace = host_pace(w1, h.get("pytorch_w1_fastest")) if w1 else ""
         lines += [
             f"## Host {i + 1}: {k}",
             "",
             f"Run {st['date']}, medians of {st['rounds']} rounds{quick}; float32 GEMM peak "
-            f"{h['results']['gemm_peak_gflops']:.1f} GFLOP/s{which}.",
+            f"{h['results']['gemm_peak_gflops']:.1f} GFLOP/s{which}."
+            + (f" The host's pace in this run: {pace}." if pace else ""),
             "",
         ]
         lines += [f"- {name}: {value}" for name, value in h["machine"].items()]
