@@ -270,12 +270,12 @@ def linear_grads(g, x, w, need_x: bool, need_b: bool):
     too small or not float32, one thread, or MKL, whose pairing was not measured): the caller
     then computes them in turn. The bias gradient has NumPy's bits (``column_sums.py``); it is
     None if g is not C-ordered (the caller sums it)."""
-    if backend() != "openblas":
-        return None
     gt = g.T
-    weight = _operands(gt, x)  # (a small model stops here)
-    inputs = _operands(g, w) if need_x and weight is not None else None
-    if weight is None or (need_x and inputs is None):
+    weight = _operands(gt, x)  # first: a small model stops here, and cheaply (W4)
+    if weight is None or backend() != "openblas":
+        return None
+    inputs = _operands(g, w) if need_x else None
+    if need_x and inputs is None:
         return None
     wanted = threads.num_threads()
     if wanted < 2:
