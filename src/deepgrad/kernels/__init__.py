@@ -55,11 +55,11 @@ def matmul(a, b, bias=None):
     return _products.matmul(a, b, bias)
 
 
-#: linear_grads(g, x, w, need_x, need_b): a Linear's gradients ``(g @ w or None, g.T @ x,
-#: g.sum(axis=0) or None)`` at once on the team (the two products side by side, the bias's
-#: sums after them), or None: the caller computes them in turn. Bound directly (no wrapper):
-#: every Linear's backward asks, a small model's in a fraction of a microsecond.
-linear_grads = _products.linear_grads
+def linear_grads(g, x, w, need_x: bool, need_b: bool):
+    """A Linear's gradients ``(g @ w or None, g.T @ x, g.sum(axis=0) or None)`` at once on the
+    team (the two products side by side, the bias's sums after them), or None: the caller
+    computes them in turn (``products.linear_grads``)."""
+    return _products.linear_grads(g, x, w, need_x, need_b)
 
 
 def linear_relu(x, weight, bias):
