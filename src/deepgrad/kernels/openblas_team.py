@@ -197,7 +197,6 @@ def team_sgemm_ir(width, bits: int):
     rectified (ReLU). ``job`` is an int64 array: by rows?, m, n, k, transpose a, transpose b,
     lda, ldb, ldc, the element steps of a, b and out per row (or column) of the block's start,
     beta, relu?. ``bits``: sgemm's integer width."""
-
     from llvmlite import ir
 
     mod, fn, e = compiler.function("team_sgemm", 5, width)
