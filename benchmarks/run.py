@@ -318,9 +318,9 @@ def fastest_pytorch_w1(old: dict, run: dict) -> float | None:
     """PyTorch's fastest W1 epoch in any run kept for this host kind: the host's quiet pace.
 
     Why: the shared hosts have slow spells, tens of seconds to minutes in which a training
-    loop runs 20-50% slower in both frameworks while the 2048^3 GEMM keeps its speed (the
-    optimiser's pass over 6 MiB of weights, gradients and momentum slowed most, 74 against
-    170-190 us a step: data that stays in the L3 cache when the host is quiet came from
+    loop runs 10-50% slower in both frameworks while the 2048^3 GEMM keeps its speed (the
+    optimiser's pass over 6 MiB of weights, gradients and momentum slowed most, 67-74 against
+    160-192 us a step: data that stays in the L3 cache when the host is quiet came from
     memory). The ratios hold through a spell, a fraction of the GEMM peak does not, so each run
     says how far PyTorch's own W1 was from this pace."""
     times = [r["results"]["W1"]["pytorch"] for r in (old, run) if "W1" in r.get("results", {})]
