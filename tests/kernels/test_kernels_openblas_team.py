@@ -267,29 +267,23 @@ def test_relu_in_the_blocks_gives_the_product_then_relus_bits(n_threads, rows, b
         assert not (got < 0).any()
 
 
+def _course_mlp(nn):
+    """784 -> 512 -> 256 -> 10 with ReLUs, from ``torch.nn`` or ``deepgrad.nn``."""
+    return nn.Sequential(
+        nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)
+    )
+
+
 def test_course_mlp_training_step_rectifies_in_the_blocks(openblas_team_products):
     """In training, a Sequential's Linear + ReLU pairs ask the team for rectified products,
     and the outputs, loss and gradients are bit for bit those of the layers called one by one
     (a hook on each ReLU keeps them apart), and torch's within float32 rounding."""
     torch.manual_seed(0)
-    sizes = [(784, 512), (512, 256), (256, 10)]
-    layers = []
-    for i, (fan_in, fan_out) in enumerate(sizes):
-        layers.append(torch.nn.Linear(fan_in, fan_out))
-        if i < 2:
-            layers.append(torch.nn.ReLU())
-    tmodel = torch.nn.Sequential(*layers)
+    tmodel = _course_mlp(torch.nn)
     state = {k: v.detach().numpy().copy() for k, v in tmodel.state_dict().items()}
-    models = []
-    for _ in range(2):
-        layers = []
-        for i, (fan_in, fan_out) in enumerate(sizes):
-            layers.append(deepgrad.nn.Linear(fan_in, fan_out))
-            if i < 2:
-                layers.append(deepgrad.nn.ReLU())
-        model = deepgrad.nn.Sequential(*layers)
+    models = [_course_mlp(deepgrad.nn) for _ in range(2)]
+    for model in models:
         model.load_state_dict({k: deepgrad.tensor(v) for k, v in state.items()})
-        models.append(model)
     for relu in (models[1][1], models[1][3]):
         relu.register_forward_hook(lambda module, args, out: None)
 
